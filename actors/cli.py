@@ -1,0 +1,41 @@
+"""The ``threadlog`` command line.
+
+Each subcommand lives in its own module that exposes ``register(subparsers)``; this module
+only wires them together and maps outcomes to exit codes: 0 success, 1 failure, 2 bad usage
+(argparse's own convention for usage errors).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from events import __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser with every subcommand registered."""
+    parser = argparse.ArgumentParser(
+        prog="threadlog",
+        description="Read, index, rebuild, fork and serve Codex rollout logs.",
+    )
+    parser.add_argument("--version", action="version", version=f"threadlog {__version__}")
+    parser.add_subparsers(dest="command", metavar="COMMAND")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``threadlog`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return 2
+    result: int = handler(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,167 @@
+"""The rollout line and the item kinds that are not events or response items.
+
+A rollout line is ``{"timestamp": …, "type": <kind>, "payload": {…}}`` (Codex's
+``RolloutLine`` with an adjacently tagged ``RolloutItem``). ``RolloutLine`` here pairs the
+timestamp with a typed item and, for a line read from disk, the line's own bytes: encoding a
+decoded line re-emits those bytes, so fields and kinds we do not model survive a round trip
+unchanged (invariant 4 of DESIGN.md). A line built in code has ``raw=None`` and is encoded
+from its typed item.
+
+Nested objects that Codex keeps extending (sandbox and approval policies, sources, error
+info) are typed ``Any``: a new variant in a newer Codex must not make the whole line
+unreadable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from events.event_msgs import EventMsg
+from events.response_items import ResponseItem
+
+
+class GitInfo(msgspec.Struct, frozen=True):
+    """``session_meta.git``: collected from the cwd when the file is materialized."""
+
+    commit_hash: str | None = None
+    branch: str | None = None
+    repository_url: str | None = None
+
+
+class DynamicToolSpec(msgspec.Struct, frozen=True, rename="camel"):
+    """A client-side tool declared when the thread started (camelCase on disk, as in Codex)."""
+
+    name: str
+    description: str = ""
+    input_schema: Any = None
+    defer_loading: bool = False
+    namespace: str | None = None
+
+
+class SessionMeta(msgspec.Struct, frozen=True):
+    """``session_meta`` payload: the thread's identity (the first one in a file wins)."""
+
+    id: str
+    timestamp: str = ""
+    cwd: str = ""
+    originator: str = ""
+    cli_version: str = ""
+    source: Any = "vscode"
+    forked_from_id: str | None = None
+    agent_nickname: str | None = None
+    agent_role: str | None = None
+    agent_path: str | None = None
+    model_provider: str | None = None
+    base_instructions: Any = None
+    dynamic_tools: list[DynamicToolSpec] | None = None
+    memory_mode: str | None = None
+    git: GitInfo | None = None
+    # Later Codex versions; optional so every era reads.
+    thread_source: Any = None
+    parent_thread_id: str | None = None
+
+
+class TurnContext(msgspec.Struct, frozen=True):
+    """``turn_context`` payload: the settings a real user turn ran with."""
+
+    cwd: str = ""
+    turn_id: str | None = None
+    current_date: str | None = None
+    timezone: str | None = None
+    approval_policy: Any = None
+    sandbox_policy: Any = None
+    network: Any = None
+    model: str = ""
+    personality: Any = None
+    collaboration_mode: Any = None
+    realtime_active: bool | None = None
+    effort: str | None = None
+    summary: Any = None
+    user_instructions: str | None = None
+    developer_instructions: str | None = None
+    final_output_json_schema: Any = None
+    truncation_policy: Any = None
+    file_system_sandbox_policy: Any = None
+    permission_profile: Any = None
+    workspace_roots: list[str] | None = None
+
+
+class Compacted(msgspec.Struct, frozen=True):
+    """``compacted`` payload: a summary that replaces the model-visible history."""
+
+    message: str = ""
+    # Kept as plain JSON values: decoded on demand by fork/rollback slicing.
+    replacement_history: list[Any] | None = None
+
+
+class UnknownItem(msgspec.Struct, frozen=True):
+    """A line whose ``type`` we do not model; its payload is kept as raw JSON."""
+
+    type: str
+    payload: msgspec.Raw
+
+
+class UnknownEventMsg(msgspec.Struct, frozen=True):
+    """An ``event_msg`` whose inner ``type`` we do not model (or cannot validate)."""
+
+    type: str
+    payload: msgspec.Raw
+
+
+class UnknownResponseItem(msgspec.Struct, frozen=True):
+    """A ``response_item`` whose inner ``type`` we do not model (or cannot validate)."""
+
+    type: str
+    payload: msgspec.Raw
+
+
+class LegacyItem(msgspec.Struct, frozen=True):
+    """A line of the 2025 pre-envelope format (bare meta, ``record_type`` or bare item)."""
+
+    data: msgspec.Raw
+
+
+RolloutItem = (
+    SessionMeta
+    | ResponseItem
+    | EventMsg
+    | TurnContext
+    | Compacted
+    | UnknownItem
+    | UnknownEventMsg
+    | UnknownResponseItem
+    | LegacyItem
+)
+"""Every value a rollout line can carry."""
+
+
+def item_kind(item: RolloutItem) -> str:
+    """The line ``type`` (``session_meta``, ``event_msg``, …) an item is written under."""
+    if isinstance(item, EventMsg | UnknownEventMsg):
+        return "event_msg"
+    if isinstance(item, ResponseItem | UnknownResponseItem):
+        return "response_item"
+    if isinstance(item, SessionMeta):
+        return "session_meta"
+    if isinstance(item, TurnContext):
+        return "turn_context"
+    if isinstance(item, Compacted):
+        return "compacted"
+    if isinstance(item, UnknownItem):
+        return item.type
+    return "legacy"
+
+
+class RolloutLine(msgspec.Struct, frozen=True):
+    """One line of a rollout file: when it was written, what it holds, its original bytes."""
+
+    timestamp: str | None
+    item: RolloutItem
+    raw: bytes | None = None
+
+    @property
+    def kind(self) -> str:
+        """The line's ``type`` field."""
+        return item_kind(self.item)

@@ -1,0 +1,83 @@
+"""What clients see of a thread: the app-server v2 ``Thread``, ``Turn`` and friends.
+
+camelCase JSON, shaped exactly as Codex 0.105.0's app-server answers (``createdAt`` and
+``updatedAt`` in Unix seconds). ``Thread.turns`` is filled only where the protocol says so
+(resume, rollback, fork, and read with ``includeTurns``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+from events.thread_items import ThreadItemKind
+
+TurnStatus = Literal["completed", "interrupted", "failed", "inProgress"]
+ThreadActiveFlag = Literal["waitingOnApproval", "waitingOnUserInput"]
+
+
+class TurnError(msgspec.Struct, frozen=True, rename="camel"):
+    """Why a turn failed."""
+
+    message: str
+    codex_error_info: Any = None
+    additional_details: str | None = None
+
+
+class Turn(msgspec.Struct, frozen=True):
+    """One user turn and the items it produced."""
+
+    id: str
+    items: list[ThreadItemKind]
+    status: TurnStatus
+    error: TurnError | None = None
+
+
+class NotLoaded(msgspec.Struct, frozen=True, tag_field="type", tag="notLoaded"):
+    """The thread is on disk but not running."""
+
+
+class Idle(msgspec.Struct, frozen=True, tag_field="type", tag="idle"):
+    """The thread is loaded and waiting."""
+
+
+class SystemError(msgspec.Struct, frozen=True, tag_field="type", tag="systemError"):
+    """The thread's runtime failed."""
+
+
+class Active(msgspec.Struct, frozen=True, tag_field="type", tag="active", rename="camel"):
+    """A turn is running."""
+
+    active_flags: list[ThreadActiveFlag] = []
+
+
+ThreadStatus = NotLoaded | Idle | SystemError | Active
+
+
+class GitInfoView(msgspec.Struct, frozen=True, rename="camel"):
+    """Git metadata captured when the thread was created."""
+
+    sha: str | None = None
+    branch: str | None = None
+    origin_url: str | None = None
+
+
+class Thread(msgspec.Struct, frozen=True, rename="camel"):
+    """A thread as ``thread/read``, ``thread/list`` and friends return it."""
+
+    id: str
+    preview: str
+    model_provider: str
+    created_at: int
+    updated_at: int
+    status: ThreadStatus
+    path: str | None
+    cwd: str
+    cli_version: str
+    source: Any
+    agent_nickname: str | None = None
+    agent_role: str | None = None
+    git_info: GitInfoView | None = None
+    name: str | None = None
+    turns: list[Turn] = []

@@ -1,0 +1,1 @@
+"""Blocking I/O for the log and the index: rollout files, the name index, the state DB."""
