@@ -11,6 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from actors.cli_common import EXIT_USAGE, UsageError, configure_logging, fail
 from events import __version__
 
 
@@ -32,8 +33,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help(sys.stderr)
-        return 2
-    result: int = handler(args)
+        return EXIT_USAGE
+    configure_logging(getattr(args, "log_format", "console"))
+    try:
+        result: int = handler(args)
+    except UsageError as exc:
+        return fail(str(exc), EXIT_USAGE)
+    except KeyboardInterrupt:
+        return fail("interrupted", 130)
     return result
 
 
