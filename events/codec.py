@@ -109,7 +109,7 @@ def decode_line(data: bytes | bytearray | memoryview) -> RolloutLine:
     raw = bytes(data).strip(_WHITESPACE)
     try:
         typed = _typed_decoder.decode(raw)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
         return _decode_slow(raw)
     return RolloutLine(typed.timestamp, typed.payload, raw)
 
@@ -118,15 +118,23 @@ def _decode_slow(raw: bytes) -> RolloutLine:
     if not raw:
         raise DecodeError("empty line")
     try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DecodeError(f"invalid UTF-8 at byte {exc.start}") from None
+    try:
         envelope = _envelope_decoder.decode(raw)
     except msgspec.ValidationError as exc:
         raise DecodeError(f"not a JSON object: {exc}") from None
     except msgspec.DecodeError as exc:
         raise DecodeError(f"invalid JSON: {exc}") from None
+    except RecursionError:
+        raise DecodeError("invalid JSON: nested too deeply") from None
     if envelope.type is None and not envelope.payload:
         legacy = _legacy_item(raw)
         if legacy is not None:
             return RolloutLine(None, legacy, raw)
+        raise DecodeError("missing `type`")
+    if envelope.type is None:
         raise DecodeError("missing `type`")
     if not isinstance(envelope.type, str):
         raise DecodeError("`type` is not a string")
@@ -167,7 +175,7 @@ def decode_payload(kind: str, payload: bytes | msgspec.Raw) -> RolloutItem:
     if decoder is not None:
         try:
             return cast(RolloutItem, decoder.decode(raw))
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, UnicodeDecodeError):
             pass
     return UnknownItem(kind, raw)
 
@@ -175,7 +183,7 @@ def decode_payload(kind: str, payload: bytes | msgspec.Raw) -> RolloutItem:
 def _inner_type(raw: msgspec.Raw) -> str:
     try:
         tag = _tag_decoder.decode(raw).type
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):
         return ""
     return tag if isinstance(tag, str) else ""
 
@@ -188,7 +196,7 @@ def peek_kinds(data: bytes) -> tuple[str | None, str | None]:
     """
     try:
         envelope = _envelope_decoder.decode(data)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise DecodeError(f"invalid JSON: {exc}") from None
     kind = envelope.type if isinstance(envelope.type, str) else None
     inner = _inner_type(envelope.payload) if envelope.payload else None

@@ -18,8 +18,10 @@ class InputText(msgspec.Struct, frozen=True, tag_field="type", tag="input_text")
     text: str
 
 
-class InputImage(msgspec.Struct, frozen=True, tag_field="type", tag="input_image"):
-    """An image part (usually a data URL)."""
+class InputImage(
+    msgspec.Struct, frozen=True, tag_field="type", tag="input_image", omit_defaults=True
+):
+    """An image part (usually a data URL); ``detail`` omitted when absent, as Codex does."""
 
     image_url: str
     detail: str | None = None

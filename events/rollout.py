@@ -22,15 +22,15 @@ from events.event_msgs import EventMsg
 from events.response_items import ResponseItem
 
 
-class GitInfo(msgspec.Struct, frozen=True):
-    """``session_meta.git``: collected from the cwd when the file is materialized."""
+class GitInfo(msgspec.Struct, frozen=True, omit_defaults=True):
+    """``session_meta.git``: collected from the cwd when materialized; absent parts omitted."""
 
     commit_hash: str | None = None
     branch: str | None = None
     repository_url: str | None = None
 
 
-class DynamicToolSpec(msgspec.Struct, frozen=True, rename="camel"):
+class DynamicToolSpec(msgspec.Struct, frozen=True, rename="camel", omit_defaults=True):
     """A client-side tool declared when the thread started (camelCase on disk, as in Codex)."""
 
     name: str
