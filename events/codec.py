@@ -45,27 +45,27 @@ class DecodeError(ValueError):
         self.reason = reason
 
 
-class _SessionMetaLine(msgspec.Struct, tag_field="type", tag="session_meta"):
+class _SessionMetaLine(msgspec.Struct, tag_field="type", tag="session_meta", gc=False):
     timestamp: str
     payload: SessionMeta
 
 
-class _ResponseItemLine(msgspec.Struct, tag_field="type", tag="response_item"):
+class _ResponseItemLine(msgspec.Struct, tag_field="type", tag="response_item", gc=False):
     timestamp: str
     payload: ResponseItemUnion
 
 
-class _EventMsgLine(msgspec.Struct, tag_field="type", tag="event_msg"):
+class _EventMsgLine(msgspec.Struct, tag_field="type", tag="event_msg", gc=False):
     timestamp: str
     payload: EventMsgUnion
 
 
-class _TurnContextLine(msgspec.Struct, tag_field="type", tag="turn_context"):
+class _TurnContextLine(msgspec.Struct, tag_field="type", tag="turn_context", gc=False):
     timestamp: str
     payload: TurnContext
 
 
-class _CompactedLine(msgspec.Struct, tag_field="type", tag="compacted"):
+class _CompactedLine(msgspec.Struct, tag_field="type", tag="compacted", gc=False):
     timestamp: str
     payload: Compacted
 

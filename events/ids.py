@@ -27,7 +27,7 @@ _COUNTER_MAX = (1 << _COUNTER_BITS) - 1
 
 def parse_thread_id(text: object) -> str:
     """Return the canonical lower-case form of a thread id, or raise ``ValueError``."""
-    if not isinstance(text, str) or _CANONICAL.match(text) is None:
+    if not isinstance(text, str) or _CANONICAL.fullmatch(text) is None:
         shown = repr(text)[:80]
         raise ValueError(f"invalid thread id: {shown}")
     return text.lower()
@@ -35,7 +35,7 @@ def parse_thread_id(text: object) -> str:
 
 def is_thread_id(text: object) -> bool:
     """True when ``text`` is a canonical UUID string."""
-    return isinstance(text, str) and _CANONICAL.match(text) is not None
+    return isinstance(text, str) and _CANONICAL.fullmatch(text) is not None
 
 
 def uuid7_timestamp_ms(thread_id: str) -> int:

@@ -54,8 +54,8 @@ class PlainText(msgspec.Struct, frozen=True, tag_field="type", tag="text"):
     text: str
 
 
-class ResponseItem(msgspec.Struct, frozen=True, tag_field="type"):
-    """Base of every modelled ``response_item`` payload."""
+class ResponseItem(msgspec.Struct, frozen=True, tag_field="type", gc=False):
+    """Base of every modelled ``response_item`` payload (``gc=False`` as for ``EventMsg``)."""
 
 
 class Message(ResponseItem, frozen=True, tag="message"):

@@ -154,7 +154,7 @@ def item_kind(item: RolloutItem) -> str:
     return "legacy"
 
 
-class RolloutLine(msgspec.Struct, frozen=True):
+class RolloutLine(msgspec.Struct, frozen=True, gc=False):
     """One line of a rollout file: when it was written, what it holds, its original bytes."""
 
     timestamp: str | None

@@ -44,9 +44,9 @@ def parse_timestamp(text: str) -> datetime:
 
     A value without an offset is read as UTC, as Codex does. Raises ``ValueError``.
     """
-    match = _RFC3339.match(text)
+    match = _RFC3339.fullmatch(text)
     if match is None:
-        match = _FILENAME_FORM.match(text)
+        match = _FILENAME_FORM.fullmatch(text)
         if match is None:
             raise ValueError(f"not a timestamp: {text[:64]!r}")
         y, mo, d, h, mi, s = (int(p) for p in match.groups())
