@@ -1,0 +1,181 @@
+"""Where rollout files live in a Codex home, and how their names encode (time, thread id).
+
+Live rollouts: ``sessions/YYYY/MM/DD/rollout-YYYY-MM-DDThh-mm-ss-<uuid>.jsonl`` (the date and
+time parts in local time); archived ones: ``archived_sessions/<same name>`` (flat). When a
+name is parsed back, its time is read as UTC, as Codex does. Files whose names do not match
+are ignored by every scanner here.
+
+Every path built from outside input goes through a validated thread id
+(``events.ids.parse_thread_id``) and is checked to stay inside its root after resolving
+symlinks. New directories are 0700 and new files 0600: rollouts hold users' code and
+secrets.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Final
+
+import msgspec
+
+from events.ids import parse_thread_id, uuid7_timestamp_ms
+
+SESSIONS_DIR: Final = "sessions"
+ARCHIVED_DIR: Final = "archived_sessions"
+SESSION_INDEX_FILE: Final = "session_index.jsonl"
+STATE_DB_FILE: Final = "threadlog.sqlite"
+
+_HEX = "[0-9a-fA-F]"
+_UUID = f"{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}"
+_NAME = re.compile(
+    rf"rollout-(\d{{4}})-(\d{{2}})-(\d{{2}})T(\d{{2}})-(\d{{2}})-(\d{{2}})-({_UUID})\.jsonl"
+)
+
+
+class PathEscapeError(ValueError):
+    """A path that would leave the directory it must stay in."""
+
+
+class RolloutName(msgspec.Struct, frozen=True):
+    """What a rollout file name says: its (UTC-read) timestamp and its thread id."""
+
+    timestamp: datetime
+    thread_id: str
+
+
+def rollout_file_name(created_local: datetime, thread_id: str) -> str:
+    """``rollout-YYYY-MM-DDThh-mm-ss-<uuid>.jsonl`` for a local creation time."""
+    tid = parse_thread_id(thread_id)
+    return f"rollout-{created_local.strftime('%Y-%m-%dT%H-%M-%S')}-{tid}.jsonl"
+
+
+def new_rollout_path(home: Path, thread_id: str, created_local: datetime) -> Path:
+    """The live path of a new thread's rollout (nothing is created on disk)."""
+    name = rollout_file_name(created_local, thread_id)
+    day = created_local.strftime("%Y/%m/%d")
+    return ensure_inside(home / SESSIONS_DIR, home / SESSIONS_DIR / day / name)
+
+
+def parse_rollout_file_name(name: str) -> RolloutName | None:
+    """Parse a rollout file name; None for any name that does not match exactly."""
+    match = _NAME.fullmatch(name)
+    if match is None:
+        return None
+    y, mo, d, h, mi, sec = (int(p) for p in match.groups()[:6])
+    try:
+        stamp = datetime(y, mo, d, h, mi, sec, tzinfo=UTC)
+    except ValueError:
+        return None
+    return RolloutName(timestamp=stamp, thread_id=match.group(7).lower())
+
+
+def date_parts_of(name: str) -> tuple[str, str, str] | None:
+    """``(YYYY, MM, DD)`` from a rollout name's first ten characters after ``rollout-``."""
+    parsed = parse_rollout_file_name(name)
+    if parsed is None:
+        return None
+    return name[8:12], name[13:15], name[16:18]
+
+
+def ensure_inside(root: Path, path: Path) -> Path:
+    """Return ``path`` if it resolves (symlinks included) to somewhere under ``root``."""
+    real_root = root.resolve()
+    real = path.resolve()
+    if real != real_root and not real.is_relative_to(real_root):
+        raise PathEscapeError(f"path {path} is outside {root}")
+    return path
+
+
+def make_private_dirs(path: Path) -> None:
+    """Create ``path`` and missing parents with mode 0700 (whatever the umask)."""
+    missing: list[Path] = []
+    current = path
+    while not current.exists():
+        missing.append(current)
+        current = current.parent
+    for directory in reversed(missing):
+        try:
+            directory.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        directory.chmod(0o700)
+
+
+def _walk_files(root: Path) -> Iterator[Path]:
+    """Every regular file under ``root`` (no symlinked directories followed)."""
+    stack = [root]
+    while stack:
+        directory = stack.pop()
+        try:
+            entries = list(os.scandir(directory))
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(Path(entry.path))
+            elif entry.is_file(follow_symlinks=False):
+                yield Path(entry.path)
+
+
+def iter_rollout_files(home: Path, *, archived: bool) -> Iterator[Path]:
+    """Every rollout file with a well-formed name, live (recursive) or archived (flat)."""
+    if archived:
+        root = home / ARCHIVED_DIR
+        try:
+            entries = list(os.scandir(root))
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        for entry in entries:
+            if entry.is_file(follow_symlinks=False) and parse_rollout_file_name(entry.name):
+                yield Path(entry.path)
+        return
+    for path in _walk_files(home / SESSIONS_DIR):
+        if parse_rollout_file_name(path.name) is not None:
+            yield path
+
+
+def _likely_day_dirs(home: Path, thread_id: str) -> list[Path]:
+    """Date folders a UUIDv7 id was probably created in (its ms, in local time, +-1 day)."""
+    try:
+        ms = uuid7_timestamp_ms(thread_id)
+        moment = datetime.fromtimestamp(ms / 1000)
+    except (ValueError, OverflowError, OSError):
+        return []
+    return [
+        home / SESSIONS_DIR / (moment + timedelta(days=delta)).strftime("%Y/%m/%d")
+        for delta in (0, -1, 1)
+    ]
+
+
+def find_rollout_path(home: Path, thread_id: str, *, archived: bool | None = None) -> Path | None:
+    """The rollout file of a thread, by id, without the database; None when there is none.
+
+    ``archived=None`` looks in live sessions first, then in the archive.
+    """
+    tid = parse_thread_id(thread_id)
+    suffix = f"-{tid}.jsonl"
+    if archived is not True:
+        for day in _likely_day_dirs(home, tid):
+            try:
+                for entry in os.scandir(day):
+                    if entry.name.lower().endswith(suffix) and entry.is_file():
+                        return Path(entry.path)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+        for path in iter_rollout_files(home, archived=False):
+            if path.name.lower().endswith(suffix):
+                return path
+    if archived is not False:
+        for path in iter_rollout_files(home, archived=True):
+            if path.name.lower().endswith(suffix):
+                return path
+    return None
+
+
+def watermark(home: Path, path: Path) -> str:
+    """A file's backfill watermark: its path relative to the home, ``/``-separated."""
+    return path.relative_to(home).as_posix()

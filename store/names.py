@@ -1,0 +1,136 @@
+"""``session_index.jsonl``: the thread-name index Codex keeps beside the sessions.
+
+Append-only, one ``{"id", "thread_name", "updated_at"}`` object per line. The latest line
+for an id wins by append order (``updated_at`` is never compared). Names are trimmed; empty
+names are never written and are ignored when read. Lines that are not valid JSON, not UTF-8
+or not of that shape are skipped, so one bad line never hides the others.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Final
+
+import msgspec
+
+from events.ids import is_thread_id, parse_thread_id
+from store.layout import SESSION_INDEX_FILE, make_private_dirs
+
+_CHUNK: Final = 8192
+
+
+class NameEntry(msgspec.Struct, frozen=True):
+    """One line of the name index."""
+
+    id: str
+    thread_name: str
+    updated_at: str = "unknown"
+
+
+_decoder = msgspec.json.Decoder(NameEntry)
+
+
+def index_path(home: Path) -> Path:
+    """Where the name index of a home lives."""
+    return home / SESSION_INDEX_FILE
+
+
+def normalize_name(name: str) -> str:
+    """The trimmed name; raises ``ValueError`` when nothing is left."""
+    trimmed = name.strip()
+    if not trimmed:
+        raise ValueError("thread name must not be empty")
+    return trimmed
+
+
+def append_thread_name(home: Path, thread_id: str, name: str, updated_at: str) -> None:
+    """Append a name for a thread, flushed and fsynced (the file is created 0600)."""
+    entry = NameEntry(parse_thread_id(thread_id), normalize_name(name), updated_at)
+    make_private_dirs(home)
+    fd = os.open(index_path(home), os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        data = msgspec.json.encode(entry) + b"\n"
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _parse(line: bytes) -> NameEntry | None:
+    line = line.strip()
+    if not line:
+        return None
+    try:
+        entry = _decoder.decode(line)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        return None
+    if not is_thread_id(entry.id) or not entry.thread_name.strip():
+        return None
+    return NameEntry(entry.id.lower(), entry.thread_name.strip(), entry.updated_at)
+
+
+def _lines_backwards(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as stream:
+        pos = stream.seek(0, os.SEEK_END)
+        tail = b""
+        while pos > 0:
+            step = min(_CHUNK, pos)
+            pos -= step
+            stream.seek(pos)
+            buf = stream.read(step) + tail
+            parts = buf.split(b"\n")
+            tail = parts[0]
+            yield from reversed(parts[1:])
+        yield tail
+
+
+def find_thread_name(home: Path, thread_id: str) -> str | None:
+    """The current name of one thread, reading the index backwards from its end."""
+    tid = parse_thread_id(thread_id)
+    path = index_path(home)
+    if not path.exists():
+        return None
+    for line in _lines_backwards(path):
+        entry = _parse(line)
+        if entry is not None and entry.id == tid:
+            return entry.thread_name
+    return None
+
+
+def _forward(home: Path) -> Iterator[NameEntry]:
+    path = index_path(home)
+    if not path.exists():
+        return
+    with path.open("rb") as stream:
+        for line in stream:
+            entry = _parse(line)
+            if entry is not None:
+                yield entry
+
+
+def all_thread_names(home: Path) -> dict[str, str]:
+    """The current name of every named thread (one forward pass; later lines win)."""
+    return {entry.id: entry.thread_name for entry in _forward(home)}
+
+
+def find_thread_names(home: Path, thread_ids: Iterable[str]) -> dict[str, str]:
+    """The current names of the given threads (ids without a name are absent)."""
+    wanted = {parse_thread_id(t) for t in thread_ids}
+    if not wanted:
+        return {}
+    return {tid: name for tid, name in all_thread_names(home).items() if tid in wanted}
+
+
+def named_thread_ids(home: Path) -> set[str]:
+    """The ids that carry a name."""
+    return set(all_thread_names(home))
+
+
+def find_thread_ids_by_name(home: Path, name: str) -> list[str]:
+    """Ids whose current name equals the trimmed ``name`` exactly, sorted."""
+    wanted = name.strip()
+    return sorted(tid for tid, current in all_thread_names(home).items() if current == wanted)
