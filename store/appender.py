@@ -67,11 +67,8 @@ class HealReport(msgspec.Struct, frozen=True):
         return self.nul_bytes_removed > 0 or self.terminated_torn_line
 
 
-def _sync(fd: int) -> None:
-    if hasattr(os, "fdatasync"):
-        os.fdatasync(fd)
-    else:  # pragma: no cover - macOS
-        os.fsync(fd)
+# fdatasync flushes the data and the size change an append makes; macOS lacks it.
+_sync = getattr(os, "fdatasync", os.fsync)
 
 
 def fsync_dir(path: Path) -> None:
@@ -84,10 +81,12 @@ def fsync_dir(path: Path) -> None:
 
 
 def _write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
-    view = memoryview(data)
+    written = os.write(fd, data)
+    if written == len(data):
+        return
+    view = memoryview(data)[written:]
     while view:
-        written = os.write(fd, view)
-        view = view[written:]
+        view = view[os.write(fd, view) :]
 
 
 def _heal(fd: int, path: Path) -> HealReport:
@@ -159,11 +158,11 @@ class RolloutAppender:
             os.close(fd)
             raise
         self._write_lock = threading.Lock()
-        self._sync_cond = threading.Condition()
+        self._sync_lock = threading.Lock()
         self._buffer = bytearray()
         self._write_seq = 0
         self._synced_seq = 0
-        self._sync_in_flight = False
+        self._failed: OSError | None = None
         self._closed = False
         self.appends = 0
         self.fsyncs = 0
@@ -208,32 +207,30 @@ class RolloutAppender:
             self._buffer.clear()
 
     def _sync_through(self, seq: int) -> None:
-        with self._sync_cond:
-            while self._synced_seq < seq:
-                if self._sync_in_flight:
-                    self._sync_cond.wait()
-                    continue
-                if self._closed and self._fd < 0:
-                    raise AppenderClosedError(f"appender for {self.path} is closed")
-                self._sync_in_flight = True
-                # Every write numbered <= target has finished: the counter moves after write.
-                target = self._write_seq
-                self._sync_cond.release()
-                error: OSError | None = None
-                try:
-                    _sync(self._fd)
-                except OSError as exc:
-                    error = exc
-                finally:
-                    self._sync_cond.acquire()
-                    self._sync_in_flight = False
-                    self._sync_cond.notify_all()
-                if error is not None:
-                    # After a failed fsync the page cache state is unknown: stop writing.
-                    self._closed = True
-                    raise AppenderClosedError(f"fsync of {self.path} failed: {error}") from error
-                self.fsyncs += 1
-                self._synced_seq = max(self._synced_seq, target)
+        # Group commit: the fsync runs holding _sync_lock; writers that arrive meanwhile
+        # queue on the lock, and whoever gets it next finds its bytes already covered or
+        # covers everyone written so far with one fsync. No thundering herd, no extra
+        # Python work on the common path.
+        if self._synced_seq >= seq:
+            return
+        with self._sync_lock:
+            if self._synced_seq >= seq:
+                return
+            if self._failed is not None:
+                raise AppenderClosedError(f"fsync of {self.path} failed: {self._failed}")
+            if self._fd < 0:
+                raise AppenderClosedError(f"appender for {self.path} is closed")
+            # Every write numbered <= target has finished: the counter moves after the write.
+            target = self._write_seq
+            try:
+                _sync(self._fd)
+            except OSError as exc:
+                # After a failed fsync the page cache state is unknown: stop writing.
+                self._failed = exc
+                self._closed = True
+                raise AppenderClosedError(f"fsync of {self.path} failed: {exc}") from exc
+            self.fsyncs += 1
+            self._synced_seq = target
 
     def flush(self) -> None:
         """Hand buffered bytes to the OS (and to disk in ``fsync`` mode)."""
@@ -257,10 +254,9 @@ class RolloutAppender:
                         _sync(self._fd)
             finally:
                 self._closed = True
-                with self._sync_cond:
+                with self._sync_lock:
                     os.close(self._fd)
                     self._fd = -1
-                    self._sync_cond.notify_all()
 
     def __enter__(self) -> RolloutAppender:
         return self
