@@ -1,0 +1,97 @@
+"""The backfill lease: one row in ``backfill_state`` decides who indexes (Codex section 5.2).
+
+``try_claim_backfill`` is a single atomic ``UPDATE``: granted when the status is pending, or
+running with a lease older than ``lease_seconds``; refused while another worker's lease is
+fresh; always refused once complete (until ``reset_backfill``, used by a full replay).
+Checkpoints renew the lease. Times are Unix seconds from the DB's injectable clock.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+import msgspec
+
+from store.statedb import StateDb
+
+BACKFILL_LEASE_SECONDS: Final = 900
+BackfillStatus = Literal["pending", "running", "complete"]
+
+
+class BackfillState(msgspec.Struct, frozen=True):
+    """The single row of ``backfill_state``."""
+
+    status: BackfillStatus
+    last_watermark: str | None
+    last_success_at: int | None
+    updated_at: int
+
+
+def _now(db: StateDb) -> int:
+    return db.clock_ms() // 1000
+
+
+def _ensure_row(db: StateDb) -> None:
+    with db.transaction() as conn:
+        conn.execute(
+            "INSERT INTO backfill_state (id, status, last_watermark, last_success_at, updated_at) "
+            "VALUES (1, 'pending', NULL, NULL, ?) ON CONFLICT(id) DO NOTHING",
+            (_now(db),),
+        )
+
+
+def get_backfill_state(db: StateDb) -> BackfillState:
+    """The lease row (created as ``pending`` if missing)."""
+    _ensure_row(db)
+    status, watermark, success, updated = db.query(
+        "SELECT status, last_watermark, last_success_at, updated_at "
+        "FROM backfill_state WHERE id = 1"
+    )[0]
+    return BackfillState(status, watermark, success, updated)
+
+
+def try_claim_backfill(db: StateDb, lease_seconds: int = BACKFILL_LEASE_SECONDS) -> bool:
+    """Atomically take the lease; True when this caller now owns the backfill."""
+    _ensure_row(db)
+    now = _now(db)
+    with db.transaction() as conn:
+        conn.execute(
+            "UPDATE backfill_state SET status = 'running', updated_at = ? "
+            "WHERE id = 1 AND status != 'complete' "
+            "AND (status != 'running' OR updated_at <= ?)",
+            (now, now - lease_seconds),
+        )
+        return conn.changes() == 1
+
+
+def checkpoint_backfill(db: StateDb, watermark: str) -> None:
+    """Record progress and renew the lease (call inside the batch's transaction)."""
+    with db.transaction() as conn:
+        conn.execute(
+            "UPDATE backfill_state SET status = 'running', last_watermark = ?, updated_at = ? "
+            "WHERE id = 1",
+            (watermark, _now(db)),
+        )
+
+
+def mark_backfill_complete(db: StateDb, watermark: str | None = None) -> None:
+    """The backfill finished: ``complete`` is final until a reset."""
+    now = _now(db)
+    with db.transaction() as conn:
+        conn.execute(
+            "UPDATE backfill_state SET status = 'complete', "
+            "last_watermark = COALESCE(?, last_watermark), last_success_at = ?, updated_at = ? "
+            "WHERE id = 1",
+            (watermark, now, now),
+        )
+
+
+def reset_backfill(db: StateDb) -> None:
+    """Back to ``pending`` with no watermark (a full replay starts over)."""
+    _ensure_row(db)
+    with db.transaction() as conn:
+        conn.execute(
+            "UPDATE backfill_state SET status = 'pending', last_watermark = NULL, updated_at = ? "
+            "WHERE id = 1",
+            (_now(db),),
+        )

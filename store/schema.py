@@ -1,0 +1,80 @@
+"""The state DB schema as forward-only migrations keyed on ``PRAGMA user_version``.
+
+Each entry of ``MIGRATIONS`` takes the database from version ``i`` to ``i + 1`` and runs in
+one transaction with the version bump, so a crash mid-migration leaves the old version
+intact. Never edit a released migration: add a new one.
+
+Listing indexes are partial (``WHERE first_user_message <> ''``), because threads without a
+user message are never listed; the listing queries repeat that predicate so SQLite can use
+them, and each index ends with ``id`` so keyset paging needs no sort.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+_V1: Final = """
+CREATE TABLE threads (
+    id TEXT PRIMARY KEY NOT NULL,
+    rollout_path TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    updated_at_ms INTEGER NOT NULL,
+    source TEXT NOT NULL DEFAULT 'vscode',
+    source_kind TEXT NOT NULL DEFAULT 'vscode',
+    model_provider TEXT NOT NULL DEFAULT '',
+    cwd TEXT NOT NULL DEFAULT '',
+    title TEXT NOT NULL DEFAULT '',
+    first_user_message TEXT NOT NULL DEFAULT '',
+    name TEXT,
+    cli_version TEXT NOT NULL DEFAULT '',
+    model TEXT,
+    reasoning_effort TEXT,
+    sandbox_policy TEXT NOT NULL DEFAULT '{"type":"read-only"}',
+    approval_mode TEXT NOT NULL DEFAULT 'on-request',
+    tokens_used INTEGER NOT NULL DEFAULT 0,
+    archived INTEGER NOT NULL DEFAULT 0,
+    archived_at_ms INTEGER,
+    git_sha TEXT,
+    git_branch TEXT,
+    git_origin_url TEXT,
+    agent_nickname TEXT,
+    agent_role TEXT,
+    forked_from_id TEXT,
+    memory_mode TEXT NOT NULL DEFAULT 'enabled'
+);
+CREATE INDEX idx_threads_created_at_ms ON threads(created_at_ms DESC, id DESC);
+CREATE INDEX idx_threads_updated_at_ms ON threads(updated_at_ms DESC, id DESC);
+CREATE TABLE thread_dynamic_tools (
+    thread_id TEXT NOT NULL REFERENCES threads(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    input_schema TEXT NOT NULL DEFAULT 'null',
+    defer_loading INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (thread_id, position)
+);
+CREATE TABLE backfill_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    status TEXT NOT NULL,
+    last_watermark TEXT,
+    last_success_at INTEGER,
+    updated_at INTEGER NOT NULL
+);
+"""
+
+_V2: Final = """
+ALTER TABLE threads ADD COLUMN file_size INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE threads ADD COLUMN indexed_offset INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE threads ADD COLUMN file_mtime_ns INTEGER NOT NULL DEFAULT 0;
+DROP INDEX idx_threads_created_at_ms;
+CREATE INDEX idx_threads_list_created ON threads(archived, created_at_ms, id)
+    WHERE first_user_message <> '';
+CREATE INDEX idx_threads_list_updated ON threads(archived, updated_at_ms, id)
+    WHERE first_user_message <> '';
+CREATE INDEX idx_threads_rollout_path ON threads(rollout_path);
+"""
+
+MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2)
+"""Migration ``i`` takes ``user_version`` ``i`` to ``i + 1``."""
+
+LATEST_VERSION: Final = len(MIGRATIONS)

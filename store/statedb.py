@@ -1,0 +1,290 @@
+"""The state DB: our own SQLite index of threads (``threadlog.sqlite``), through apsw.
+
+It is a cache of the logs: deletable, rebuildable by ``threadlog replay``. While it exists it
+must be correct and safe when several processes open it: WAL journaling, a busy timeout,
+foreign keys on, and every write in an explicit ``BEGIN IMMEDIATE`` transaction so
+concurrent writers serialise instead of failing half-way. We never open Codex's own
+``state_*.sqlite``.
+
+Every value from outside is a bound parameter. Thread ids are validated before any SQL.
+The clock is injectable (``clock_ms``) so tests can pin time.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Final
+
+import apsw
+import msgspec
+
+from events.ids import parse_thread_id
+from events.rollout import DynamicToolSpec
+from store.layout import STATE_DB_FILE, make_private_dirs
+from store.rows import ThreadRecord, ThreadRow
+from store.schema import LATEST_VERSION, MIGRATIONS
+
+BUSY_TIMEOUT_MS: Final = 10_000
+COLUMNS: Final[tuple[str, ...]] = tuple(f.name for f in msgspec.structs.fields(ThreadRow))
+SELECT_COLUMNS: Final = ", ".join(COLUMNS)
+_INSERT: Final = (
+    f"INSERT INTO threads ({SELECT_COLUMNS}) VALUES ({', '.join('?' * len(COLUMNS))}) "
+    "ON CONFLICT(id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c != "id")
+)
+# Writes stamped within this window of "now" get unique, increasing milliseconds.
+_LIVE_WINDOW_MS: Final = 1000
+
+
+class SchemaTooNewError(RuntimeError):
+    """The database was written by a newer threadlog than this one."""
+
+
+def wall_clock_ms() -> int:
+    """Unix milliseconds from the system clock."""
+    return time.time_ns() // 1_000_000
+
+
+def row_from_sql(values: Sequence[Any]) -> ThreadRow:
+    """A ``ThreadRow`` from a ``SELECT {SELECT_COLUMNS}`` result row."""
+    fields = dict(zip(COLUMNS, values, strict=True))
+    fields["archived"] = bool(fields["archived"])
+    return ThreadRow(**fields)
+
+
+def scalar(conn: apsw.Connection, sql: str, bindings: Sequence[Any] = ()) -> Any:
+    """The first column of the first row of a query (None when there is no row)."""
+    rows = conn.execute(sql, bindings).fetchall()
+    return rows[0][0] if rows else None
+
+
+def _row_values(row: ThreadRow) -> tuple[Any, ...]:
+    values = msgspec.structs.astuple(row)
+    return tuple(int(v) if isinstance(v, bool) else v for v in values)
+
+
+class StateDb:
+    """One open state DB. Thread-safe: calls are serialised on one connection."""
+
+    def __init__(self, path: Path, *, clock_ms: Callable[[], int] = wall_clock_ms) -> None:
+        self.path = path
+        self.clock_ms = clock_ms
+        if path.name.startswith("state_") or path.name == "state.sqlite":
+            raise ValueError(f"refusing to open Codex's own database {path}")
+        make_private_dirs(path.parent)
+        self._conn = apsw.Connection(str(path))
+        self._lock = threading.RLock()
+        self._depth = 0
+        try:
+            self._conn.setbusytimeout(BUSY_TIMEOUT_MS)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            path.chmod(0o600)
+            self._migrate()
+        except BaseException:
+            self._conn.close()
+            raise
+
+    @classmethod
+    def for_home(cls, home: Path, **kwargs: Any) -> StateDb:
+        """Open (creating if needed) ``threadlog.sqlite`` in a home."""
+        return cls(home / STATE_DB_FILE, **kwargs)
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> StateDb:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- transactions and migrations -------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[apsw.Connection]:
+        """A write transaction (``BEGIN IMMEDIATE``); nested calls join the outer one."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self._conn
+                finally:
+                    self._depth -= 1
+                return
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield self._conn
+            except BaseException:
+                self._depth = 0
+                self._conn.execute("ROLLBACK")
+                raise
+            self._depth = 0
+            self._conn.execute("COMMIT")
+
+    def user_version(self) -> int:
+        """The schema version stored in the file."""
+        with self._lock:
+            return int(scalar(self._conn, "PRAGMA user_version"))
+
+    def _migrate(self) -> None:
+        with self.transaction() as conn:
+            version = int(scalar(conn, "PRAGMA user_version"))
+            if version > LATEST_VERSION:
+                raise SchemaTooNewError(
+                    f"{self.path} has schema version {version}, newer than this threadlog "
+                    f"understands ({LATEST_VERSION}); upgrade threadlog or delete the file "
+                    "(it is a cache: `threadlog replay` rebuilds it)"
+                )
+            for target in range(version, LATEST_VERSION):
+                conn.execute(MIGRATIONS[target])
+                conn.execute(f"PRAGMA user_version = {target + 1}")
+
+    def query(self, sql: str, bindings: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
+        """Run a read query and return all rows (for the listing and doctor modules)."""
+        with self._lock:
+            return self._conn.execute(sql, bindings).fetchall()
+
+    # --- threads -------------------------------------------------------------------
+
+    def _unique_updated_at(self, conn: apsw.Connection, requested_ms: int) -> int:
+        """``requested_ms``, bumped past every stored value when it is a live write."""
+        if requested_ms < self.clock_ms() - _LIVE_WINDOW_MS:
+            return requested_ms  # backfill or repair: keep the file's own time
+        high = scalar(conn, "SELECT MAX(updated_at_ms) FROM threads")
+        return max(requested_ms, int(high or 0) + 1)
+
+    def upsert_records(self, records: Sequence[ThreadRecord], *, keep_git: bool = True) -> None:
+        """Insert or update rows and write each thread's dynamic tools once, atomically."""
+        with self.transaction() as conn:
+            for record in records:
+                self._upsert(conn, record.row, record.dynamic_tools, keep_git=keep_git)
+
+    def upsert_thread(
+        self,
+        row: ThreadRow,
+        dynamic_tools: Sequence[DynamicToolSpec] = (),
+        *,
+        keep_git: bool = True,
+    ) -> ThreadRow:
+        """Insert or update one row; returns the row as stored (final ``updated_at_ms``)."""
+        with self.transaction() as conn:
+            return self._upsert(conn, row, dynamic_tools, keep_git=keep_git)
+
+    def _upsert(
+        self,
+        conn: apsw.Connection,
+        row: ThreadRow,
+        dynamic_tools: Sequence[DynamicToolSpec],
+        *,
+        keep_git: bool,
+    ) -> ThreadRow:
+        row = msgspec.structs.replace(row, id=parse_thread_id(row.id))
+        if keep_git:
+            existing = conn.execute(
+                "SELECT git_sha, git_branch, git_origin_url FROM threads WHERE id = ?", (row.id,)
+            ).fetchall()
+            if existing and any(existing[0]):
+                sha, branch, origin = existing[0]
+                row = msgspec.structs.replace(
+                    row, git_sha=sha, git_branch=branch, git_origin_url=origin
+                )
+        row = msgspec.structs.replace(
+            row, updated_at_ms=self._unique_updated_at(conn, row.updated_at_ms)
+        )
+        conn.execute(_INSERT, _row_values(row))
+        for position, tool in enumerate(dynamic_tools):
+            conn.execute(
+                "INSERT INTO thread_dynamic_tools "
+                "(thread_id, position, name, description, input_schema, defer_loading) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(thread_id, position) DO NOTHING",
+                (
+                    row.id,
+                    position,
+                    tool.name,
+                    tool.description,
+                    msgspec.json.encode(tool.input_schema).decode(),
+                    int(tool.defer_loading),
+                ),
+            )
+        return row
+
+    def touch_updated_at(self, thread_id: str, at_ms: int | None = None) -> int | None:
+        """Stamp a thread as just updated (unique ms); None when there is no such row."""
+        tid = parse_thread_id(thread_id)
+        with self.transaction() as conn:
+            stamp = self._unique_updated_at(conn, self.clock_ms() if at_ms is None else at_ms)
+            conn.execute("UPDATE threads SET updated_at_ms = ? WHERE id = ?", (stamp, tid))
+            return stamp if conn.changes() else None
+
+    def mark_archived(self, thread_id: str, rollout_path: str, *, updated_at_ms: int) -> None:
+        """Record an archive move: new path, ``archived``, ``archived_at`` now."""
+        tid = parse_thread_id(thread_id)
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE threads SET archived = 1, archived_at_ms = ?, rollout_path = ?, "
+                "updated_at_ms = ? WHERE id = ?",
+                (self.clock_ms(), rollout_path, updated_at_ms, tid),
+            )
+
+    def mark_unarchived(self, thread_id: str, rollout_path: str, *, updated_at_ms: int) -> None:
+        """Record an unarchive move: new path, live again."""
+        tid = parse_thread_id(thread_id)
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE threads SET archived = 0, archived_at_ms = NULL, rollout_path = ?, "
+                "updated_at_ms = ? WHERE id = ?",
+                (rollout_path, self._unique_updated_at(conn, updated_at_ms), tid),
+            )
+
+    def set_name(self, thread_id: str, name: str | None) -> bool:
+        """Set (or clear) a thread's name; False when there is no such row."""
+        tid = parse_thread_id(thread_id)
+        with self.transaction() as conn:
+            conn.execute("UPDATE threads SET name = ? WHERE id = ?", (name, tid))
+            return bool(conn.changes())
+
+    def delete_thread(self, thread_id: str) -> bool:
+        """Remove a row (and its dynamic tools); False when there was none."""
+        tid = parse_thread_id(thread_id)
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM threads WHERE id = ?", (tid,))
+            return bool(conn.changes())
+
+    def get_thread(self, thread_id: str) -> ThreadRow | None:
+        """The row of one thread, or None."""
+        tid = parse_thread_id(thread_id)
+        rows = self.query(f"SELECT {SELECT_COLUMNS} FROM threads WHERE id = ?", (tid,))
+        return row_from_sql(rows[0]) if rows else None
+
+    def get_dynamic_tools(self, thread_id: str) -> list[DynamicToolSpec] | None:
+        """A thread's dynamic tools in position order, or None when it has none."""
+        tid = parse_thread_id(thread_id)
+        rows = self.query(
+            "SELECT name, description, input_schema, defer_loading FROM thread_dynamic_tools "
+            "WHERE thread_id = ? ORDER BY position",
+            (tid,),
+        )
+        if not rows:
+            return None
+        return [
+            DynamicToolSpec(
+                name=name,
+                description=description,
+                input_schema=msgspec.json.decode(schema),
+                defer_loading=bool(defer),
+            )
+            for name, description, schema, defer in rows
+        ]
+
+    def all_rows(self) -> list[ThreadRow]:
+        """Every row (for verification and repair; not for listing)."""
+        return [row_from_sql(r) for r in self.query(f"SELECT {SELECT_COLUMNS} FROM threads")]
