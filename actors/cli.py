@@ -11,8 +11,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from actors import cmd_read
 from actors.cli_common import EXIT_USAGE, UsageError, configure_logging, fail
 from events import __version__
+
+COMMANDS = (cmd_read,)
+"""Every subcommand module; each exposes ``register(subparsers)``."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,7 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Read, index, rebuild, fork and serve Codex rollout logs.",
     )
     parser.add_argument("--version", action="version", version=f"threadlog {__version__}")
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for command in COMMANDS:
+        command.register(subparsers)
     return parser
 
 
