@@ -12,6 +12,7 @@ raises for bad content. Unknown kinds decode to ``Unknown*`` values and pass thr
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Final
@@ -195,4 +196,26 @@ def read_head_summary(path: Path, report: ReadReport | None = None) -> HeadSumma
             break
     return HeadSummary(
         meta=meta, first_user_message=user, first_timestamp=first_ts, lines_read=count
+    )
+
+
+class FileSnapshot(msgspec.Struct, frozen=True):
+    """Bytes of a file from an offset, with the stat taken on the same open file."""
+
+    data: bytes
+    offset: int
+    size: int
+    mtime_ns: int
+    ino: int
+
+
+def read_bytes_from(path: Path, offset: int = 0) -> FileSnapshot:
+    """Read a file from ``offset`` to its end in one go (raises ``OSError`` if unreadable)."""
+    with path.open("rb") as stream:
+        stat = os.fstat(stream.fileno())
+        start = offset if 0 <= offset <= stat.st_size else 0
+        stream.seek(start)
+        data = stream.read()
+    return FileSnapshot(
+        data=data, offset=start, size=stat.st_size, mtime_ns=stat.st_mtime_ns, ino=stat.st_ino
     )

@@ -3,8 +3,8 @@
 Times are Unix milliseconds. ``source`` is the on-disk source as the index stores it
 (``events.sources.source_to_text``) and ``source_kind`` its flat v2 kind, kept as its own
 column so the source filter of a listing is served by an index. ``file_size``,
-``indexed_offset`` and ``file_mtime_ns`` let the index resume reading a file that has only
-grown instead of reading it again.
+``indexed_offset``, ``file_mtime_ns`` and ``file_ino`` let the index resume reading a file
+that has only grown instead of reading it again, and notice one that was replaced.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ class ThreadRow(msgspec.Struct, frozen=True):
     file_size: int = 0
     indexed_offset: int = 0
     file_mtime_ns: int = 0
+    file_ino: int = 0
 
 
 class ThreadRecord(msgspec.Struct, frozen=True):

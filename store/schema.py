@@ -74,7 +74,11 @@ CREATE INDEX idx_threads_list_updated ON threads(archived, updated_at_ms, id)
 CREATE INDEX idx_threads_rollout_path ON threads(rollout_path);
 """
 
-MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2)
+_V3: Final = """
+ALTER TABLE threads ADD COLUMN file_ino INTEGER NOT NULL DEFAULT 0;
+"""
+
+MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2, _V3)
 """Migration ``i`` takes ``user_version`` ``i`` to ``i + 1``."""
 
 LATEST_VERSION: Final = len(MIGRATIONS)

@@ -1,0 +1,103 @@
+"""Fast metadata extraction from rollout bytes: decode only the lines the index uses.
+
+Most of a rollout's bytes are response items (tool output, encrypted reasoning) that the
+index never looks at. Lines written by Codex or by us start
+``{"timestamp":"…","type":"<kind>","payload":{"type":"<inner>"…``, so the kind can be read
+off the first bytes without parsing; only ``session_meta``, ``turn_context`` and the few
+events the metadata fold uses are decoded, and of the frequent ``token_count`` events only
+the last one. A line with any other layout falls back to a msgspec envelope peek, so an
+unusual writer costs speed, never correctness. Pure: bytes in, fold state out.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import msgspec
+
+from events import DecodeError, decode_line, peek_kinds
+from events.event_msgs import UserMessage
+from projections.metadata import MetadataExtractor
+
+_TYPE_KEY: Final = b',"type":"'
+_PAYLOAD_TYPE: Final = b',"payload":{"type":"'
+_DECODED_KINDS: Final = frozenset({"session_meta", "turn_context"})
+_DECODED_EVENTS: Final = frozenset({"thread_name_updated"})
+
+
+class ScanResult(msgspec.Struct):
+    """How far a scan got and what it skipped."""
+
+    end_offset: int
+    lines: int = 0
+    bad_lines: int = 0
+    torn_tail: bool = False
+    saw_meta: bool = False
+
+
+def line_kinds(line: bytes) -> tuple[str | None, str | None]:
+    """``(line type, inner payload type)`` read off the first bytes, else by a msgspec peek."""
+    if line.startswith(b'{"timestamp":"'):
+        type_at = line.find(_TYPE_KEY, 14, 80)
+        if type_at > 0:
+            start = type_at + len(_TYPE_KEY)
+            end = line.find(b'"', start, start + 40)
+            if end > 0:
+                kind = line[start:end].decode("ascii", "replace")
+                if kind not in ("event_msg", "response_item"):
+                    return kind, None
+                if line.startswith(_PAYLOAD_TYPE, end + 1):
+                    inner_start = end + 1 + len(_PAYLOAD_TYPE)
+                    inner_end = line.find(b'"', inner_start, inner_start + 60)
+                    if inner_end > 0:
+                        return kind, line[inner_start:inner_end].decode("ascii", "replace")
+    return peek_kinds(line)
+
+
+def scan_metadata(data: bytes, base_offset: int, extractor: MetadataExtractor) -> ScanResult:
+    """Feed the metadata-relevant lines of ``data`` (complete lines only) to ``extractor``."""
+    result = ScanResult(end_offset=base_offset)
+    need_user = not (extractor.row.first_user_message and extractor.row.title)
+    last_token_count: bytes | None = None
+    pos = 0
+    size = len(data)
+    while pos < size:
+        newline = data.find(b"\n", pos)
+        if newline < 0:
+            result.torn_tail = bool(data[pos:].strip(b" \t\r\x00"))
+            break
+        line = data[pos:newline]
+        pos = newline + 1
+        result.end_offset = base_offset + pos
+        if not line.strip():
+            continue
+        result.lines += 1
+        try:
+            kind, inner = line_kinds(line)
+        except DecodeError:
+            result.bad_lines += 1
+            continue
+        if kind == "event_msg":
+            if inner == "token_count":
+                last_token_count = line
+                continue
+            if not (inner in _DECODED_EVENTS or (need_user and inner == "user_message")):
+                continue
+        elif kind not in _DECODED_KINDS:
+            continue
+        try:
+            item = decode_line(line).item
+        except DecodeError:
+            result.bad_lines += 1
+            continue
+        if kind == "session_meta":
+            result.saw_meta = True
+        extractor.feed(item)
+        if isinstance(item, UserMessage) and need_user:
+            need_user = not (extractor.row.first_user_message and extractor.row.title)
+    if last_token_count is not None:
+        try:
+            extractor.feed(decode_line(last_token_count).item)
+        except DecodeError:
+            result.bad_lines += 1
+    return result
