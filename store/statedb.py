@@ -285,6 +285,19 @@ class StateDb:
             for name, description, schema, defer in rows
         ]
 
+    def replace_contents_from(self, source: Path) -> None:
+        """Make this database an exact copy of ``source`` in one transaction.
+
+        SQLite's backup API copies every page in a single step under the write lock, so a
+        reader sees either the old index or the new one, never a mix.
+        """
+        src = apsw.Connection(str(source), flags=apsw.SQLITE_OPEN_READONLY)
+        try:
+            with self._lock, self._conn.backup("main", src, "main") as backup:
+                backup.step(-1)
+        finally:
+            src.close()
+
     def all_rows(self) -> list[ThreadRow]:
         """Every row (for verification and repair; not for listing)."""
         return [row_from_sql(r) for r in self.query(f"SELECT {SELECT_COLUMNS} FROM threads")]
