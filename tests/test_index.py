@@ -234,3 +234,52 @@ def test_list_refuses_bad_cursors_with_exit_2(tmp_path: Path, cursor: str) -> No
         cwd=REPO,
     )
     assert proc.returncode == 2 and "invalid cursor" in proc.stderr
+
+
+def test_doctor_repair_deletes_rows_of_vanished_threads(tmp_path: Path) -> None:
+    paths = make_home(tmp_path, 4)
+    db = StateDb.for_home(tmp_path)
+    run_backfill(tmp_path, db)
+    paths[2].unlink()
+    fixed = doctor(tmp_path, db, fix=True)
+    assert fixed.clean and any("deleted row" in action for action in fixed.repaired)
+    assert len(db.all_rows()) == 3
+
+
+def test_progress_is_a_bar_on_a_terminal_and_log_events_otherwise(tmp_path: Path) -> None:
+    import io
+
+    from actors.progress import ProgressReporter
+    from projections.backfill import BackfillProgress
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    tty = Tty()
+    bar = ProgressReporter("backfill", stream=tty, interval=0)
+    bar(BackfillProgress(done=5, total=10, bytes=100))
+    bar(BackfillProgress(done=10, total=10, bytes=200))
+    bar.close()
+    assert "[###############---------------] 5/10" in tty.getvalue()
+    assert "10/10 files" in tty.getvalue() and tty.getvalue().endswith("\n")
+    make_home(tmp_path, 3)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "actors.cli",
+            "backfill",
+            "--home",
+            str(tmp_path),
+            "--log-format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        cwd=REPO,
+    )
+    events = [json.loads(line) for line in proc.stderr.splitlines()]
+    assert [e["event"] for e in events if e["event"] == "progress"] == ["progress"]
+    assert events[-1]["event"] == "backfill_complete" and events[-1]["threads"] == 3
