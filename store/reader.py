@@ -21,7 +21,7 @@ import msgspec
 
 from events import DecodeError, RolloutLine, decode_line
 from events.event_msgs import UserMessage
-from events.rollout import SessionMeta
+from events.rollout import RolloutItem, SessionMeta
 
 _CHUNK: Final = 1 << 20
 HEAD_RECORD_LIMIT: Final = 10
@@ -143,9 +143,9 @@ def read_rollout(
             yield decoded
 
 
-def read_items(path: Path, report: ReadReport | None = None) -> list[RolloutLine]:
-    """Every good line of a file, in order."""
-    return [r.line for r in read_rollout(path, report=report)]
+def read_items(path: Path, report: ReadReport | None = None) -> list[RolloutItem]:
+    """The items of every good line of a file, in order."""
+    return [r.line.item for r in read_rollout(path, report=report)]
 
 
 def read_head(path: Path, max_lines: int, report: ReadReport | None = None) -> list[ReadLine]:

@@ -1,0 +1,492 @@
+"""The thread actor: one trio task per loaded thread, the only writer of its log.
+
+Requests arrive through a bounded mailbox (backpressure) and run one at a time; a turn runs
+as its own task in its own cancel scope, so the mailbox keeps serving (an interrupt lands
+while the driver works). Everything the thread does goes through ``emit``: the recorder
+persists what the policy keeps, the very history fold a replay uses is fed the persisted
+items, and the notifications hosts see are derived from what the fold reports. So the live
+view of a thread is, by construction, the fold of its log.
+
+An actor idle for longer than its passivation timeout unregisters, closes its file and
+ends; the next request for the thread loads it again from the log.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import msgspec
+import structlog
+import trio
+
+from actors import notifications as notes
+from actors.driver import DriverError, DynamicToolResult, TurnRequest
+from actors.environment import Environment, current_environment, environment_context_text
+from actors.errors import ThreadError
+from actors.executor import SandboxPolicy
+from actors.live_turn import LiveTurn
+from actors.recorder import Recorder, now_ms
+from events.event_msgs import (
+    Error,
+    TaskComplete,
+    TaskStarted,
+    ThreadNameUpdated,
+    ThreadRolledBack,
+    TokenUsage,
+    TurnAborted,
+    UserMessage,
+)
+from events.ids import new_id
+from events.ops import ImageUserInput, LocalImageUserInput, TextUserInput, UserInputItem
+from events.response_items import (
+    FunctionCall,
+    FunctionCallOutput,
+    InputImage,
+    InputText,
+    Message,
+    ResponseItem,
+)
+from events.rollout import RolloutItem, TurnContext
+from events.tool_events import (
+    Duration,
+    DynamicToolCallRequest,
+    DynamicToolCallResponse,
+    DynamicToolContentItem,
+)
+from events.views import Active, Idle, Thread, Turn, TurnError
+from projections.context import model_history
+from projections.history import (
+    Change,
+    HistoryBuilder,
+    ItemAdded,
+    ItemUpdated,
+    TurnOpened,
+)
+from projections.item_mapping import error_info_to_v2
+from projections.metadata import MetadataExtractor
+from projections.thread_view import thread_view
+from store.rows import ThreadRecord
+
+if TYPE_CHECKING:
+    from actors.runtime import Runtime
+
+T = TypeVar("T")
+log = structlog.get_logger("threadlog.actor")
+MAILBOX_SIZE = 64
+
+
+class ThreadSettings(msgspec.Struct, frozen=True):
+    """What a thread's turns run with (overridable per turn)."""
+
+    cwd: str
+    model: str = "scripted"
+    model_provider: str = "threadlog"
+    approval_policy: Any = "never"
+    sandbox_policy: Any = msgspec.field(default_factory=lambda: {"type": "danger-full-access"})
+    effort: str | None = None
+    summary: str | None = "auto"
+    collaboration_mode: str = "default"
+    sandbox: SandboxPolicy = SandboxPolicy()
+
+
+class ActiveTurn:
+    """A running turn: its id, its cancel scope, and when it is over."""
+
+    def __init__(self, turn_id: str) -> None:
+        self.turn_id = turn_id
+        self.scope = trio.CancelScope()
+        self.done = trio.Event()
+        self.failure: TurnError | None = None
+
+
+class _Request:
+    __slots__ = ("error", "fn", "reply", "result")
+
+    def __init__(self, fn: Callable[[], Awaitable[Any]]) -> None:
+        self.fn = fn
+        self.reply = trio.Event()
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+
+def user_content(inputs: Sequence[UserInputItem]) -> tuple[str, list[str], list[str]]:
+    """Text, image URLs and local image paths of a turn's input."""
+    text = "\n".join(i.text for i in inputs if isinstance(i, TextUserInput))
+    images = [i.image_url for i in inputs if isinstance(i, ImageUserInput)]
+    local = [i.path for i in inputs if isinstance(i, LocalImageUserInput)]
+    return text, images, local
+
+
+class ThreadActor:
+    """One loaded thread."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        recorder: Recorder,
+        settings: ThreadSettings,
+        *,
+        items: Sequence[RolloutItem] = (),
+        name: str | None = None,
+        environment: Environment | None = None,
+    ) -> None:
+        self.runtime = runtime
+        self.thread_id = recorder.meta.id
+        self.recorder = recorder
+        self.settings = settings
+        self.name = name
+        self.environment = environment
+        self.history = HistoryBuilder(new_id)
+        self.metadata = MetadataExtractor(
+            thread_id=self.thread_id,
+            rollout_path=str(recorder.path),
+            created_at_ms=runtime.created_ms_of(recorder.meta),
+        )
+        self.metadata.feed(recorder.meta)
+        self._usage = TokenUsage()
+        for item in items:
+            self.history.feed(item)
+            self.metadata.feed(item)
+        self.model_history: list[ResponseItem] = model_history(items)
+        self.updated_at_ms = now_ms()
+        self.active: ActiveTurn | None = None
+        self._announced: set[str] = set()
+        self._emit_lock = trio.Lock()
+        self._send, self._receive = trio.open_memory_channel[_Request](MAILBOX_SIZE)
+        self._nursery: trio.Nursery | None = None
+        self.stopped = trio.Event()
+        self._stopping = False
+
+    # --- the mailbox -------------------------------------------------------------------
+
+    async def call(self, fn: Callable[[], Awaitable[T]]) -> T:
+        """Run ``fn`` inside the actor, after the requests before it; re-raise its error."""
+        request = _Request(fn)
+        try:
+            await self._send.send(request)
+        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            raise ThreadError(f"thread {self.thread_id} is shutting down; retry") from None
+        await request.reply.wait()
+        if request.error is not None:
+            raise request.error
+        result: T = request.result
+        return result
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Serve requests until shut down or idle past the passivation timeout."""
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                task_status.started()
+                await self._serve()
+                nursery.cancel_scope.cancel()
+        finally:
+            with trio.CancelScope(shield=True):
+                await self.recorder.close()
+                self.runtime.index_dirty(self)
+                self.stopped.set()
+
+    async def _serve(self) -> None:
+        timeout = self.runtime.passivation_timeout
+        while not self._stopping:
+            request = None
+            with trio.move_on_after(timeout if timeout > 0 else math.inf):
+                try:
+                    request = await self._receive.receive()
+                except trio.EndOfChannel:
+                    return
+            if request is None:
+                if self.active is None:
+                    break  # idle: passivate
+                continue
+            await self._handle(request)
+        self.runtime.unregister(self)
+        self._send.close()
+        # Requests already queued are still answered before the actor goes.
+        while True:
+            try:
+                request = self._receive.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel):
+                break
+            await self._handle(request)
+        if self.active is not None:
+            self.active.scope.cancel()
+            await self.active.done.wait()
+
+    async def _handle(self, request: _Request) -> None:
+        try:
+            request.result = await request.fn()
+        except Exception as exc:
+            request.error = exc
+        finally:
+            request.reply.set()
+
+    def stop(self) -> None:
+        """Ask the actor to finish (after queued requests)."""
+        self._stopping = True
+        self._send.close()
+
+    # --- recording and notifying -------------------------------------------------------
+
+    def publish(self, notification: notes.Notification) -> None:
+        """Send a notification to the host's subscribers."""
+        self.runtime.publish(notification)
+
+    def mark_announced(self, item_id: str) -> None:
+        """An ``item/started`` for this id went out already."""
+        self._announced.add(item_id)
+
+    def announce(self, notification: notes.Notification, item_id: str) -> None:
+        """Publish an ``item/started`` ahead of the item itself."""
+        self.mark_announced(item_id)
+        self.publish(notification)
+
+    def add_usage(self, last: TokenUsage) -> TokenUsage:
+        """Accumulate a request's usage into the thread's totals."""
+        u = self._usage
+        self._usage = TokenUsage(
+            input_tokens=u.input_tokens + last.input_tokens,
+            cached_input_tokens=u.cached_input_tokens + last.cached_input_tokens,
+            output_tokens=u.output_tokens + last.output_tokens,
+            reasoning_output_tokens=u.reasoning_output_tokens + last.reasoning_output_tokens,
+            total_tokens=u.total_tokens + last.total_tokens,
+        )
+        return self._usage
+
+    async def emit(
+        self, items: Sequence[RolloutItem], *, transient: Sequence[notes.Notification] = ()
+    ) -> list[RolloutItem]:
+        """Record items (through the policy), fold them, and notify; returns what was kept."""
+        async with self._emit_lock:
+            kept = await self.recorder.record(items)
+            out: list[notes.Notification] = []
+            for item in kept:
+                out += self._notifications(self.history.feed(item))
+                self.metadata.feed(item)
+                if isinstance(item, ResponseItem):
+                    self.model_history.append(item)
+            self.updated_at_ms = now_ms()
+            if kept:
+                self.runtime.index_dirty(self)
+            for notification in (*transient, *out):
+                self.publish(notification)
+            return kept
+
+    def _notifications(self, changes: list[Change]) -> list[notes.Notification]:
+        out: list[notes.Notification] = []
+        for change in changes:
+            if isinstance(change, TurnOpened):
+                turn = self.history.turn(change.turn_id, running=True)
+                if turn is not None:
+                    out.append(notes.turn_started(self.thread_id, turn))
+            elif isinstance(change, ItemAdded):
+                item = change.item
+                if item.id in self._announced:
+                    out.append(notes.item_completed(self.thread_id, change.turn_id, item))
+                    self._announced.discard(item.id)
+                elif notes.is_in_progress(item):
+                    self._announced.add(item.id)
+                    out.append(notes.item_started(self.thread_id, change.turn_id, item))
+                else:
+                    out.append(notes.item_started(self.thread_id, change.turn_id, item))
+                    out.append(notes.item_completed(self.thread_id, change.turn_id, item))
+            elif isinstance(change, ItemUpdated) and not notes.is_in_progress(change.item):
+                self._announced.discard(change.item.id)
+                out.append(notes.item_completed(self.thread_id, change.turn_id, change.item))
+        return out
+
+    # --- views -------------------------------------------------------------------------
+
+    def record(self) -> ThreadRecord:
+        """The index row as the live fold has it."""
+        return self.metadata.record(
+            updated_at_ms=self.updated_at_ms,
+            archived=False,
+            file_size=self.recorder.end_offset,
+            indexed_offset=self.recorder.end_offset,
+        )
+
+    def view(self, *, include_turns: bool) -> Thread:
+        """The live ``Thread`` (turns from the live fold when asked)."""
+        status = Active() if self.active is not None else Idle()
+        turns = self.history.snapshot(running=self.active is not None) if include_turns else None
+        return thread_view(self.record().row, name=self.name, turns=turns, status=status)
+
+    # --- requests (run inside the actor) -----------------------------------------------
+
+    async def start_turn(self, inputs: Sequence[UserInputItem], settings: ThreadSettings) -> Turn:
+        """Record the start of a turn and launch the driver; returns the turn in progress."""
+        if self.active is not None:
+            raise ThreadError(
+                f"a turn is already running on thread {self.thread_id} ({self.active.turn_id})"
+            )
+        assert self._nursery is not None
+        self.settings = settings
+        await self.recorder.persist()
+        turn_id = new_id()
+        text, images, local_images = user_content(inputs)
+        env = current_environment(settings.cwd)
+        items: list[RolloutItem] = []
+        if env != self.environment:
+            context = environment_context_text(env)
+            items.append(Message(role="user", content=[InputText(context)]))
+            self.environment = env
+        content: list[Any] = [InputText(text)] if text else []
+        content += [InputImage(image_url=url) for url in images]
+        items += [
+            TaskStarted(turn_id=turn_id, collaboration_mode_kind=settings.collaboration_mode),
+            Message(role="user", content=content),
+            UserMessage(message=text, images=images, local_images=local_images),
+            TurnContext(
+                cwd=settings.cwd,
+                turn_id=turn_id,
+                current_date=env.current_date,
+                timezone=env.timezone,
+                approval_policy=settings.approval_policy,
+                sandbox_policy=settings.sandbox_policy,
+                model=settings.model,
+                effort=settings.effort,
+                summary=settings.summary,
+            ),
+        ]
+        active = ActiveTurn(turn_id)
+        self.active = active
+        await self.emit(items)
+        request = TurnRequest(
+            thread_id=self.thread_id,
+            turn_id=turn_id,
+            input=list(inputs),
+            cwd=settings.cwd,
+            model=settings.model,
+            effort=settings.effort,
+            collaboration_mode=settings.collaboration_mode,
+            history=list(self.model_history),
+        )
+        self._nursery.start_soon(self._run_turn, active, request)
+        return Turn(id=turn_id, items=[], status="inProgress")
+
+    async def _run_turn(self, active: ActiveTurn, request: TurnRequest) -> None:
+        handle = LiveTurn(self, active)
+        failure: TurnError | None = None
+        raw_info: Any = None
+        with active.scope:
+            try:
+                await self.runtime.driver.run_turn(request, handle)
+            except DriverError as exc:
+                failure = TurnError(exc.message, error_info_to_v2(exc.codex_error_info))
+                raw_info = exc.codex_error_info
+            except Exception as exc:
+                log.exception("driver_failed", thread_id=self.thread_id, turn_id=active.turn_id)
+                failure = TurnError(f"driver failed: {exc}", "other")
+                raw_info = "other"
+        with trio.CancelScope(shield=True):
+            try:
+                await handle.finish_message()
+                if active.scope.cancelled_caught:
+                    await self.emit([TurnAborted(reason="interrupted", turn_id=active.turn_id)])
+                elif failure is not None:
+                    active.failure = failure
+                    await self.emit(
+                        [Error(message=failure.message, codex_error_info=raw_info)],
+                        transient=[notes.error(self.thread_id, active.turn_id, failure)],
+                    )
+                    await self.emit([TaskComplete(turn_id=active.turn_id)])
+                else:
+                    await self.emit(
+                        [
+                            TaskComplete(
+                                turn_id=active.turn_id, last_agent_message=handle.last_agent_message
+                            )
+                        ]
+                    )
+            finally:
+                turn = self.history.turn(active.turn_id) or Turn(
+                    id=active.turn_id, items=[], status="interrupted"
+                )
+                if failure is not None and turn.status == "completed":
+                    # Limited mode does not persist errors (Codex's policy), so the log
+                    # will read "completed"; the live outcome is still a failure.
+                    turn = msgspec.structs.replace(turn, status="failed", error=failure)
+                self.active = None
+                active.done.set()
+                self.publish(notes.turn_completed(self.thread_id, turn))
+
+    async def interrupt(self, turn_id: str | None) -> None:
+        """Cancel the running turn (it ends ``interrupted``) and wait until it has ended."""
+        active = self.active
+        if active is None:
+            raise ThreadError(f"no turn is running on thread {self.thread_id}")
+        if turn_id is not None and turn_id != active.turn_id:
+            raise ThreadError(f"turn {turn_id} is not the running turn ({active.turn_id})")
+        active.scope.cancel()
+        await active.done.wait()
+
+    async def rename(self, name: str) -> None:
+        """Record a new name (materializing a fresh thread first)."""
+        await self.recorder.persist()
+        await self.emit([ThreadNameUpdated(thread_id=self.thread_id, thread_name=name)])
+        self.name = name
+
+    async def rollback(self, num_turns: int) -> Thread:
+        """Drop the last ``num_turns`` turns."""
+        if self.active is not None:
+            raise ThreadError(f"cannot roll back thread {self.thread_id} while a turn runs")
+        if not self.recorder.materialized:
+            raise ThreadError(f"no rollout found for thread id {self.thread_id}")
+        await self.emit([ThreadRolledBack(num_turns=num_turns)])
+        self.model_history = model_history([*self.model_history, ThreadRolledBack(num_turns)])
+        return self.view(include_turns=True)
+
+    async def call_dynamic_tool(
+        self, turn: LiveTurn, tool: str, arguments: Any
+    ) -> DynamicToolResult:
+        """Ask the host to run a client-side tool; record the request and the answer."""
+        call_id = f"call_{new_id()}"
+        started = trio.current_time()
+        request = DynamicToolCallRequest(
+            call_id=call_id, turn_id=turn.turn_id, tool=tool, arguments=arguments
+        )
+        arguments_text = msgspec.json.encode(arguments).decode()
+        await self.emit(
+            [FunctionCall(name=tool, arguments=arguments_text, call_id=call_id), request]
+        )
+        try:
+            result = await self.runtime.ask_dynamic_tool(
+                self.thread_id, turn.turn_id, call_id, tool, arguments
+            )
+        except trio.Cancelled:
+            with trio.CancelScope(shield=True):
+                await self._dynamic_tool_done(
+                    request, DynamicToolResult(success=False, error="interrupted"), started
+                )
+            raise
+        await self._dynamic_tool_done(request, result, started)
+        return result
+
+    async def _dynamic_tool_done(
+        self, request: DynamicToolCallRequest, result: DynamicToolResult, started: float
+    ) -> None:
+        items = [
+            DynamicToolContentItem(
+                type=str(i.get("type", "inputText")),
+                text=i.get("text"),
+                image_url=i.get("imageUrl", i.get("image_url")),
+            )
+            for i in result.content_items
+            if isinstance(i, dict)
+        ]
+        millis = int((trio.current_time() - started) * 1000)
+        response = DynamicToolCallResponse(
+            call_id=request.call_id,
+            turn_id=request.turn_id,
+            tool=request.tool,
+            arguments=request.arguments,
+            content_items=items,
+            success=result.success,
+            error=result.error,
+            duration=Duration.from_millis(millis),
+        )
+        text = "\n".join(i.text or "" for i in items) or (result.error or "")
+        await self.emit([response, FunctionCallOutput(call_id=request.call_id, output=text)])

@@ -1,0 +1,251 @@
+"""The ``TurnHandle`` a driver drives: each call records events through the thread actor.
+
+An assistant message streams as deltas under the id the history fold will give it (asked of
+the fold before the first delta) and is recorded whole when it ends; any other output first
+completes a message still streaming, so that predicted id always holds. Commands run through
+the runtime's executor and are recorded as ``exec_command_begin``/``end`` plus the function
+call the model made and its output.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from actors import notifications as notes
+from actors.driver import DynamicToolResult, ExecResult
+from actors.executor import SandboxRefusal
+from events.event_msgs import (
+    AgentMessage,
+    AgentReasoning,
+    ModelReroute,
+    TokenCount,
+    TokenUsage,
+    TokenUsageInfo,
+)
+from events.ids import new_id
+from events.response_items import (
+    FunctionCall,
+    FunctionCallOutput,
+    Message,
+    OutputText,
+    Reasoning,
+    SummaryText,
+)
+from events.thread_items import AgentMessageItem, CommandExecutionItem, UnknownAction
+from events.tool_events import (
+    Duration,
+    ExecCommandBegin,
+    ExecCommandEnd,
+    PatchApplyBegin,
+    PatchApplyEnd,
+)
+from projections.item_mapping import join_command
+
+if TYPE_CHECKING:
+    from actors.actor import ActiveTurn, ThreadActor
+
+
+class LiveTurn:
+    """Implements ``actors.driver.TurnHandle`` for one running turn."""
+
+    def __init__(self, actor: ThreadActor, active: ActiveTurn) -> None:
+        self.actor = actor
+        self.active = active
+        self.turn_id = active.turn_id
+        self._message: list[str] = []
+        self._message_id: str | None = None
+        self.last_agent_message: str | None = None
+
+    @property
+    def thread_id(self) -> str:
+        """The thread this turn belongs to."""
+        return self.actor.thread_id
+
+    # --- assistant messages ----------------------------------------------------------
+
+    async def agent_message_delta(self, text: str) -> None:
+        """Stream a piece of the current assistant message."""
+        if self._message_id is None:
+            self._message_id = self.actor.history.next_item_id()
+            self.actor.announce(
+                notes.item_started(
+                    self.thread_id, self.turn_id, AgentMessageItem(id=self._message_id, text="")
+                ),
+                self._message_id,
+            )
+        self._message.append(text)
+        if text:
+            self.actor.publish(
+                notes.agent_message_delta(self.thread_id, self.turn_id, self._message_id, text)
+            )
+
+    async def agent_message_end(self, phase: str | None = None) -> None:
+        """Complete the current assistant message (recorded whole)."""
+        if self._message_id is None:
+            return
+        text = "".join(self._message)
+        self._message, self._message_id = [], None
+        items: list[Any] = [
+            AgentMessage(message=text, phase=phase),
+            Message(role="assistant", content=[OutputText(text)], phase=phase),
+        ]
+        await self.actor.emit(items)
+        if text:
+            self.last_agent_message = text
+
+    async def finish_message(self) -> None:
+        """Complete a message left streaming (before other output, or at the turn's end)."""
+        if self._message_id is not None:
+            await self.agent_message_end()
+
+    # --- other output ----------------------------------------------------------------
+
+    async def reasoning(self, text: str) -> None:
+        """Record a reasoning summary paragraph."""
+        await self.finish_message()
+        await self.actor.emit(
+            [AgentReasoning(text=text), Reasoning(summary=[SummaryText(text)], content=None)]
+        )
+
+    async def token_count(self, input_tokens: int, output_tokens: int) -> None:
+        """Record the usage of one model request (totals accumulate over the thread)."""
+        last = TokenUsage(
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            total_tokens=input_tokens + output_tokens,
+        )
+        total = self.actor.add_usage(last)
+        await self.actor.emit(
+            [TokenCount(info=TokenUsageInfo(total_token_usage=total, last_token_usage=last))]
+        )
+
+    async def model_rerouted(self, from_model: str, to_model: str, reason: str) -> None:
+        """Tell the host the model was rerouted (nothing is persisted)."""
+        await self.actor.emit(
+            [ModelReroute(from_model=from_model, to_model=to_model, reason=reason)],
+            transient=[
+                notes.model_rerouted(self.thread_id, self.turn_id, from_model, to_model, reason),
+                notes.Notification(
+                    "warning",
+                    {
+                        "threadId": self.thread_id,
+                        "message": f"model rerouted from {from_model} to {to_model} ({reason})",
+                    },
+                ),
+            ],
+        )
+
+    async def exec_command(
+        self, command: list[str], *, cwd: str | None = None, timeout: float | None = None
+    ) -> ExecResult:
+        """Run a command through the executor, recording it as the model's tool call."""
+        await self.finish_message()
+        actor = self.actor
+        workdir = cwd or actor.settings.cwd
+        call_id = f"call_{new_id()}"
+        shown = join_command(command)
+        parsed = [{"type": "unknown", "cmd": shown}]
+        arguments = json.dumps({"command": command, "workdir": workdir})
+        await actor.emit([FunctionCall(name="shell", arguments=arguments, call_id=call_id)])
+        begin = ExecCommandBegin(
+            call_id=call_id, command=command, cwd=workdir, turn_id=self.turn_id, parsed_cmd=parsed
+        )
+        started: list[notes.Notification] = []
+        if actor.recorder.mode == "extended":
+            item = CommandExecutionItem(
+                id=call_id,
+                command=shown,
+                cwd=workdir,
+                status="inProgress",
+                command_actions=[UnknownAction(command=shown)],
+            )
+            started.append(notes.item_started(self.thread_id, self.turn_id, item))
+            actor.mark_announced(call_id)
+        await actor.emit([begin], transient=started)
+        try:
+            outcome = await actor.runtime.executor.run(
+                command, cwd=workdir, policy=actor.settings.sandbox, timeout=timeout
+            )
+            exit_code, stdout, stderr = outcome.exit_code, outcome.stdout, outcome.stderr
+            aggregated, duration, status = (
+                outcome.aggregated_output,
+                outcome.duration_ms,
+                outcome.status,
+            )
+        except SandboxRefusal as exc:
+            exit_code, stdout, stderr, aggregated, duration, status = (
+                -1,
+                "",
+                str(exc),
+                str(exc),
+                0,
+                "failed",
+            )
+        except trio.Cancelled:
+            with trio.CancelScope(shield=True):
+                await self._exec_end(begin, -1, "", "", "interrupted", 0, "failed")
+            raise
+        await self._exec_end(begin, exit_code, stdout, stderr, aggregated, duration, status)
+        return ExecResult(
+            exit_code=exit_code, output=aggregated, duration_ms=duration, status=status
+        )
+
+    async def _exec_end(
+        self,
+        begin: ExecCommandBegin,
+        exit_code: int,
+        stdout: str,
+        stderr: str,
+        aggregated: str,
+        duration_ms: int,
+        status: str,
+    ) -> None:
+        end = ExecCommandEnd(
+            call_id=begin.call_id,
+            command=begin.command,
+            cwd=begin.cwd,
+            turn_id=begin.turn_id,
+            parsed_cmd=begin.parsed_cmd,
+            stdout=stdout,
+            stderr=stderr,
+            aggregated_output=aggregated,
+            exit_code=exit_code,
+            duration=Duration.from_millis(duration_ms),
+            formatted_output=aggregated,
+            status=status,
+        )
+        output = f"Exit code: {exit_code}\nOutput:\n{aggregated}"
+        await self.actor.emit([end, FunctionCallOutput(call_id=begin.call_id, output=output)])
+
+    async def record_patch(self, changes: dict[str, Any], *, success: bool) -> None:
+        """Record a patch application (the driver applied it, or pretends to)."""
+        await self.finish_message()
+        call_id = f"call_{new_id()}"
+        await self.actor.emit(
+            [
+                PatchApplyBegin(
+                    call_id=call_id, changes=changes, turn_id=self.turn_id, auto_approved=True
+                )
+            ]
+        )
+        await self.actor.emit(
+            [
+                PatchApplyEnd(
+                    call_id=call_id,
+                    success=success,
+                    changes=changes,
+                    turn_id=self.turn_id,
+                    status="completed" if success else "failed",
+                    stdout="Success." if success else "",
+                    stderr="" if success else "patch failed",
+                )
+            ]
+        )
+
+    async def call_dynamic_tool(self, tool: str, arguments: Any) -> DynamicToolResult:
+        """Call a client-side tool through the host and wait for its answer."""
+        await self.finish_message()
+        return await self.actor.call_dynamic_tool(self, tool, arguments)

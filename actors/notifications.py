@@ -1,0 +1,133 @@
+"""What the runtime tells hosts: app-server v2 notifications (method + camelCase params).
+
+Item notifications are derived from the changes the history fold reports, so a host sees
+exactly the items a later read of the log shows (with the same ids); streaming deltas and
+errors are transient and have no item of their own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from events.thread_items import (
+    CommandExecutionItem,
+    DynamicToolCallItem,
+    FileChangeItem,
+    ThreadItemKind,
+)
+from events.views import Thread, Turn, TurnError
+
+
+class Notification(msgspec.Struct, frozen=True):
+    """One notification: a JSON-RPC method name and its params."""
+
+    method: str
+    params: Any
+
+    @property
+    def thread_id(self) -> str | None:
+        """The thread it is about, when it is about one."""
+        params = self.params
+        if isinstance(params, dict):
+            value = params.get("threadId")
+            if isinstance(value, str):
+                return value
+            thread = params.get("thread")
+            if isinstance(thread, Thread):
+                return thread.id
+        return None
+
+
+def thread_started(thread: Thread) -> Notification:
+    """``thread/started``."""
+    return Notification("thread/started", {"thread": thread})
+
+
+def turn_started(thread_id: str, turn: Turn) -> Notification:
+    """``turn/started`` (the turn without items, as the v2 protocol sends it)."""
+    return Notification("turn/started", {"threadId": thread_id, "turn": _bare(turn)})
+
+
+def turn_completed(thread_id: str, turn: Turn) -> Notification:
+    """``turn/completed``."""
+    return Notification("turn/completed", {"threadId": thread_id, "turn": _bare(turn)})
+
+
+def _bare(turn: Turn) -> Turn:
+    return Turn(id=turn.id, items=[], status=turn.status, error=turn.error)
+
+
+def item_started(thread_id: str, turn_id: str, item: ThreadItemKind) -> Notification:
+    """``item/started``."""
+    return Notification("item/started", {"item": item, "threadId": thread_id, "turnId": turn_id})
+
+
+def item_completed(thread_id: str, turn_id: str, item: ThreadItemKind) -> Notification:
+    """``item/completed``."""
+    return Notification("item/completed", {"item": item, "threadId": thread_id, "turnId": turn_id})
+
+
+def agent_message_delta(thread_id: str, turn_id: str, item_id: str, delta: str) -> Notification:
+    """``item/agentMessage/delta``."""
+    return Notification(
+        "item/agentMessage/delta",
+        {"threadId": thread_id, "turnId": turn_id, "itemId": item_id, "delta": delta},
+    )
+
+
+def plan_delta(thread_id: str, turn_id: str, item_id: str, delta: str) -> Notification:
+    """``item/plan/delta``."""
+    return Notification(
+        "item/plan/delta",
+        {"threadId": thread_id, "turnId": turn_id, "itemId": item_id, "delta": delta},
+    )
+
+
+def name_updated(thread_id: str, name: str | None) -> Notification:
+    """``thread/name/updated``."""
+    return Notification("thread/name/updated", {"threadId": thread_id, "threadName": name})
+
+
+def error(
+    thread_id: str, turn_id: str, turn_error: TurnError, *, will_retry: bool = False
+) -> Notification:
+    """``error`` (a turn-level error; ``willRetry`` false ends the turn)."""
+    return Notification(
+        "error",
+        {"error": turn_error, "willRetry": will_retry, "threadId": thread_id, "turnId": turn_id},
+    )
+
+
+def model_rerouted(
+    thread_id: str, turn_id: str, from_model: str, to_model: str, reason: str
+) -> Notification:
+    """``model/rerouted``."""
+    return Notification(
+        "model/rerouted",
+        {
+            "threadId": thread_id,
+            "turnId": turn_id,
+            "fromModel": from_model,
+            "toModel": to_model,
+            "reason": reason,
+        },
+    )
+
+
+def thread_archived(thread_id: str) -> Notification:
+    """``thread/archived``."""
+    return Notification("thread/archived", {"threadId": thread_id})
+
+
+def thread_unarchived(thread_id: str) -> Notification:
+    """``thread/unarchived``."""
+    return Notification("thread/unarchived", {"threadId": thread_id})
+
+
+def is_in_progress(item: ThreadItemKind) -> bool:
+    """An item that will be completed later (a tool call still running)."""
+    if isinstance(item, CommandExecutionItem | FileChangeItem | DynamicToolCallItem):
+        return item.status == "inProgress"
+    return False

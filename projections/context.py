@@ -1,0 +1,105 @@
+"""Contextual messages and user turns in the model-visible history (pure).
+
+Codex puts context into the conversation as ordinary-looking messages: a developer message
+(permissions, developer instructions, model switches, realtime notices) and a user message
+carrying ``# AGENTS.md instructions for …`` and ``<environment_context>``. They are not
+things the user said, so previews, titles, fork cut points and compaction must never count
+them as user turns. ``CONTEXTUAL_USER_PREFIXES`` is the one table that says which user
+messages are context; everything here consults it.
+
+Also here: the slicing of raw rollout items for fork and rollback (Codex section 4.4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+import msgspec
+
+from events.codec import decode_payload
+from events.event_msgs import ThreadRolledBack
+from events.response_items import InputText, Message, ResponseItem
+from events.rollout import Compacted, RolloutItem
+
+CONTEXTUAL_USER_PREFIXES: Final = (
+    "# AGENTS.md instructions for ",
+    "<environment_context>",
+    "<user_instructions>",
+    "<INSTRUCTIONS>",
+    "<user_shell_command>",
+    "<turn_aborted>",
+)
+"""A user-role message whose text starts with one of these is context, not a user turn."""
+
+
+def message_text(message: Message) -> str:
+    """The text parts of a message, joined."""
+    return "".join(part.text for part in message.content if isinstance(part, InputText))
+
+
+def is_contextual(message: Message) -> bool:
+    """True for a developer/system message or a user message that carries context."""
+    if message.role in ("developer", "system"):
+        return True
+    if message.role != "user":
+        return False
+    text = message_text(message).lstrip()
+    return any(text.startswith(prefix) for prefix in CONTEXTUAL_USER_PREFIXES)
+
+
+def is_user_turn(item: RolloutItem) -> bool:
+    """True for a response item that is a real user message (a user turn starts here)."""
+    return isinstance(item, Message) and item.role == "user" and not is_contextual(item)
+
+
+def user_turn_positions(items: Sequence[RolloutItem]) -> list[int]:
+    """Indexes of the user-turn messages, after applying rollback markers."""
+    positions: list[int] = []
+    for index, item in enumerate(items):
+        if is_user_turn(item):
+            positions.append(index)
+        elif isinstance(item, ThreadRolledBack):
+            count = max(0, item.num_turns)
+            if count:
+                del positions[-count:]
+    return positions
+
+
+def truncate_before_nth_user_turn(items: Sequence[RolloutItem], n: int | None) -> list[RolloutItem]:
+    """The items strictly before the ``n``-th (0-based) user turn; all of them for None.
+
+    ``n`` past the last user turn gives an empty list, as in Codex.
+    """
+    if n is None:
+        return list(items)
+    positions = user_turn_positions(items)
+    if n < 0 or n >= len(positions):
+        return []
+    return list(items[: positions[n]])
+
+
+def model_history(items: Sequence[RolloutItem]) -> list[ResponseItem]:
+    """What the model sees: response items, with compactions and rollbacks applied."""
+    history: list[ResponseItem] = []
+    turn_starts: list[int] = []
+    for item in items:
+        if isinstance(item, ResponseItem):
+            if is_user_turn(item):
+                turn_starts.append(len(history))
+            history.append(item)
+        elif isinstance(item, Compacted) and item.replacement_history is not None:
+            history = []
+            turn_starts = []
+            for raw in item.replacement_history:
+                decoded = decode_payload("response_item", msgspec.json.encode(raw))
+                if isinstance(decoded, ResponseItem):
+                    if is_user_turn(decoded):
+                        turn_starts.append(len(history))
+                    history.append(decoded)
+        elif isinstance(item, ThreadRolledBack) and item.num_turns > 0:
+            keep = max(0, len(turn_starts) - item.num_turns)
+            cut = turn_starts[keep] if keep < len(turn_starts) else len(history)
+            del history[cut:]
+            del turn_starts[keep:]
+    return history
