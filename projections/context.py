@@ -18,9 +18,9 @@ from typing import Final
 import msgspec
 
 from events.codec import decode_payload
-from events.event_msgs import ThreadRolledBack
+from events.event_msgs import TaskStarted, ThreadRolledBack
 from events.response_items import InputText, Message, ResponseItem
-from events.rollout import Compacted, RolloutItem
+from events.rollout import Compacted, RolloutItem, TurnContext
 
 CONTEXTUAL_USER_PREFIXES: Final = (
     "# AGENTS.md instructions for ",
@@ -67,16 +67,28 @@ def user_turn_positions(items: Sequence[RolloutItem]) -> list[int]:
 
 
 def truncate_before_nth_user_turn(items: Sequence[RolloutItem], n: int | None) -> list[RolloutItem]:
-    """The items strictly before the ``n``-th (0-based) user turn; all of them for None.
+    """The items before the ``n``-th (0-based) user turn; all of them for None.
 
-    ``n`` past the last user turn gives an empty list, as in Codex.
+    The cut also leaves out what opened that turn just before its user message (its
+    ``task_started``, ``turn_context`` and context messages), so the copy does not end in an
+    empty, never-finished turn. ``n`` past the last user turn gives an empty list, as in
+    Codex.
     """
     if n is None:
         return list(items)
     positions = user_turn_positions(items)
     if n < 0 or n >= len(positions):
         return []
-    return list(items[: positions[n]])
+    cut = positions[n]
+    while cut > 0 and _opens_turn(items[cut - 1]):
+        cut -= 1
+    return list(items[:cut])
+
+
+def _opens_turn(item: RolloutItem) -> bool:
+    if isinstance(item, TaskStarted | TurnContext):
+        return True
+    return isinstance(item, Message) and is_contextual(item)
 
 
 def model_history(items: Sequence[RolloutItem]) -> list[ResponseItem]:

@@ -59,6 +59,7 @@ def extract_file(
                 resume
                 and probe.size == previous.file_size
                 and probe.mtime_ns == previous.file_mtime_ns
+                and previous.rollout_path == str(path)
             ):
                 outcome.unchanged = True
                 outcome.record = ThreadRecord(previous, list(previous_tools or []))
