@@ -446,6 +446,10 @@ class Runtime:
         if self.db is not None:
             sync_file(self.db, path, updated_at_ms=now_ms())
 
+    async def unload_thread(self, thread_id: str) -> None:
+        """Passivate a loaded thread now (its running turn ends interrupted)."""
+        await self._unload(self._id(thread_id))
+
     async def _unload(self, tid: str) -> None:
         actor = self._actors.get(tid)
         if actor is not None:
