@@ -7,13 +7,14 @@ persists what the policy keeps, the very history fold a replay uses is fed the p
 items, and the notifications hosts see are derived from what the fold reports. So the live
 view of a thread is, by construction, the fold of its log.
 
-An actor idle for longer than its passivation timeout unregisters, closes its file and
-ends; the next request for the thread loads it again from the log.
+An actor idle for longer than its passivation timeout is stopped by the runtime's sweeper:
+it unregisters, answers what is queued, closes its file and ends; the next request for the
+thread loads it again from the log. An idle actor is just a task parked on its mailbox (no
+cancel scope, no nursery of its own), which keeps it small.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -155,9 +156,10 @@ class ThreadActor:
         self._announced: set[str] = set()
         self._emit_lock = trio.Lock()
         self._send, self._receive = trio.open_memory_channel[_Request](MAILBOX_SIZE)
-        self._nursery: trio.Nursery | None = None
         self.stopped = trio.Event()
         self._stopping = False
+        self._busy = False
+        self._last_activity = trio.current_time()
 
     # --- the mailbox -------------------------------------------------------------------
 
@@ -175,58 +177,44 @@ class ThreadActor:
         return result
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Serve requests until shut down or idle past the passivation timeout."""
+        """Serve requests until stopped; queued requests are answered before it ends."""
+        task_status.started()
         try:
-            async with trio.open_nursery() as nursery:
-                self._nursery = nursery
-                task_status.started()
-                await self._serve()
-                nursery.cancel_scope.cancel()
+            async for request in self._receive:
+                await self._handle(request)
+            if self.active is not None:
+                self.active.scope.cancel()
+                await self.active.done.wait()
         finally:
             with trio.CancelScope(shield=True):
                 await self.recorder.close()
                 self.runtime.index_dirty(self)
                 self.stopped.set()
 
-    async def _serve(self) -> None:
-        timeout = self.runtime.passivation_timeout
-        while not self._stopping:
-            request = None
-            with trio.move_on_after(timeout if timeout > 0 else math.inf):
-                try:
-                    request = await self._receive.receive()
-                except trio.EndOfChannel:
-                    return
-            if request is None:
-                if self.active is None:
-                    break  # idle: passivate
-                continue
-            await self._handle(request)
-        self.runtime.unregister(self)
-        self._send.close()
-        # Requests already queued are still answered before the actor goes.
-        while True:
-            try:
-                request = self._receive.receive_nowait()
-            except (trio.WouldBlock, trio.EndOfChannel):
-                break
-            await self._handle(request)
-        if self.active is not None:
-            self.active.scope.cancel()
-            await self.active.done.wait()
-
     async def _handle(self, request: _Request) -> None:
+        self._busy = True
         try:
             request.result = await request.fn()
         except Exception as exc:
             request.error = exc
         finally:
+            self._busy = False
+            self._last_activity = trio.current_time()
             request.reply.set()
 
     def stop(self) -> None:
-        """Ask the actor to finish (after queued requests)."""
-        self._stopping = True
-        self._send.close()
+        """Unregister and finish after the requests already queued (idempotent)."""
+        if not self._stopping:
+            self._stopping = True
+            self.runtime.unregister(self)
+            self._send.close()
+
+    @property
+    def idle_since(self) -> float | None:
+        """When the actor last did anything, if it is idle now (trio clock)."""
+        if self.active is not None or self._busy:
+            return None
+        return self._last_activity
 
     # --- recording and notifying -------------------------------------------------------
 
@@ -322,7 +310,6 @@ class ThreadActor:
             raise ThreadError(
                 f"a turn is already running on thread {self.thread_id} ({self.active.turn_id})"
             )
-        assert self._nursery is not None
         self.settings = settings
         await self.recorder.persist()
         turn_id = new_id()
@@ -353,6 +340,7 @@ class ThreadActor:
         ]
         active = ActiveTurn(turn_id)
         self.active = active
+        self._last_activity = trio.current_time()
         await self.emit(items)
         request = TurnRequest(
             thread_id=self.thread_id,
@@ -364,7 +352,7 @@ class ThreadActor:
             collaboration_mode=settings.collaboration_mode,
             history=list(self.model_history),
         )
-        self._nursery.start_soon(self._run_turn, active, request)
+        self.runtime.spawn(self._run_turn, active, request)
         return Turn(id=turn_id, items=[], status="inProgress")
 
     async def _run_turn(self, active: ActiveTurn, request: TurnRequest) -> None:
@@ -410,6 +398,7 @@ class ThreadActor:
                     # will read "completed"; the live outcome is still a failure.
                     turn = msgspec.structs.replace(turn, status="failed", error=failure)
                 self.active = None
+                self._last_activity = trio.current_time()
                 active.done.set()
                 self.publish(notes.turn_completed(self.thread_id, turn))
 

@@ -108,6 +108,8 @@ class Runtime:
             self.syncer.db = self.db
         self._nursery = await self._stack.enter_async_context(trio.open_nursery())
         self._nursery.start_soon(self.syncer.run)
+        if self.passivation_timeout > 0:
+            self._nursery.start_soon(self._sweep_idle)
         if self.db is not None and not await trio.to_thread.run_sync(db_is_usable, self.db):
             self._nursery.start_soon(self._backfill)
         else:
@@ -132,6 +134,22 @@ class Runtime:
                 actor.stop()
                 await actor.stopped.wait()
             await self.syncer.flush()
+
+    def spawn(self, fn: Any, *args: Any) -> None:
+        """Run a task in the runtime's nursery (turns live here, not in their actor)."""
+        assert self._nursery is not None
+        self._nursery.start_soon(fn, *args)
+
+    async def _sweep_idle(self) -> None:
+        """Passivate actors idle for longer than the timeout."""
+        period = max(self.passivation_timeout / 4, 0.01)
+        while True:
+            await trio.sleep(period)
+            now = trio.current_time()
+            for actor in list(self._actors.values()):
+                since = actor.idle_since
+                if since is not None and now - since >= self.passivation_timeout:
+                    actor.stop()
 
     async def _backfill(self) -> None:
         # Its own connection: listing keeps answering (from the files) while this runs.
@@ -158,8 +176,6 @@ class Runtime:
         """An actor wrote: its row should follow."""
         if actor.recorder.materialized:
             self.syncer.mark(actor.record())
-        if actor.stopped.is_set() or actor.thread_id in self._stopping:
-            pass
 
     def created_ms_of(self, meta: SessionMeta) -> int:
         """Creation time of a thread from its meta."""
@@ -181,7 +197,7 @@ class Runtime:
         try:
             await actor.run(task_status=task_status)
         finally:
-            self.unregister(actor)
+            actor.stop()
             if self._stopping.get(actor.thread_id) is actor:
                 del self._stopping[actor.thread_id]
 
