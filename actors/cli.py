@@ -11,11 +11,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from actors import cmd_index, cmd_list, cmd_read
+from actors import cmd_index, cmd_list, cmd_read, cmd_serve
 from actors.cli_common import EXIT_USAGE, UsageError, configure_logging, fail
 from events import __version__
 
-COMMANDS = (cmd_read, cmd_list, cmd_index)
+COMMANDS = (cmd_read, cmd_list, cmd_index, cmd_serve)
 """Every subcommand module; each exposes ``register(subparsers)``."""
 
 

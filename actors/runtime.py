@@ -421,6 +421,11 @@ class Runtime:
             data.append(thread)
         return ListResult(data=data, next_cursor=result.next_cursor)
 
+    def thread_settings(self, thread_id: str) -> ThreadSettings:
+        """The settings a loaded thread runs with (the defaults for others)."""
+        actor = self._actors.get(thread_id)
+        return actor.settings if actor is not None else self.defaults
+
     def loaded_thread_ids(self) -> list[str]:
         """Ids of the threads loaded right now, sorted."""
         return sorted(self._actors)

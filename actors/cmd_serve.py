@@ -1,0 +1,70 @@
+"""``threadlog serve``: speak the app-server v2 protocol on stdin/stdout."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from actors.actor import ThreadSettings
+from actors.cli_common import EXIT_OK, EXIT_USAGE, add_common_arguments, fail, resolve_home
+from actors.runtime import Runtime
+from actors.scripted_driver import ScriptedDriver, ScriptError, load_scripts
+from actors.server import Server
+from store.appender import DURABILITY_MODES
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``serve`` subcommand."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "serve",
+        help="serve the app-server v2 JSON-RPC protocol over stdio",
+        description=__doc__,
+    )
+    parser.add_argument(
+        "--driver",
+        choices=("scripted",),
+        default="scripted",
+        help="what produces turns (the scripted driver; see actors/scripted_driver.py)",
+    )
+    parser.add_argument("--script-file", default=None, help="JSON object of named scripts")
+    parser.add_argument("--durability", choices=DURABILITY_MODES, default="fsync")
+    parser.add_argument(
+        "--persist-extended",
+        action="store_true",
+        help="threads persist extended history unless a request says otherwise",
+    )
+    parser.add_argument("--passivation-timeout", type=float, default=300.0)
+    add_common_arguments(parser, json_flag=False)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until stdin closes."""
+    home = resolve_home(args)
+    scripts = {}
+    if args.script_file:
+        try:
+            scripts = load_scripts(Path(args.script_file))
+        except (ScriptError, OSError) as exc:
+            return fail(str(exc), EXIT_USAGE)
+    trio.run(_serve, home, args, scripts)
+    return EXIT_OK
+
+
+async def _serve(home: Path, args: argparse.Namespace, scripts: dict[str, Any]) -> None:
+    runtime = Runtime(
+        home,
+        driver=ScriptedDriver(scripts),
+        durability=args.durability,
+        passivation_timeout=args.passivation_timeout,
+        persistence="extended" if args.persist_extended else "limited",
+        defaults=ThreadSettings(cwd=os.getcwd()),
+    )
+    stdin = trio.lowlevel.FdStream(os.dup(0))
+    stdout = trio.lowlevel.FdStream(os.dup(1))
+    async with runtime, stdin, stdout:
+        await Server(runtime, stdout).serve(stdin)
