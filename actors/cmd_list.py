@@ -38,7 +38,8 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def _table(result: ListResult) -> str:
+def render_table(result: ListResult) -> str:
+    """A page of threads as a table."""
     lines = [f"{'updated':19}  {'id':36}  {'source':10}  preview"]
     for thread in result.data:
         when = datetime.fromtimestamp(thread.updated_at, UTC).strftime("%Y-%m-%d %H:%M:%S")
@@ -78,5 +79,5 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result)
     else:
-        print(_table(result))
+        print(render_table(result))
     return EXIT_OK

@@ -11,6 +11,7 @@ wrote, and closes the database.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime
@@ -98,6 +99,7 @@ class Runtime:
         self._stack = AsyncExitStack()
         self._nursery: trio.Nursery | None = None
         self.backfill_done = trio.Event()
+        self._stop_backfill = threading.Event()
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -118,7 +120,10 @@ class Runtime:
 
     async def __aexit__(self, *exc: object) -> None:
         try:
+            self._stop_backfill.set()
             await self.shutdown()
+            with trio.CancelScope(shield=True):
+                await self.backfill_done.wait()
         finally:
             assert self._nursery is not None
             self._nursery.cancel_scope.cancel()

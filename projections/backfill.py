@@ -30,6 +30,7 @@ from store.lease import (
     checkpoint_backfill,
     get_backfill_state,
     mark_backfill_complete,
+    release_backfill,
     try_claim_backfill,
 )
 from store.rows import ThreadRecord
@@ -106,8 +107,13 @@ def run_backfill(
     batch_size: int = BATCH_SIZE,
     progress: Callable[[BackfillProgress], None] | None = None,
     claim: bool = True,
+    should_stop: Callable[[], bool] | None = None,
 ) -> BackfillStats:
-    """Run (or resume) the backfill under the lease; ``claim=False`` when already held."""
+    """Run (or resume) the backfill under the lease; ``claim=False`` when already held.
+
+    ``should_stop`` is asked between batches: when it says stop, the lease is given back
+    (status ``pending``, watermark kept) so the next run resumes at once.
+    """
     started = time.perf_counter()
     if claim and not try_claim_backfill(db, lease_seconds):
         return BackfillStats(claimed=False, seconds=time.perf_counter() - started)
@@ -118,6 +124,11 @@ def run_backfill(
     log.info("backfill_started", files=total, resume_after=state.last_watermark)
     last_mark = state.last_watermark
     for start in range(0, total, batch_size):
+        if should_stop is not None and should_stop():
+            release_backfill(db)
+            stats.seconds = time.perf_counter() - started
+            log.info("backfill_paused", files=stats.files, after=last_mark)
+            return stats
         batch = files[start : start + batch_size]
         records = index_batch(db, home, batch, stats)
         last_mark = batch[-1][0]

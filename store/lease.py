@@ -95,3 +95,13 @@ def reset_backfill(db: StateDb) -> None:
             "WHERE id = 1",
             (_now(db),),
         )
+
+
+def release_backfill(db: StateDb) -> None:
+    """Give the lease back without finishing (the next worker resumes from the watermark)."""
+    with db.transaction() as conn:
+        conn.execute(
+            "UPDATE backfill_state SET status = 'pending', updated_at = ? "
+            "WHERE id = 1 AND status = 'running'",
+            (_now(db),),
+        )

@@ -283,3 +283,16 @@ def test_progress_is_a_bar_on_a_terminal_and_log_events_otherwise(tmp_path: Path
     events = [json.loads(line) for line in proc.stderr.splitlines()]
     assert [e["event"] for e in events if e["event"] == "progress"] == ["progress"]
     assert events[-1]["event"] == "backfill_complete" and events[-1]["threads"] == 3
+
+
+def test_a_stopped_backfill_gives_the_lease_back(tmp_path: Path) -> None:
+    make_home(tmp_path, 450)
+    db = StateDb.for_home(tmp_path)
+    calls = iter([False, True])
+    stats = run_backfill(tmp_path, db, should_stop=lambda: next(calls))
+    state = get_backfill_state(db)
+    assert stats.claimed and stats.files == 200
+    assert state.status == "pending" and state.last_watermark is not None
+    again = run_backfill(tmp_path, db)  # claims at once: no stale lease to wait out
+    assert again.claimed and again.files == 250
+    assert get_backfill_state(db).status == "complete" and len(db.all_rows()) == 450
