@@ -5,6 +5,7 @@ listing agrees with what exists."""
 
 from __future__ import annotations
 
+import os
 import tempfile
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 from actors.errors import ThreadError
 from actors.notifications import Notification
 from actors.runtime import Runtime
-from events.event_msgs import AgentMessage
+from events.event_msgs import AgentMessage, UserMessage
 from events.sources import SOURCE_KINDS
 from events.thread_items import AgentMessageItem
 from projections.listing import ListParams
@@ -89,7 +90,7 @@ async def check(rt: Runtime, model: Model, notes: list[Notification]) -> None:
 
 
 @settings(
-    max_examples=40,
+    max_examples=int(os.environ.get("THREADLOG_STATEFUL_EXAMPLES", "40")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
@@ -149,7 +150,8 @@ async def apply(rt: Runtime, model: Model, op: tuple[Any, ...]) -> None:
         elif kind == "fork" and tid in model.listed:
             fork = await rt.fork_thread(tid, before_user_turn=op[2])
             model.threads.append(fork.id)
-            if fork.turns:
+            # Listed when its log has a user message (rolled-back ones count too, as in Codex).
+            if any(isinstance(i, UserMessage) for i in read_items(Path(fork.path or ""))):
                 model.listed.add(fork.id)
         elif kind == "archive" and live and tid in model.listed:
             await rt.archive_thread(tid)
