@@ -49,7 +49,7 @@ from events.response_items import (
     Message,
     ResponseItem,
 )
-from events.rollout import RolloutItem, TurnContext
+from events.rollout import DynamicToolSpec, RolloutItem, TurnContext
 from events.tool_events import (
     Duration,
     DynamicToolCallRequest,
@@ -57,6 +57,7 @@ from events.tool_events import (
     DynamicToolContentItem,
 )
 from events.views import Active, Idle, Thread, Turn, TurnError
+from projections import item_mapping as im
 from projections.context import model_history
 from projections.history import (
     Change,
@@ -132,6 +133,7 @@ class ThreadActor:
         items: Sequence[RolloutItem] = (),
         name: str | None = None,
         environment: Environment | None = None,
+        dynamic_tools: Sequence[DynamicToolSpec] | None = None,
     ) -> None:
         self.runtime = runtime
         self.thread_id = recorder.meta.id
@@ -139,6 +141,10 @@ class ThreadActor:
         self.settings = settings
         self.name = name
         self.environment = environment
+        # The tools the host declared; callers pass the database's copy when they have it.
+        self.dynamic_tools: list[DynamicToolSpec] = list(
+            recorder.meta.dynamic_tools or [] if dynamic_tools is None else dynamic_tools
+        )
         self.history = HistoryBuilder(new_id)
         self.metadata = MetadataExtractor(
             thread_id=self.thread_id,
@@ -351,6 +357,7 @@ class ThreadActor:
             effort=settings.effort,
             collaboration_mode=settings.collaboration_mode,
             history=list(self.model_history),
+            dynamic_tools=list(self.dynamic_tools),
         )
         self.runtime.spawn(self._run_turn, active, request)
         return Turn(id=turn_id, items=[], status="inProgress")
@@ -438,9 +445,14 @@ class ThreadActor:
             call_id=call_id, turn_id=turn.turn_id, tool=tool, arguments=arguments
         )
         arguments_text = msgspec.json.encode(arguments).decode()
-        await self.emit(
-            [FunctionCall(name=tool, arguments=arguments_text, call_id=call_id), request]
-        )
+        await self.emit([FunctionCall(name=tool, arguments=arguments_text, call_id=call_id)])
+        # Limited mode does not persist the request, so the fold cannot announce it: the
+        # host is told from the item mapping directly, and the log stays the policy's.
+        kept = await self.emit([request])
+        if not kept:
+            self.publish(
+                notes.item_started(self.thread_id, turn.turn_id, im.dynamic_tool_request(request))
+            )
         try:
             result = await self.runtime.ask_dynamic_tool(
                 self.thread_id, turn.turn_id, call_id, tool, arguments
@@ -478,4 +490,11 @@ class ThreadActor:
             duration=Duration.from_millis(millis),
         )
         text = "\n".join(i.text or "" for i in items) or (result.error or "")
-        await self.emit([response, FunctionCallOutput(call_id=request.call_id, output=text)])
+        kept = await self.emit([response])
+        if not kept:
+            self.publish(
+                notes.item_completed(
+                    self.thread_id, request.turn_id, im.dynamic_tool_response(response)
+                )
+            )
+        await self.emit([FunctionCallOutput(call_id=request.call_id, output=text)])

@@ -38,6 +38,12 @@ def register(subparsers: Any) -> None:
         help="threads persist extended history unless a request says otherwise",
     )
     parser.add_argument("--passivation-timeout", type=float, default=300.0)
+    parser.add_argument(
+        "--dynamic-tool-timeout",
+        type=float,
+        default=300.0,
+        help="seconds to wait for the client's answer to item/tool/call before failing the call",
+    )
     add_common_arguments(parser, json_flag=False)
     parser.set_defaults(handler=run)
 
@@ -61,6 +67,7 @@ async def _serve(home: Path, args: argparse.Namespace, scripts: dict[str, Any]) 
         driver=ScriptedDriver(scripts),
         durability=args.durability,
         passivation_timeout=args.passivation_timeout,
+        dynamic_tool_timeout=args.dynamic_tool_timeout,
         persistence="extended" if args.persist_extended else "limited",
         defaults=ThreadSettings(cwd=os.getcwd()),
     )

@@ -20,6 +20,7 @@ import msgspec
 
 from events.ops import UserInputItem
 from events.response_items import ResponseItem
+from events.rollout import DynamicToolSpec
 
 
 class DriverError(Exception):
@@ -42,6 +43,7 @@ class TurnRequest(msgspec.Struct, frozen=True):
     effort: str | None = None
     collaboration_mode: str = "default"
     history: Sequence[ResponseItem] = ()
+    dynamic_tools: Sequence[DynamicToolSpec] = ()
 
 
 class ExecResult(msgspec.Struct, frozen=True):

@@ -237,8 +237,20 @@ class Runtime:
                 items=loaded.items,
                 name=loaded.name,
                 environment=loaded.environment,
+                dynamic_tools=await self._stored_dynamic_tools(tid),
             )
             return await self._spawn(actor, chosen)
+
+    async def _stored_dynamic_tools(self, thread_id: str) -> list[DynamicToolSpec] | None:
+        """A thread's dynamic tools from the database (None: ask the log instead)."""
+        db = self.db
+        if db is None:
+            return None
+        try:
+            return await trio.to_thread.run_sync(db.get_dynamic_tools, thread_id)
+        except Exception as exc:  # a broken index must not stop a thread from loading
+            log.warning("dynamic_tools_from_db_failed", thread_id=thread_id, error=str(exc))
+            return None
 
     def _id(self, thread_id: object) -> str:
         try:
@@ -581,7 +593,19 @@ class Runtime:
         if handler is None:
             return DynamicToolResult(success=False, error=f"no handler for dynamic tool {tool!r}")
         with trio.move_on_after(self.dynamic_tool_timeout):
-            result: DynamicToolResult = await handler(thread_id, turn_id, call_id, tool, arguments)
+            try:
+                result = await handler(thread_id, turn_id, call_id, tool, arguments)
+            except Exception as exc:
+                log.warning(
+                    "dynamic_tool_handler_failed", tool=tool, call_id=call_id, error=str(exc)
+                )
+                return DynamicToolResult(
+                    success=False, error=f"dynamic tool {tool!r} failed: {exc}"
+                )
+            if not isinstance(result, DynamicToolResult):
+                return DynamicToolResult(
+                    success=False, error=f"dynamic tool {tool!r}: handler gave no DynamicToolResult"
+                )
             return result
         return DynamicToolResult(
             success=False,

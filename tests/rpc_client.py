@@ -78,6 +78,23 @@ class RpcClient:
             body["params"] = params
         await self.send_raw(msgspec.json.encode(body) + b"\n")
 
+    async def server_request(self, method: str) -> dict[str, Any]:
+        """The next server-to-client request of ``method`` not yet taken."""
+        with trio.fail_after(30):
+            while True:
+                for index, request in enumerate(self.server_requests):
+                    if request["method"] == method:
+                        return self.server_requests.pop(index)
+                message = await self.read_message()
+                if "method" in message and "id" in message:
+                    self.server_requests.append(message)
+                elif "method" in message:
+                    self.notifications.append(message)
+
+    async def respond(self, request_id: Any, result: Any) -> None:
+        """Answer a server-to-client request."""
+        await self.send_raw(msgspec.json.encode({"id": request_id, "result": result}) + b"\n")
+
     async def until(self, method: str, count: int = 1) -> list[dict[str, Any]]:
         """Read until ``count`` notifications of ``method`` have arrived in all."""
         with trio.fail_after(30):
