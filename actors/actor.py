@@ -96,8 +96,9 @@ class ThreadSettings(msgspec.Struct, frozen=True):
 class ActiveTurn:
     """A running turn: its id, its cancel scope, and when it is over."""
 
-    def __init__(self, turn_id: str) -> None:
+    def __init__(self, turn_id: str, collaboration_mode: str = "default") -> None:
         self.turn_id = turn_id
+        self.collaboration_mode = collaboration_mode
         self.scope = trio.CancelScope()
         self.done = trio.Event()
         self.failure: TurnError | None = None
@@ -344,7 +345,7 @@ class ThreadActor:
                 summary=settings.summary,
             ),
         ]
-        active = ActiveTurn(turn_id)
+        active = ActiveTurn(turn_id, settings.collaboration_mode)
         self.active = active
         self._last_activity = trio.current_time()
         await self.emit(items)

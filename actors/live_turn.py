@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 import trio
 
 from actors import notifications as notes
@@ -20,12 +21,16 @@ from actors.executor import SandboxRefusal
 from events.event_msgs import (
     AgentMessage,
     AgentReasoning,
+    ItemCompleted,
     ModelReroute,
+    PlanTurnItem,
     TokenCount,
     TokenUsage,
     TokenUsageInfo,
 )
 from events.ids import new_id
+from events.plan_parser import Normal, PlanEnd, PlanStart, ProposedPlanParser, Segment
+from events.plan_parser import PlanDelta as PlanTextDelta
 from events.response_items import (
     FunctionCall,
     FunctionCallOutput,
@@ -34,7 +39,7 @@ from events.response_items import (
     Reasoning,
     SummaryText,
 )
-from events.thread_items import AgentMessageItem, CommandExecutionItem, UnknownAction
+from events.thread_items import AgentMessageItem, CommandExecutionItem, PlanItem, UnknownAction
 from events.tool_events import (
     Duration,
     ExecCommandBegin,
@@ -56,7 +61,12 @@ class LiveTurn:
         self.active = active
         self.turn_id = active.turn_id
         self._message: list[str] = []
+        self._raw: list[str] = []
         self._message_id: str | None = None
+        self._streaming = False
+        self._plan_parser: ProposedPlanParser | None = None
+        self._plan_id: str | None = None
+        self._plan: list[str] = []
         self.last_agent_message: str | None = None
 
     @property
@@ -67,7 +77,19 @@ class LiveTurn:
     # --- assistant messages ----------------------------------------------------------
 
     async def agent_message_delta(self, text: str) -> None:
-        """Stream a piece of the current assistant message."""
+        """Stream a piece of the current assistant message (plan blocks split out in plan mode)."""
+        if not self._streaming:
+            self._streaming = True
+            if self.active.collaboration_mode == "plan":
+                self._plan_parser = ProposedPlanParser()
+        self._raw.append(text)
+        if self._plan_parser is None:
+            await self._normal_text(text)
+            return
+        for segment in self._plan_parser.parse(text):
+            await self._segment(segment)
+
+    async def _normal_text(self, text: str) -> None:
         if self._message_id is None:
             self._message_id = self.actor.history.next_item_id()
             self.actor.announce(
@@ -82,23 +104,58 @@ class LiveTurn:
                 notes.agent_message_delta(self.thread_id, self.turn_id, self._message_id, text)
             )
 
+    async def _segment(self, segment: Segment) -> None:
+        if isinstance(segment, Normal):
+            await self._normal_text(segment.text)
+        elif isinstance(segment, PlanStart):
+            self._plan_id, self._plan = f"plan_{new_id()}", []
+            self.actor.announce(
+                notes.item_started(
+                    self.thread_id, self.turn_id, PlanItem(id=self._plan_id, text="")
+                ),
+                self._plan_id,
+            )
+        elif isinstance(segment, PlanTextDelta) and self._plan_id is not None:
+            self._plan.append(segment.text)
+            self.actor.publish(
+                notes.plan_delta(self.thread_id, self.turn_id, self._plan_id, segment.text)
+            )
+        elif isinstance(segment, PlanEnd) and self._plan_id is not None:
+            plan = PlanTurnItem(id=self._plan_id, text="".join(self._plan))
+            self._plan_id, self._plan = None, []
+            # Persisted as item_completed (Plan): the only way a replay can rebuild it.
+            await self.actor.emit(
+                [
+                    ItemCompleted(
+                        thread_id=self.thread_id,
+                        turn_id=self.turn_id,
+                        item=msgspec.to_builtins(plan),
+                    )
+                ]
+            )
+
     async def agent_message_end(self, phase: str | None = None) -> None:
-        """Complete the current assistant message (recorded whole)."""
-        if self._message_id is None:
+        """Complete the current assistant message (recorded whole; an open plan closes)."""
+        if not self._streaming:
             return
-        text = "".join(self._message)
-        self._message, self._message_id = [], None
-        items: list[Any] = [
-            AgentMessage(message=text, phase=phase),
-            Message(role="assistant", content=[OutputText(text)], phase=phase),
-        ]
+        if self._plan_parser is not None:
+            for segment in self._plan_parser.finish():
+                await self._segment(segment)
+        text, raw = "".join(self._message), "".join(self._raw)
+        announced = self._message_id is not None
+        self._message, self._raw, self._message_id = [], [], None
+        self._streaming, self._plan_parser = False, None
+        # The event carries what the user reads (plan stripped); the response item keeps
+        # what the model said, so the model's own history stays verbatim.
+        items: list[Any] = [AgentMessage(message=text, phase=phase)] if announced else []
+        items.append(Message(role="assistant", content=[OutputText(raw)], phase=phase))
         await self.actor.emit(items)
         if text:
             self.last_agent_message = text
 
     async def finish_message(self) -> None:
         """Complete a message left streaming (before other output, or at the turn's end)."""
-        if self._message_id is not None:
+        if self._streaming:
             await self.agent_message_end()
 
     # --- other output ----------------------------------------------------------------
