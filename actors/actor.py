@@ -26,7 +26,6 @@ from actors import notifications as notes
 from actors.driver import DriverError, DynamicToolResult, TurnRequest
 from actors.environment import Environment, current_environment, environment_context_text
 from actors.errors import ThreadError
-from actors.executor import SandboxPolicy
 from actors.live_turn import LiveTurn
 from actors.recorder import Recorder, now_ms
 from events.event_msgs import (
@@ -90,7 +89,6 @@ class ThreadSettings(msgspec.Struct, frozen=True):
     effort: str | None = None
     summary: str | None = "auto"
     collaboration_mode: str = "default"
-    sandbox: SandboxPolicy = SandboxPolicy()
 
 
 class ActiveTurn:
@@ -232,6 +230,13 @@ class ThreadActor:
     def mark_announced(self, item_id: str) -> None:
         """An ``item/started`` for this id went out already."""
         self._announced.add(item_id)
+
+    def publish_finished(self, turn_id: str, item: Any) -> None:
+        """Tell the host an item finished that the log does not keep (limited mode)."""
+        if item.id not in self._announced:
+            self.publish(notes.item_started(self.thread_id, turn_id, item))
+        self._announced.discard(item.id)
+        self.publish(notes.item_completed(self.thread_id, turn_id, item))
 
     def announce(self, notification: notes.Notification, item_id: str) -> None:
         """Publish an ``item/started`` ahead of the item itself."""
@@ -449,10 +454,10 @@ class ThreadActor:
         await self.emit([FunctionCall(name=tool, arguments=arguments_text, call_id=call_id)])
         # Limited mode does not persist the request, so the fold cannot announce it: the
         # host is told from the item mapping directly, and the log stays the policy's.
-        kept = await self.emit([request])
-        if not kept:
-            self.publish(
-                notes.item_started(self.thread_id, turn.turn_id, im.dynamic_tool_request(request))
+        if not await self.emit([request]):
+            self.announce(
+                notes.item_started(self.thread_id, turn.turn_id, im.dynamic_tool_request(request)),
+                call_id,
             )
         try:
             result = await self.runtime.ask_dynamic_tool(
@@ -491,11 +496,6 @@ class ThreadActor:
             duration=Duration.from_millis(millis),
         )
         text = "\n".join(i.text or "" for i in items) or (result.error or "")
-        kept = await self.emit([response])
-        if not kept:
-            self.publish(
-                notes.item_completed(
-                    self.thread_id, request.turn_id, im.dynamic_tool_response(response)
-                )
-            )
+        if not await self.emit([response]):
+            self.publish_finished(request.turn_id, im.dynamic_tool_response(response))
         await self.emit([FunctionCallOutput(call_id=request.call_id, output=text)])

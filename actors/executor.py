@@ -1,15 +1,18 @@
 """The local command executor a driver runs commands through.
 
-A command runs in a subprocess under trio with a timeout, its output collected; the host's
-approval callback is asked first and may decline. The sandbox policy says what the command
-may *read*: ``full-access``, or ``restricted`` to the platform defaults and some readable
-roots. This executor cannot confine reads (it runs plain subprocesses), so a restricted read
-surface makes it refuse to run, failing closed with a clear error rather than silently
-granting more.
+A command runs in a subprocess under trio with a timeout (its process group is killed on
+timeout or interrupt), and its output streams to a callback as it arrives. The read surface
+comes from the thread's sandbox policy (``actors.sandbox``): this executor runs plain
+subprocesses and cannot confine what they read, so a ``restricted`` surface makes it refuse
+to run, failing closed with a clear error rather than silently granting more. Approval is
+the runtime's business and is settled before the executor is called.
 """
 
 from __future__ import annotations
 
+import codecs
+import os
+import signal
 import subprocess
 import time
 from collections.abc import Awaitable, Callable
@@ -18,29 +21,10 @@ from typing import Literal
 import msgspec
 import trio
 
-ApprovalCallback = Callable[[list[str], str], Awaitable[bool]]
+from actors.sandbox import ReadAccess, RestrictedAccess
+
+OutputCallback = Callable[[str], Awaitable[None]]
 MAX_CAPTURE = 16 << 20
-
-
-class ReadAccess(msgspec.Struct, frozen=True, tag_field="type"):
-    """Base of the read-access kinds."""
-
-
-class FullAccess(ReadAccess, frozen=True, tag="full-access"):
-    """Commands may read anything."""
-
-
-class RestrictedAccess(ReadAccess, frozen=True, tag="restricted"):
-    """Commands may read only the platform defaults (if included) and these roots."""
-
-    include_platform_defaults: bool = True
-    readable_roots: list[str] = []
-
-
-class SandboxPolicy(msgspec.Struct, frozen=True):
-    """What commands may do; this runtime models the read surface explicitly."""
-
-    read_access: FullAccess | RestrictedAccess = FullAccess()
 
 
 class SandboxRefusal(Exception):
@@ -58,30 +42,40 @@ class ExecOutcome(msgspec.Struct, frozen=True):
     status: Literal["completed", "failed", "declined"]
 
 
-async def allow_all(command: list[str], cwd: str) -> bool:
-    """The default approval callback: approve everything."""
-    return True
+class _Capture:
+    """Bytes of one stream (capped) plus the arrival-ordered aggregate they share."""
+
+    def __init__(self, aggregate: bytearray) -> None:
+        self.data = bytearray()
+        self.aggregate = aggregate
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
+
+    def add(self, chunk: bytes | bytearray) -> str:
+        room = MAX_CAPTURE - len(self.data)
+        if room > 0:
+            self.data += chunk[:room]
+        room = MAX_CAPTURE - len(self.aggregate)
+        if room > 0:
+            self.aggregate += chunk[:room]
+        return str(self.decoder.decode(chunk))
 
 
 class CommandExecutor:
     """Runs commands for drivers."""
 
-    def __init__(
-        self,
-        *,
-        approval: ApprovalCallback = allow_all,
-        default_timeout: float = 60.0,
-    ) -> None:
-        self.approval = approval
+    def __init__(self, *, default_timeout: float = 60.0) -> None:
         self.default_timeout = default_timeout
 
-    def check_policy(self, policy: SandboxPolicy) -> None:
+    def check_policy(self, access: ReadAccess) -> None:
         """Raise ``SandboxRefusal`` when the policy asks for confinement we cannot give."""
-        if isinstance(policy.read_access, RestrictedAccess):
+        if isinstance(access, RestrictedAccess):
+            roots = access.readable_roots
+            surface = ", ".join(roots) if roots else "no roots"
+            if access.include_platform_defaults:
+                surface += " plus the platform defaults"
             raise SandboxRefusal(
-                "sandbox policy restricts reads to "
-                f"{policy.read_access.readable_roots or 'the platform defaults'}, "
-                "but this executor cannot confine what a command reads; refusing to run"
+                f"sandbox policy restricts reads to {surface}, but this executor cannot "
+                "confine what a command reads; refusing to run"
             )
 
     async def run(
@@ -89,39 +83,70 @@ class CommandExecutor:
         command: list[str],
         *,
         cwd: str,
-        policy: SandboxPolicy,
+        access: ReadAccess,
         timeout: float | None = None,
+        on_output: OutputCallback | None = None,
     ) -> ExecOutcome:
-        """Ask for approval, check the policy, then run the command to its end."""
+        """Check the policy, then run the command to its end, streaming its output."""
         if not command:
             raise ValueError("empty command")
-        if not await self.approval(list(command), cwd):
-            return ExecOutcome(-1, "", "", "", 0, "declined")
-        self.check_policy(policy)
+        self.check_policy(access)
         started = time.monotonic()
         limit = timeout if timeout is not None else self.default_timeout
-        timed_out = False
-        result: subprocess.CompletedProcess[bytes] | None = None
-        with trio.move_on_after(limit) as scope:
-            try:
-                result = await trio.run_process(
-                    command,
-                    cwd=cwd,
-                    capture_stdout=True,
-                    capture_stderr=True,
-                    check=False,
-                    stdin=subprocess.DEVNULL,
-                )
-            except OSError as exc:
-                duration = int((time.monotonic() - started) * 1000)
-                message = f"failed to start {command[0]}: {exc.strerror or exc}"
-                return ExecOutcome(127, "", message, message, duration, "failed")
-        timed_out = scope.cancelled_caught
+        try:
+            process = await trio.lowlevel.open_process(
+                command,
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            duration = int((time.monotonic() - started) * 1000)
+            message = f"failed to start {command[0]}: {exc.strerror or exc}"
+            return ExecOutcome(127, "", message, message, duration, "failed")
+        aggregate = bytearray()
+        out, err = _Capture(aggregate), _Capture(aggregate)
+
+        async def pump(stream: trio.abc.ReceiveStream | None, capture: _Capture) -> None:
+            if stream is None:
+                return
+            async for chunk in stream:
+                text = capture.add(chunk)
+                if on_output is not None and text:
+                    await on_output(text)
+
+        try:
+            with trio.move_on_after(limit) as scope:
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(pump, process.stdout, out)
+                    nursery.start_soon(pump, process.stderr, err)
+                await process.wait()
+        finally:
+            if process.returncode is None:
+                _kill_group(process)
+                with trio.CancelScope(shield=True):
+                    await process.wait()
         duration = int((time.monotonic() - started) * 1000)
-        if timed_out or result is None:
+        if scope.cancelled_caught:
             message = f"command timed out after {limit:g}s"
             return ExecOutcome(124, "", message, message, duration, "failed")
-        stdout = result.stdout[:MAX_CAPTURE].decode("utf-8", "replace")
-        stderr = result.stderr[:MAX_CAPTURE].decode("utf-8", "replace")
-        status: Literal["completed", "failed"] = "completed" if result.returncode == 0 else "failed"
-        return ExecOutcome(result.returncode, stdout, stderr, stdout + stderr, duration, status)
+        code = process.returncode if process.returncode is not None else -1
+        status: Literal["completed", "failed"] = "completed" if code == 0 else "failed"
+        return ExecOutcome(
+            code,
+            out.data.decode("utf-8", "replace"),
+            err.data.decode("utf-8", "replace"),
+            aggregate.decode("utf-8", "replace"),
+            duration,
+            status,
+        )
+
+
+def _kill_group(process: trio.Process) -> None:
+    """Kill the command and whatever it started (it leads its own session)."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        process.kill()

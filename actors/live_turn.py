@@ -17,7 +17,8 @@ import trio
 
 from actors import notifications as notes
 from actors.driver import DynamicToolResult, ExecResult
-from actors.executor import SandboxRefusal
+from actors.executor import ExecOutcome, SandboxRefusal
+from actors.sandbox import read_access_of
 from events.event_msgs import (
     AgentMessage,
     AgentReasoning,
@@ -47,6 +48,8 @@ from events.tool_events import (
     PatchApplyBegin,
     PatchApplyEnd,
 )
+from events.truncate import truncate_middle
+from projections import item_mapping as im
 from projections.item_mapping import join_command
 
 if TYPE_CHECKING:
@@ -198,7 +201,7 @@ class LiveTurn:
     async def exec_command(
         self, command: list[str], *, cwd: str | None = None, timeout: float | None = None
     ) -> ExecResult:
-        """Run a command through the executor, recording it as the model's tool call."""
+        """Run a command through approval and the executor, recording it as a tool call."""
         await self.finish_message()
         actor = self.actor
         workdir = cwd or actor.settings.cwd
@@ -210,44 +213,60 @@ class LiveTurn:
         begin = ExecCommandBegin(
             call_id=call_id, command=command, cwd=workdir, turn_id=self.turn_id, parsed_cmd=parsed
         )
-        started: list[notes.Notification] = []
-        if actor.recorder.mode == "extended":
-            item = CommandExecutionItem(
-                id=call_id,
-                command=shown,
-                cwd=workdir,
-                status="inProgress",
-                command_actions=[UnknownAction(command=shown)],
+        if actor.settings.approval_policy != "never":
+            decision = await actor.runtime.ask_approval(
+                self.thread_id, self.turn_id, call_id, list(command), workdir
             )
-            started.append(notes.item_started(self.thread_id, self.turn_id, item))
-            actor.mark_announced(call_id)
-        await actor.emit([begin], transient=started)
+            if decision in ("decline", "cancel"):
+                message = "command declined by the user"
+                await self._exec_end(begin, -1, "", message, message, 0, "declined")
+                if decision == "cancel":
+                    self.active.scope.cancel()
+                return ExecResult(exit_code=-1, output=message, duration_ms=0, status="declined")
+        # exec_command_begin is never persisted, so the fold cannot announce the command.
+        item = CommandExecutionItem(
+            id=call_id,
+            command=shown,
+            cwd=workdir,
+            status="inProgress",
+            command_actions=[UnknownAction(command=shown)],
+        )
+        actor.mark_announced(call_id)
+        await actor.emit(
+            [begin], transient=[notes.item_started(self.thread_id, self.turn_id, item)]
+        )
+
+        async def stream(text: str) -> None:
+            actor.publish(notes.command_output_delta(self.thread_id, self.turn_id, call_id, text))
+
         try:
             outcome = await actor.runtime.executor.run(
-                command, cwd=workdir, policy=actor.settings.sandbox, timeout=timeout
-            )
-            exit_code, stdout, stderr = outcome.exit_code, outcome.stdout, outcome.stderr
-            aggregated, duration, status = (
-                outcome.aggregated_output,
-                outcome.duration_ms,
-                outcome.status,
+                command,
+                cwd=workdir,
+                access=read_access_of(actor.settings.sandbox_policy),
+                timeout=timeout,
+                on_output=stream,
             )
         except SandboxRefusal as exc:
-            exit_code, stdout, stderr, aggregated, duration, status = (
-                -1,
-                "",
-                str(exc),
-                str(exc),
-                0,
-                "failed",
-            )
+            outcome = ExecOutcome(-1, "", str(exc), str(exc), 0, "failed")
         except trio.Cancelled:
             with trio.CancelScope(shield=True):
                 await self._exec_end(begin, -1, "", "", "interrupted", 0, "failed")
             raise
-        await self._exec_end(begin, exit_code, stdout, stderr, aggregated, duration, status)
+        await self._exec_end(
+            begin,
+            outcome.exit_code,
+            outcome.stdout,
+            outcome.stderr,
+            outcome.aggregated_output,
+            outcome.duration_ms,
+            outcome.status,
+        )
         return ExecResult(
-            exit_code=exit_code, output=aggregated, duration_ms=duration, status=status
+            exit_code=outcome.exit_code,
+            output=outcome.aggregated_output,
+            duration_ms=outcome.duration_ms,
+            status=outcome.status,
         )
 
     async def _exec_end(
@@ -274,8 +293,11 @@ class LiveTurn:
             formatted_output=aggregated,
             status=status,
         )
-        output = f"Exit code: {exit_code}\nOutput:\n{aggregated}"
-        await self.actor.emit([end, FunctionCallOutput(call_id=begin.call_id, output=output)])
+        if not await self.actor.emit([end]):  # limited mode: the host still sees it end
+            self.actor.publish_finished(self.turn_id, im.command_execution(end))
+        # What the model reads back is bounded like the persisted output.
+        output = truncate_middle(f"Exit code: {exit_code}\nOutput:\n{aggregated}")
+        await self.actor.emit([FunctionCallOutput(call_id=begin.call_id, output=output)])
 
     async def record_patch(self, changes: dict[str, Any], *, success: bool) -> None:
         """Record a patch application (the driver applied it, or pretends to)."""

@@ -85,6 +85,14 @@ def plan_delta(thread_id: str, turn_id: str, item_id: str, delta: str) -> Notifi
     )
 
 
+def command_output_delta(thread_id: str, turn_id: str, item_id: str, delta: str) -> Notification:
+    """``item/commandExecution/outputDelta``."""
+    return Notification(
+        "item/commandExecution/outputDelta",
+        {"threadId": thread_id, "turnId": turn_id, "itemId": item_id, "delta": delta},
+    )
+
+
 def name_updated(thread_id: str, name: str | None) -> Notification:
     """``thread/name/updated``."""
     return Notification("thread/name/updated", {"threadId": thread_id, "threadName": name})

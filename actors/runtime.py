@@ -55,6 +55,8 @@ log = structlog.get_logger("threadlog.runtime")
 DynamicToolHandler = (
     Any  # async (thread_id, turn_id, call_id, tool, arguments) -> DynamicToolResult
 )
+ApprovalHandler = Any  # async (thread_id, turn_id, call_id, command, cwd) -> decision
+APPROVAL_DECISIONS = ("accept", "acceptForSession", "decline", "cancel")
 SUBSCRIBER_BUFFER = 10_000
 
 
@@ -71,6 +73,7 @@ class Runtime:
         executor: CommandExecutor | None = None,
         dynamic_tool_handler: DynamicToolHandler | None = None,
         dynamic_tool_timeout: float = 300.0,
+        approval_handler: ApprovalHandler | None = None,
         persistence: PersistenceMode = "limited",
         source: Any = "vscode",
         defaults: ThreadSettings | None = None,
@@ -84,6 +87,7 @@ class Runtime:
         self.executor = executor or CommandExecutor()
         self.dynamic_tool_handler = dynamic_tool_handler
         self.dynamic_tool_timeout = dynamic_tool_timeout
+        self.approval_handler = approval_handler
         self.persistence: PersistenceMode = persistence
         self.source = source
         self.defaults = defaults or ThreadSettings(cwd=os.getcwd())
@@ -611,6 +615,20 @@ class Runtime:
             success=False,
             error=f"dynamic tool {tool!r} got no answer in {self.dynamic_tool_timeout:g}s",
         )
+
+    async def ask_approval(
+        self, thread_id: str, turn_id: str, call_id: str, command: list[str], cwd: str
+    ) -> str:
+        """The host's decision on running a command (no handler: accept; failure: decline)."""
+        handler = self.approval_handler
+        if handler is None:
+            return "accept"
+        try:
+            decision = await handler(thread_id, turn_id, call_id, list(command), cwd)
+        except Exception as exc:
+            log.warning("approval_handler_failed", call_id=call_id, error=str(exc))
+            return "decline"
+        return decision if decision in APPROVAL_DECISIONS else "decline"
 
     async def flush_index(self) -> None:
         """Write pending index rows now."""

@@ -42,6 +42,7 @@ from actors.rpc_params import (
 from actors.runtime import Runtime
 from events import __version__
 from events.views import Thread
+from projections.item_mapping import join_command
 from projections.listing import ListError, ListParams
 
 MAX_LINE: Final = 64 << 20
@@ -110,6 +111,7 @@ class Server:
             "turn/interrupt": self.turn_interrupt,
         }
         runtime.dynamic_tool_handler = self.ask_client_tool
+        runtime.approval_handler = self.ask_client_approval
 
     # --- the connection ----------------------------------------------------------------
 
@@ -223,13 +225,21 @@ class Server:
 
     # --- server -> client requests -----------------------------------------------------
 
+    async def _ask_client(self, method: str, params: dict[str, Any]) -> rpc.Response:
+        """Send a request to the client and wait for its response."""
+        request_id = next(self._request_ids)
+        send, receive = trio.open_memory_channel[rpc.Response](1)
+        self._pending[request_id] = send
+        try:
+            await self.send(rpc.encode_request(request_id, method, params))
+            return await receive.receive()
+        finally:
+            self._pending.pop(request_id, None)
+
     async def ask_client_tool(
         self, thread_id: str, turn_id: str, call_id: str, tool: str, arguments: Any
     ) -> DynamicToolResult:
         """Send ``item/tool/call`` to the client and wait for its answer."""
-        request_id = next(self._request_ids)
-        send, receive = trio.open_memory_channel[rpc.Response](1)
-        self._pending[request_id] = send
         params = {
             "threadId": thread_id,
             "turnId": turn_id,
@@ -237,11 +247,7 @@ class Server:
             "tool": tool,
             "arguments": arguments,
         }
-        try:
-            await self.send(rpc.encode_request(request_id, "item/tool/call", params))
-            response = await receive.receive()
-        finally:
-            self._pending.pop(request_id, None)
+        response = await self._ask_client("item/tool/call", params)
         if response.error is not None:
             message = response.error.get("message") if isinstance(response.error, dict) else None
             return DynamicToolResult(success=False, error=str(message or response.error))
@@ -251,6 +257,24 @@ class Server:
             success=bool(result.get("success", False)),
             content_items=items if isinstance(items, list) else [],
         )
+
+    async def ask_client_approval(
+        self, thread_id: str, turn_id: str, call_id: str, command: list[str], cwd: str
+    ) -> str:
+        """Send ``item/commandExecution/requestApproval``; anything but a decision declines."""
+        params = {
+            "threadId": thread_id,
+            "turnId": turn_id,
+            "itemId": call_id,
+            "command": join_command(command),
+            "cwd": cwd,
+        }
+        response = await self._ask_client("item/commandExecution/requestApproval", params)
+        result = response.result if isinstance(response.result, dict) else {}
+        decision = result.get("decision")
+        if isinstance(decision, dict) and any(str(k).startswith("accept") for k in decision):
+            return "accept"  # accept with an execpolicy amendment: runs this once here
+        return decision if isinstance(decision, str) else "decline"
 
     # --- methods -----------------------------------------------------------------------
 
