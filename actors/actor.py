@@ -27,6 +27,8 @@ from actors.driver import DriverError, DynamicToolResult, TurnRequest
 from actors.environment import Environment, current_environment, environment_context_text
 from actors.errors import ThreadError
 from actors.live_turn import LiveTurn
+from actors.realtime import RealtimeSession
+from actors.realtime_api import close_on_unload
 from actors.recorder import Recorder, now_ms
 from events.event_msgs import (
     Error,
@@ -158,6 +160,7 @@ class ThreadActor:
         self.model_history: list[ResponseItem] = model_history(items)
         self.updated_at_ms = now_ms()
         self.active: ActiveTurn | None = None
+        self.realtime: RealtimeSession | None = None
         self._announced: set[str] = set()
         self._emit_lock = trio.Lock()
         self._send, self._receive = trio.open_memory_channel[_Request](MAILBOX_SIZE)
@@ -192,6 +195,7 @@ class ThreadActor:
                 await self.active.done.wait()
         finally:
             with trio.CancelScope(shield=True):
+                await close_on_unload(self)
                 await self.recorder.close()
                 self.runtime.index_dirty(self)
                 self.stopped.set()
@@ -219,6 +223,8 @@ class ThreadActor:
         """When the actor last did anything, if it is idle now (trio clock)."""
         if self.active is not None or self._busy:
             return None
+        if self.realtime is not None and self.realtime.active:
+            return None  # a live voice session keeps its thread loaded
         return self._last_activity
 
     # --- recording and notifying -------------------------------------------------------

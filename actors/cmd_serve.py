@@ -11,6 +11,7 @@ import trio
 
 from actors.actor import ThreadSettings
 from actors.cli_common import EXIT_OK, EXIT_USAGE, add_common_arguments, fail, resolve_home
+from actors.realtime import LoopbackTransport
 from actors.runtime import Runtime
 from actors.scripted_driver import ScriptedDriver, ScriptError, load_scripts
 from actors.server import Server
@@ -38,6 +39,12 @@ def register(subparsers: Any) -> None:
         help="threads persist extended history unless a request says otherwise",
     )
     parser.add_argument("--passivation-timeout", type=float, default=300.0)
+    parser.add_argument(
+        "--realtime-transport",
+        choices=("none", "loopback"),
+        default="none",
+        help="what thread/realtime/* sessions talk to (loopback echoes; for tests and demos)",
+    )
     parser.add_argument(
         "--dynamic-tool-timeout",
         type=float,
@@ -68,6 +75,7 @@ async def _serve(home: Path, args: argparse.Namespace, scripts: dict[str, Any]) 
         durability=args.durability,
         passivation_timeout=args.passivation_timeout,
         dynamic_tool_timeout=args.dynamic_tool_timeout,
+        realtime_transport=LoopbackTransport() if args.realtime_transport == "loopback" else None,
         persistence="extended" if args.persist_extended else "limited",
         defaults=ThreadSettings(cwd=os.getcwd()),
     )

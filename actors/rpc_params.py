@@ -15,11 +15,11 @@ from events.ops import ImageUserInput, LocalImageUserInput, TextUserInput, UserI
 from events.rollout import DynamicToolSpec
 
 
-class _Params(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fields=False):
+class Params(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fields=False):
     """Base of every params struct."""
 
 
-class DynamicToolParam(_Params, frozen=True):
+class DynamicToolParam(Params, frozen=True):
     """A dynamic tool declared at ``thread/start``."""
 
     name: str
@@ -28,7 +28,7 @@ class DynamicToolParam(_Params, frozen=True):
     defer_loading: bool = False
 
 
-class ThreadStartParams(_Params, frozen=True):
+class ThreadStartParams(Params, frozen=True):
     """``thread/start``."""
 
     model: str | None = None
@@ -46,7 +46,7 @@ class ThreadStartParams(_Params, frozen=True):
     persist_extended_history: bool | None = None
 
 
-class ThreadResumeParams(_Params, frozen=True):
+class ThreadResumeParams(Params, frozen=True):
     """``thread/resume``."""
 
     thread_id: str
@@ -57,7 +57,7 @@ class ThreadResumeParams(_Params, frozen=True):
     persist_extended_history: bool | None = None
 
 
-class ThreadForkParams(_Params, frozen=True):
+class ThreadForkParams(Params, frozen=True):
     """``thread/fork``."""
 
     thread_id: str
@@ -67,34 +67,34 @@ class ThreadForkParams(_Params, frozen=True):
     persist_extended_history: bool | None = None
 
 
-class ThreadReadParams(_Params, frozen=True):
+class ThreadReadParams(Params, frozen=True):
     """``thread/read``."""
 
     thread_id: str
     include_turns: bool = False
 
 
-class ThreadIdParams(_Params, frozen=True):
+class ThreadIdParams(Params, frozen=True):
     """``thread/archive`` and ``thread/unarchive``."""
 
     thread_id: str
 
 
-class ThreadSetNameParams(_Params, frozen=True):
+class ThreadSetNameParams(Params, frozen=True):
     """``thread/name/set``."""
 
     thread_id: str
     name: str
 
 
-class ThreadRollbackParams(_Params, frozen=True):
+class ThreadRollbackParams(Params, frozen=True):
     """``thread/rollback``."""
 
     thread_id: str
     num_turns: int
 
 
-class ThreadLoadedListParams(_Params, frozen=True):
+class ThreadLoadedListParams(Params, frozen=True):
     """``thread/loaded/list``."""
 
     cursor: str | None = None
@@ -120,7 +120,7 @@ class LocalImageInputParam(msgspec.Struct, frozen=True, tag_field="type", tag="l
     path: str
 
 
-class TurnStartParams(_Params, frozen=True):
+class TurnStartParams(Params, frozen=True):
     """``turn/start``."""
 
     thread_id: str
@@ -134,7 +134,7 @@ class TurnStartParams(_Params, frozen=True):
     collaboration_mode: Any = None
 
 
-class TurnInterruptParams(_Params, frozen=True):
+class TurnInterruptParams(Params, frozen=True):
     """``turn/interrupt``."""
 
     thread_id: str

@@ -30,6 +30,8 @@ from actors.errors import ThreadError, invalid_id, no_rollout, not_loaded, not_m
 from actors.executor import CommandExecutor
 from actors.index_sync import IndexSyncer
 from actors.loader import load_thread
+from actors.realtime import AUDIO_QUEUE, TEXT_QUEUE, RealtimeTransport
+from actors.realtime_api import RealtimeApi
 from actors.recorder import Recorder, now_ms
 from events import __version__
 from events.event_msgs import ThreadNameUpdated
@@ -74,6 +76,9 @@ class Runtime:
         dynamic_tool_handler: DynamicToolHandler | None = None,
         dynamic_tool_timeout: float = 300.0,
         approval_handler: ApprovalHandler | None = None,
+        realtime_transport: RealtimeTransport | None = None,
+        realtime_audio_queue: int = AUDIO_QUEUE,
+        realtime_text_queue: int = TEXT_QUEUE,
         persistence: PersistenceMode = "limited",
         source: Any = "vscode",
         defaults: ThreadSettings | None = None,
@@ -88,6 +93,12 @@ class Runtime:
         self.dynamic_tool_handler = dynamic_tool_handler
         self.dynamic_tool_timeout = dynamic_tool_timeout
         self.approval_handler = approval_handler
+        self.realtime = RealtimeApi(
+            self,
+            realtime_transport,
+            audio_capacity=realtime_audio_queue,
+            text_capacity=realtime_text_queue,
+        )
         self.persistence: PersistenceMode = persistence
         self.source = source
         self.defaults = defaults or ThreadSettings(cwd=os.getcwd())
@@ -255,6 +266,20 @@ class Runtime:
         except Exception as exc:  # a broken index must not stop a thread from loading
             log.warning("dynamic_tools_from_db_failed", thread_id=thread_id, error=str(exc))
             return None
+
+    async def loaded_actor(self, thread_id: str) -> ThreadActor:
+        """A thread's actor, loading it from its log if needed."""
+        actor = await self._actor(thread_id)
+        assert actor is not None
+        return actor
+
+    def loaded(self, thread_id: str) -> ThreadActor | None:
+        """A thread's actor if it is loaded now."""
+        return self._actors.get(thread_id)
+
+    def checked_id(self, thread_id: object) -> str:
+        """A thread id from outside, validated (``ThreadError`` when it is not one)."""
+        return self._id(thread_id)
 
     def _id(self, thread_id: object) -> str:
         try:

@@ -40,6 +40,7 @@ from actors.rpc_params import (
     to_ops_input,
 )
 from actors.runtime import Runtime
+from actors.server_realtime import realtime_handlers
 from events import __version__
 from events.views import Thread
 from projections.item_mapping import join_command
@@ -109,6 +110,7 @@ class Server:
             "thread/loaded/list": self.thread_loaded_list,
             "turn/start": self.turn_start,
             "turn/interrupt": self.turn_interrupt,
+            **realtime_handlers(runtime),
         }
         runtime.dynamic_tool_handler = self.ask_client_tool
         runtime.approval_handler = self.ask_client_approval
