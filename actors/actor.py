@@ -24,9 +24,9 @@ import trio
 
 from actors import notifications as notes
 from actors.driver import DriverError, DynamicToolResult, TurnRequest
-from actors.environment import Environment, current_environment, environment_context_text
 from actors.errors import ThreadError
 from actors.live_turn import LiveTurn
+from actors.prompting import context_messages, first_model, prompt_context, turn_context
 from actors.realtime import RealtimeSession
 from actors.realtime_api import close_on_unload
 from actors.recorder import Recorder, now_ms
@@ -50,7 +50,7 @@ from events.response_items import (
     Message,
     ResponseItem,
 )
-from events.rollout import DynamicToolSpec, RolloutItem, TurnContext
+from events.rollout import DynamicToolSpec, RolloutItem
 from events.tool_events import (
     Duration,
     DynamicToolCallRequest,
@@ -69,6 +69,7 @@ from projections.history import (
 )
 from projections.item_mapping import error_info_to_v2
 from projections.metadata import MetadataExtractor
+from projections.prompt import PromptContext
 from projections.thread_view import thread_view
 from store.rows import ThreadRecord
 
@@ -91,6 +92,7 @@ class ThreadSettings(msgspec.Struct, frozen=True):
     effort: str | None = None
     summary: str | None = "auto"
     collaboration_mode: str = "default"
+    developer_instructions: str | None = None
 
 
 class ActiveTurn:
@@ -133,7 +135,7 @@ class ThreadActor:
         *,
         items: Sequence[RolloutItem] = (),
         name: str | None = None,
-        environment: Environment | None = None,
+        told: PromptContext | None = None,
         dynamic_tools: Sequence[DynamicToolSpec] | None = None,
     ) -> None:
         self.runtime = runtime
@@ -141,7 +143,10 @@ class ThreadActor:
         self.recorder = recorder
         self.settings = settings
         self.name = name
-        self.environment = environment
+        # What the model was last told (None: nothing yet; the next turn sends it all).
+        self.told = told
+        # The model the conversation began under: a compaction tells the model of a switch.
+        self.first_model: str | None = first_model(items)
         # The tools the host declared; callers pass the database's copy when they have it.
         self.dynamic_tools: list[DynamicToolSpec] = list(
             recorder.meta.dynamic_tools or [] if dynamic_tools is None else dynamic_tools
@@ -332,34 +337,22 @@ class ThreadActor:
         await self.recorder.persist()
         turn_id = new_id()
         text, images, local_images = user_content(inputs)
-        env = current_environment(settings.cwd)
-        items: list[RolloutItem] = []
-        if env != self.environment:
-            context = environment_context_text(env)
-            items.append(Message(role="user", content=[InputText(context)]))
-            self.environment = env
+        now = await prompt_context(self, settings)
+        items: list[RolloutItem] = list(context_messages(self.told, now))
         content: list[Any] = [InputText(text)] if text else []
         content += [InputImage(image_url=url) for url in images]
         items += [
             TaskStarted(turn_id=turn_id, collaboration_mode_kind=settings.collaboration_mode),
             Message(role="user", content=content),
             UserMessage(message=text, images=images, local_images=local_images),
-            TurnContext(
-                cwd=settings.cwd,
-                turn_id=turn_id,
-                current_date=env.current_date,
-                timezone=env.timezone,
-                approval_policy=settings.approval_policy,
-                sandbox_policy=settings.sandbox_policy,
-                model=settings.model,
-                effort=settings.effort,
-                summary=settings.summary,
-            ),
+            turn_context(now, settings, turn_id),
         ]
         active = ActiveTurn(turn_id, settings.collaboration_mode)
         self.active = active
         self._last_activity = trio.current_time()
         await self.emit(items)
+        self.told = now
+        self.first_model = self.first_model or now.model
         request = TurnRequest(
             thread_id=self.thread_id,
             turn_id=turn_id,

@@ -1,4 +1,4 @@
-"""The session's environment as the model is told it: cwd, shell, local date, IANA zone.
+"""The session's environment: cwd, shell, local date and IANA zone (the model is told it).
 
 This is the shell side of the runtime: it reads the clock and the system's zone settings.
 The zone is ``$TZ`` when it names an IANA zone, else the target of ``/etc/localtime``, else
@@ -66,16 +66,4 @@ def current_environment(cwd: str, now: datetime | None = None) -> Environment:
     shell = Path(os.environ.get("SHELL", "bash")).name or "bash"
     return Environment(
         cwd=cwd, shell=shell, current_date=moment.strftime("%Y-%m-%d"), timezone=zone
-    )
-
-
-def environment_context_text(env: Environment) -> str:
-    """The ``<environment_context>`` block in Codex's natural format."""
-    return (
-        "<environment_context>\n"
-        f"  <cwd>{env.cwd}</cwd>\n"
-        f"  <shell>{env.shell}</shell>\n"
-        f"  <current_date>{env.current_date}</current_date>\n"
-        f"  <timezone>{env.timezone}</timezone>\n"
-        "</environment_context>"
     )

@@ -1,8 +1,9 @@
 """Loading a thread's state back from its log (resume, and reload after passivation).
 
 The thread's identity is its first ``session_meta``; its settings are the last
-``turn_context``'s (falling back to the meta); its environment (cwd, date, zone) is the last
-one recorded, so the next turn knows whether it changed. Blocking: run in a worker thread.
+``turn_context``'s (falling back to the meta); what the model was last told is rebuilt
+from that ``turn_context`` too, so the next turn sends only changes. Blocking: run in a
+worker thread.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from pathlib import Path
 import msgspec
 
 from actors.actor import ThreadSettings
-from actors.environment import Environment
 from actors.errors import ThreadError, no_rollout
+from actors.prompting import told_from
 from events.rollout import RolloutItem, SessionMeta, TurnContext
+from projections.prompt import PromptContext
 from store.layout import find_rollout_path
 from store.names import find_thread_name
 from store.reader import read_items
@@ -28,7 +30,7 @@ class LoadedThread(msgspec.Struct):
     items: list[RolloutItem]
     settings: ThreadSettings
     name: str | None
-    environment: Environment | None
+    told: PromptContext | None
 
 
 def settings_from(
@@ -48,6 +50,7 @@ def settings_from(
         if context.sandbox_policy is not None
         else defaults.sandbox_policy,
         effort=context.effort,
+        developer_instructions=context.developer_instructions,
     )
 
 
@@ -61,19 +64,11 @@ def load_thread(home: Path, thread_id: str, defaults: ThreadSettings, shell: str
     if meta is None:
         raise ThreadError(f"failed to load rollout {path}: empty session file")
     context = next((i for i in reversed(items) if isinstance(i, TurnContext)), None)
-    environment = None
-    if context is not None and context.current_date and context.timezone:
-        environment = Environment(
-            cwd=context.cwd,
-            shell=shell,
-            current_date=context.current_date,
-            timezone=context.timezone,
-        )
     return LoadedThread(
         path=path,
         meta=meta,
         items=items,
         settings=settings_from(meta, context, defaults),
         name=find_thread_name(home, thread_id),
-        environment=environment,
+        told=told_from(items, shell),
     )

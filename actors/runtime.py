@@ -30,6 +30,7 @@ from actors.errors import ThreadError, invalid_id, no_rollout, not_loaded, not_m
 from actors.executor import CommandExecutor
 from actors.index_sync import IndexSyncer
 from actors.loader import load_thread
+from actors.prompting import compact
 from actors.realtime import AUDIO_QUEUE, TEXT_QUEUE, RealtimeTransport
 from actors.realtime_api import RealtimeApi
 from actors.recorder import Recorder, now_ms
@@ -251,7 +252,7 @@ class Runtime:
                 loaded.settings,
                 items=loaded.items,
                 name=loaded.name,
-                environment=loaded.environment,
+                told=loaded.told,
                 dynamic_tools=await self._stored_dynamic_tools(tid),
             )
             return await self._spawn(actor, chosen)
@@ -346,6 +347,7 @@ class Runtime:
         approval_policy: Any = None,
         sandbox_policy: Any = None,
         base_instructions: str | None = None,
+        developer_instructions: str | None = None,
         dynamic_tools: Sequence[DynamicToolSpec] | None = None,
         persist_extended_history: bool | None = None,
     ) -> Thread:
@@ -353,6 +355,7 @@ class Runtime:
         settings = self._settings(
             self.defaults,
             cwd=cwd,
+            developer_instructions=developer_instructions,
             model=model,
             model_provider=model_provider,
             approval_policy=approval_policy,
@@ -599,6 +602,12 @@ class Runtime:
             collaboration_mode=collaboration_mode,
         )
         return await actor.call(lambda: actor.start_turn(list(inputs), settings))
+
+    async def compact_thread(self, thread_id: str) -> str:
+        """Compact the model-visible history now (a turn of its own); returns its turn id."""
+        actor = await self._actor(thread_id)
+        assert actor is not None
+        return await actor.call(lambda: compact(actor))
 
     async def interrupt_turn(self, thread_id: str, turn_id: str | None = None) -> None:
         """Interrupt the running turn; returns once it has ended ``interrupted``."""

@@ -19,10 +19,14 @@ import msgspec
 
 from events.codec import decode_payload
 from events.event_msgs import TaskStarted, ThreadRolledBack
-from events.response_items import InputText, Message, ResponseItem
+from events.response_items import Message, ResponseItem, message_text
 from events.rollout import Compacted, RolloutItem, TurnContext
 
+SUMMARY_PREFIX: Final = "<compaction_summary>"
+"""Opens the user-role message in which a compaction leaves its summary."""
+
 CONTEXTUAL_USER_PREFIXES: Final = (
+    SUMMARY_PREFIX,
     "# AGENTS.md instructions for ",
     "<environment_context>",
     "<user_instructions>",
@@ -33,9 +37,10 @@ CONTEXTUAL_USER_PREFIXES: Final = (
 """A user-role message whose text starts with one of these is context, not a user turn."""
 
 
-def message_text(message: Message) -> str:
-    """The text parts of a message, joined."""
-    return "".join(part.text for part in message.content if isinstance(part, InputText))
+def is_contextual_text(text: str) -> bool:
+    """True when a user-role text is context (starts with a prefix from the table)."""
+    stripped = text.lstrip()
+    return any(stripped.startswith(prefix) for prefix in CONTEXTUAL_USER_PREFIXES)
 
 
 def is_contextual(message: Message) -> bool:
@@ -44,8 +49,7 @@ def is_contextual(message: Message) -> bool:
         return True
     if message.role != "user":
         return False
-    text = message_text(message).lstrip()
-    return any(text.startswith(prefix) for prefix in CONTEXTUAL_USER_PREFIXES)
+    return is_contextual_text(message_text(message))
 
 
 def is_user_turn(item: RolloutItem) -> bool:

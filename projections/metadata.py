@@ -4,7 +4,8 @@
   has the same id (a fork copies its source's metas, which must never overwrite the fork).
 * ``first_user_message`` (the preview) and ``title`` come from the first ``user_message``
   with text: the ``## My request for Codex:`` prefix stripped, trimmed; an image-only
-  message previews as ``[Image]``, and the title is never taken from images.
+  message previews as ``[Image]``, and the title is never taken from images. A message
+  that is context by ``projections.context``'s table gives neither.
 * The session's cwd wins; a ``turn_context`` cwd is used only while it is still empty.
   Model, effort and policies come from the latest ``turn_context``; tokens from the latest
   ``token_count``; the name from the latest ``thread_name_updated``.
@@ -29,6 +30,7 @@ from events.ids import is_thread_id
 from events.rollout import DynamicToolSpec, RolloutItem, SessionMeta, TurnContext
 from events.sources import source_kind, source_to_text
 from events.timefmt import timestamp_to_ms
+from projections.context import is_contextual_text
 from store.rows import ThreadRecord, ThreadRow
 
 USER_REQUEST_PREFIX: Final = "## My request for Codex:"
@@ -44,8 +46,17 @@ def strip_user_prefix(text: str) -> str:
     return text.strip()
 
 
+def title_of(event: UserMessage) -> str | None:
+    """The title a user message gives: none from context (AGENTS.md, environment…)."""
+    if is_contextual_text(event.message):
+        return None
+    return strip_user_prefix(event.message) or None
+
+
 def preview_of(event: UserMessage) -> str | None:
     """The preview a user message gives, or None when it gives none."""
+    if is_contextual_text(event.message):
+        return None
     text = strip_user_prefix(event.message)
     if text:
         return text
@@ -193,7 +204,7 @@ class MetadataExtractor:
             if preview is not None:
                 changes["first_user_message"] = preview
         if not self.row.title:
-            title = strip_user_prefix(event.message)
+            title = title_of(event)
             if title:
                 changes["title"] = title
         if changes:

@@ -11,8 +11,7 @@ import trio
 
 from actors.errors import ThreadError
 from actors.realtime import AudioFrame, LoopbackTransport
-from events.response_items import Message
-from projections.context import message_text
+from events.response_items import Message, message_text
 from store.reader import read_items
 from tests.rpc_client import RpcClient, start_server
 from tests.runtime_helpers import drain, open_runtime, script

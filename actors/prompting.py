@@ -1,0 +1,138 @@
+"""The contextual prompt and compaction, as the actor runs them (the shell side).
+
+The pure part (what the fragments say, what an update holds, what a compaction keeps) is
+``projections.prompt``; here the inputs are gathered (clock, zone, AGENTS.md files, the
+realtime state) and the results are recorded through the actor like any other items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+import trio
+
+from actors.agents_md import agents_md
+from actors.environment import current_environment
+from actors.errors import ThreadError
+from events.codec import encode_item
+from events.event_msgs import ContextCompacted, TaskComplete, TaskStarted
+from events.ids import new_id
+from events.response_items import Message, ResponseItem
+from events.rollout import Compacted, RolloutItem, TurnContext
+from projections.context import model_history
+from projections.prompt import (
+    PromptContext,
+    compacted_history,
+    context_of,
+    context_update,
+    default_summary,
+    initial_context,
+)
+
+if TYPE_CHECKING:
+    from actors.actor import ThreadActor, ThreadSettings
+
+
+def told_from(items: Sequence[RolloutItem], shell: str) -> PromptContext | None:
+    """What the model was last told, per the log's last ``turn_context`` (None: nothing)."""
+    last = next((i for i in reversed(items) if isinstance(i, TurnContext)), None)
+    return context_of(last, shell) if last is not None else None
+
+
+async def prompt_context(actor: ThreadActor, settings: ThreadSettings) -> PromptContext:
+    """The context the model should have now, for these settings."""
+    env = current_environment(settings.cwd)
+    instructions = await trio.to_thread.run_sync(agents_md, actor.runtime.home, settings.cwd)
+    session = actor.realtime
+    return PromptContext(
+        cwd=settings.cwd,
+        shell=env.shell,
+        current_date=env.current_date,
+        timezone=env.timezone,
+        model=settings.model,
+        approval_policy=settings.approval_policy,
+        sandbox_policy=settings.sandbox_policy,
+        developer_instructions=settings.developer_instructions,
+        agents_md=instructions,
+        realtime_active=session is not None and session.active,
+    )
+
+
+def context_messages(told: PromptContext | None, now: PromptContext) -> list[Message]:
+    """The initial context for a model told nothing yet, else the bundled update."""
+    return initial_context(now) if told is None else context_update(told, now)
+
+
+def turn_context(now: PromptContext, settings: ThreadSettings, turn_id: str) -> TurnContext:
+    """The ``turn_context`` line recording what this turn ran with and told the model."""
+    return TurnContext(
+        cwd=now.cwd,
+        turn_id=turn_id,
+        current_date=now.current_date,
+        timezone=now.timezone,
+        approval_policy=now.approval_policy,
+        sandbox_policy=now.sandbox_policy,
+        model=now.model,
+        realtime_active=now.realtime_active,
+        effort=settings.effort,
+        summary=settings.summary,
+        user_instructions=now.agents_md,
+        developer_instructions=now.developer_instructions,
+    )
+
+
+def first_model(items: Sequence[RolloutItem]) -> str | None:
+    """The model the conversation began under (its first ``turn_context``)."""
+    first = next((i for i in items if isinstance(i, TurnContext) and i.model), None)
+    return first.model if first is not None else None
+
+
+async def summarize(actor: ThreadActor, history: Sequence[ResponseItem]) -> str:
+    """The driver's summary of a history when it can write one, else a plain digest."""
+    summarizer: Any = getattr(actor.runtime.driver, "summarize", None)
+    if summarizer is not None:
+        text = await summarizer(list(history))
+        if isinstance(text, str) and text.strip():
+            return text.strip()
+    return default_summary(history)
+
+
+async def compact(actor: ThreadActor) -> str:
+    """Replace the model-visible history by a rebuilt initial context and a summary.
+
+    Runs as a turn of its own (``task_started`` … ``task_complete``) whose one item is the
+    ``contextCompaction``. Returns the turn id.
+    """
+    if actor.active is not None:
+        raise ThreadError(f"cannot compact thread {actor.thread_id} while a turn runs")
+    if not actor.recorder.materialized:
+        raise ThreadError(f"thread {actor.thread_id} has no history to compact yet")
+    settings = actor.settings
+    now = await prompt_context(actor, settings)
+    summary = await summarize(actor, actor.model_history)
+    started = actor.first_model
+    replacement = compacted_history(
+        actor.model_history,
+        now,
+        summary,
+        first_model=started if started and started != now.model else None,
+    )
+    turn_id = new_id()
+    await actor.emit(
+        [
+            TaskStarted(turn_id=turn_id, collaboration_mode_kind=settings.collaboration_mode),
+            Compacted(message=summary, replacement_history=[_plain(i) for i in replacement]),
+            turn_context(now, settings, turn_id),
+            ContextCompacted(),
+            TaskComplete(turn_id=turn_id),
+        ]
+    )
+    actor.model_history = model_history(replacement)
+    actor.told = now
+    return turn_id
+
+
+def _plain(item: ResponseItem) -> Any:
+    return msgspec.json.decode(encode_item(item))
