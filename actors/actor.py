@@ -338,7 +338,7 @@ class ThreadActor:
         turn_id = new_id()
         text, images, local_images = user_content(inputs)
         now = await prompt_context(self, settings)
-        items: list[RolloutItem] = list(context_messages(self.told, now))
+        items: list[RolloutItem] = list(context_messages(self.told, now, self.first_model))
         content: list[Any] = [InputText(text)] if text else []
         content += [InputImage(image_url=url) for url in images]
         items += [
@@ -438,6 +438,7 @@ class ThreadActor:
             raise ThreadError(f"no rollout found for thread id {self.thread_id}")
         await self.emit([ThreadRolledBack(num_turns=num_turns)])
         self.model_history = model_history([*self.model_history, ThreadRolledBack(num_turns)])
+        self.told = None  # the dropped turns may have carried updates: tell it all again
         return self.view(include_turns=True)
 
     async def call_dynamic_tool(

@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 import trio
 
+from actors import notifications as notes
 from actors.agents_md import agents_md
 from actors.environment import current_environment
 from actors.errors import ThreadError
 from events.codec import encode_item
-from events.event_msgs import ContextCompacted, TaskComplete, TaskStarted
+from events.event_msgs import ContextCompacted, TaskComplete, TaskStarted, ThreadRolledBack
 from events.ids import new_id
 from events.response_items import Message, ResponseItem
 from events.rollout import Compacted, RolloutItem, TurnContext
@@ -36,9 +37,17 @@ if TYPE_CHECKING:
 
 
 def told_from(items: Sequence[RolloutItem], shell: str) -> PromptContext | None:
-    """What the model was last told, per the log's last ``turn_context`` (None: nothing)."""
-    last = next((i for i in reversed(items) if isinstance(i, TurnContext)), None)
-    return context_of(last, shell) if last is not None else None
+    """What the model was last told, per the log's last ``turn_context`` (None: nothing).
+
+    A rollback after that line may have removed updates from the model's history, so it
+    leaves the model told nothing: the next turn re-sends the whole initial context.
+    """
+    for item in reversed(items):
+        if isinstance(item, ThreadRolledBack):
+            return None
+        if isinstance(item, TurnContext):
+            return context_of(item, shell)
+    return None
 
 
 async def prompt_context(actor: ThreadActor, settings: ThreadSettings) -> PromptContext:
@@ -60,9 +69,14 @@ async def prompt_context(actor: ThreadActor, settings: ThreadSettings) -> Prompt
     )
 
 
-def context_messages(told: PromptContext | None, now: PromptContext) -> list[Message]:
-    """The initial context for a model told nothing yet, else the bundled update."""
-    return initial_context(now) if told is None else context_update(told, now)
+def context_messages(
+    told: PromptContext | None, now: PromptContext, began_under: str | None
+) -> list[Message]:
+    """The initial context for a model told nothing yet (noting a switch from the model
+    the conversation began under), else the bundled update."""
+    if told is None:
+        return initial_context(now, switched_from=began_under)
+    return context_update(told, now)
 
 
 def turn_context(now: PromptContext, settings: ThreadSettings, turn_id: str) -> TurnContext:
@@ -131,6 +145,9 @@ async def compact(actor: ThreadActor) -> str:
     )
     actor.model_history = model_history(replacement)
     actor.told = now
+    turn = actor.history.turn(turn_id)
+    if turn is not None:
+        actor.publish(notes.turn_completed(actor.thread_id, turn))
     return turn_id
 
 

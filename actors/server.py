@@ -107,6 +107,7 @@ class Server:
             "thread/unarchive": self.thread_unarchive,
             "thread/name/set": self.thread_name_set,
             "thread/rollback": self.thread_rollback,
+            "thread/compact/start": self.thread_compact_start,
             "thread/loaded/list": self.thread_loaded_list,
             "turn/start": self.turn_start,
             "turn/interrupt": self.turn_interrupt,
@@ -304,6 +305,7 @@ class Server:
             approval_policy=params.approval_policy,
             sandbox_policy=sandbox_policy_of(params.sandbox),
             base_instructions=params.base_instructions,
+            developer_instructions=params.developer_instructions,
             dynamic_tools=dynamic_tool_specs(params),
             persist_extended_history=params.persist_extended_history,
         )
@@ -362,6 +364,12 @@ class Server:
         """``thread/rollback``."""
         params = msgspec.convert(raw, ThreadRollbackParams)
         return {"thread": await self.runtime.rollback_thread(params.thread_id, params.num_turns)}
+
+    async def thread_compact_start(self, raw: Any) -> Any:
+        """``thread/compact/start``: the compaction runs as a turn; its items are notified."""
+        params = msgspec.convert(raw, ThreadIdParams)
+        await self.runtime.compact_thread(params.thread_id)
+        return {}
 
     async def thread_loaded_list(self, raw: Any) -> Any:
         """``thread/loaded/list``: ids sorted, the cursor is the last id returned."""

@@ -89,10 +89,12 @@ def truncate_before_nth_user_turn(items: Sequence[RolloutItem], n: int | None) -
     return list(items[:cut])
 
 
-def _opens_turn(item: RolloutItem) -> bool:
-    if isinstance(item, TaskStarted | TurnContext):
-        return True
+def _is_context_message(item: RolloutItem) -> bool:
     return isinstance(item, Message) and is_contextual(item)
+
+
+def _opens_turn(item: RolloutItem) -> bool:
+    return isinstance(item, TaskStarted | TurnContext) or _is_context_message(item)
 
 
 def model_history(items: Sequence[RolloutItem]) -> list[ResponseItem]:
@@ -116,6 +118,10 @@ def model_history(items: Sequence[RolloutItem]) -> list[ResponseItem]:
         elif isinstance(item, ThreadRolledBack) and item.num_turns > 0:
             keep = max(0, len(turn_starts) - item.num_turns)
             cut = turn_starts[keep] if keep < len(turn_starts) else len(history)
+            if keep < len(turn_starts):
+                # The context update that opened the first dropped turn goes with it.
+                while cut > 0 and _is_context_message(history[cut - 1]):
+                    cut -= 1
             del history[cut:]
             del turn_starts[keep:]
     return history
