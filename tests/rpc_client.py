@@ -132,3 +132,11 @@ async def start_server(home: Path, *extra: str) -> AsyncIterator[trio.Process]:
             process.kill()
         with trio.CancelScope(shield=True):
             await process.wait()
+
+
+async def close_server(process: trio.Process) -> None:
+    """End a server the way a client does: close its stdin, then wait for it to exit."""
+    assert process.stdin is not None
+    await process.stdin.aclose()
+    with trio.fail_after(20):
+        await process.wait()

@@ -9,7 +9,6 @@ from typing import Any
 
 import msgspec
 import pytest
-import trio
 
 from actors.driver import TurnHandle, TurnRequest
 from actors.realtime import LoopbackTransport
@@ -28,7 +27,7 @@ from projections.prompt import (
 )
 from store.reader import read_items
 from tests.corpus import CODEX_REAL
-from tests.rpc_client import RpcClient, start_server
+from tests.rpc_client import RpcClient, close_server, start_server
 from tests.runtime_helpers import drain, open_runtime, text
 
 CTX = PromptContext(
@@ -368,10 +367,7 @@ async def test_serve_developer_instructions_and_compaction_end_to_end(tmp_path: 
         assert "contextCompaction" in kinds
         bad = await client.call("thread/compact/start", {"threadId": "../etc"})
         assert "error" in bad
-        assert process.stdin is not None
-        await process.stdin.aclose()
-        with trio.fail_after(20):
-            await process.wait()
+        await close_server(process)
     items = read_items(Path(started["thread"]["path"]))
     contexts = [i for i in items if isinstance(i, TurnContext)]
     assert len(contexts) == 2  # the turn's and the compaction's

@@ -17,7 +17,7 @@ from events.thread_items import DynamicToolCallItem
 from events.tool_events import DynamicToolCallResponse
 from store.reader import read_items
 from store.statedb import StateDb
-from tests.rpc_client import RpcClient, start_server
+from tests.rpc_client import RpcClient, close_server, start_server
 from tests.runtime_helpers import drain, live_equals_log, open_runtime, script
 
 LOOKUP = DynamicToolSpec(
@@ -222,10 +222,7 @@ async def test_serve_item_tool_call_round_trip_rebuilt_after_restart(tmp_path: P
             if n["method"] == "item/completed" and n["params"]["item"]["type"] == "dynamicToolCall"
         ]
         assert failed[-1]["params"]["item"]["status"] == "failed"
-        assert process.stdin is not None
-        await process.stdin.aclose()
-        with trio.fail_after(20):
-            await process.wait()
+        await close_server(process)
     async with start_server(tmp_path) as process:
         client = RpcClient(process)
         await client.initialize()

@@ -8,13 +8,12 @@ from typing import Any
 
 import msgspec
 import pytest
-import trio
 
 from events.event_msgs import ItemCompleted
 from events.response_items import Message, OutputText
 from events.thread_items import AgentMessageItem, PlanItem
 from store.reader import read_items
-from tests.rpc_client import RpcClient, start_server
+from tests.rpc_client import RpcClient, close_server, start_server
 from tests.runtime_helpers import drain, live_equals_log, open_runtime, script
 
 PLANNED = (
@@ -127,10 +126,7 @@ async def test_serve_plan_mode_end_to_end_and_after_restart(tmp_path: Path) -> N
             if n["method"] == "item/completed" and n["params"]["item"]["type"] == "plan"
         ]
         assert [c["id"] for c in completed] == [deltas[0]["itemId"]]
-        assert process.stdin is not None
-        await process.stdin.aclose()
-        with trio.fail_after(20):
-            await process.wait()
+        await close_server(process)
     async with start_server(tmp_path) as process:
         client = RpcClient(process)
         await client.initialize()

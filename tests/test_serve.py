@@ -10,7 +10,7 @@ import trio
 
 from events.event_msgs import AgentMessage, TurnAborted
 from store.reader import read_items
-from tests.rpc_client import RpcClient, start_server
+from tests.rpc_client import RpcClient, close_server, start_server
 
 
 def _text(value: str) -> list[dict[str, Any]]:
@@ -85,10 +85,7 @@ async def test_end_to_end_session(tmp_path: Path) -> None:
         assert completed[-1]["params"]["turn"]["status"] == "interrupted"
         methods = [n["method"] for n in client.notifications]
         assert methods.index("thread/archived") < methods.index("thread/unarchived")
-        assert process.stdin is not None
-        await process.stdin.aclose()
-        with trio.fail_after(20):
-            await process.wait()
+        await close_server(process)
         assert process.returncode == 0
     items = read_items(Path(read["path"]))
     assert any(isinstance(i, TurnAborted) for i in items)
@@ -168,10 +165,7 @@ async def test_closed_stdin_shuts_down_with_every_acknowledged_event_on_disk(
         ]
         await client.result("turn/start", {"threadId": tid, "input": _script(steps)})
         acked = await client.until("item/completed", 6)  # the user message and five replies
-        assert process.stdin is not None
-        await process.stdin.aclose()
-        with trio.fail_after(20):
-            await process.wait()
+        await close_server(process)
         assert process.returncode == 0
     path = next(tmp_path.rglob(f"rollout-*{tid}.jsonl"))
     items = read_items(path)
