@@ -23,7 +23,7 @@ import structlog
 import trio
 
 from actors import notifications as notes
-from actors.driver import DriverError, DynamicToolResult, TurnRequest
+from actors.driver import DriverError, TurnRequest
 from actors.errors import ThreadError
 from actors.live_turn import LiveTurn
 from actors.prompting import context_messages, first_model, prompt_context, turn_context
@@ -43,22 +43,13 @@ from events.event_msgs import (
 from events.ids import new_id
 from events.ops import ImageUserInput, LocalImageUserInput, TextUserInput, UserInputItem
 from events.response_items import (
-    FunctionCall,
-    FunctionCallOutput,
     InputImage,
     InputText,
     Message,
     ResponseItem,
 )
 from events.rollout import DynamicToolSpec, RolloutItem
-from events.tool_events import (
-    Duration,
-    DynamicToolCallRequest,
-    DynamicToolCallResponse,
-    DynamicToolContentItem,
-)
 from events.views import Active, Idle, Thread, Turn, TurnError
-from projections import item_mapping as im
 from projections.context import model_history
 from projections.history import (
     Change,
@@ -440,62 +431,3 @@ class ThreadActor:
         self.model_history = model_history([*self.model_history, ThreadRolledBack(num_turns)])
         self.told = None  # the dropped turns may have carried updates: tell it all again
         return self.view(include_turns=True)
-
-    async def call_dynamic_tool(
-        self, turn: LiveTurn, tool: str, arguments: Any
-    ) -> DynamicToolResult:
-        """Ask the host to run a client-side tool; record the request and the answer."""
-        call_id = f"call_{new_id()}"
-        started = trio.current_time()
-        request = DynamicToolCallRequest(
-            call_id=call_id, turn_id=turn.turn_id, tool=tool, arguments=arguments
-        )
-        arguments_text = msgspec.json.encode(arguments).decode()
-        await self.emit([FunctionCall(name=tool, arguments=arguments_text, call_id=call_id)])
-        # Limited mode does not persist the request, so the fold cannot announce it: the
-        # host is told from the item mapping directly, and the log stays the policy's.
-        if not await self.emit([request]):
-            self.announce(
-                notes.item_started(self.thread_id, turn.turn_id, im.dynamic_tool_request(request)),
-                call_id,
-            )
-        try:
-            result = await self.runtime.ask_dynamic_tool(
-                self.thread_id, turn.turn_id, call_id, tool, arguments
-            )
-        except trio.Cancelled:
-            with trio.CancelScope(shield=True):
-                await self._dynamic_tool_done(
-                    request, DynamicToolResult(success=False, error="interrupted"), started
-                )
-            raise
-        await self._dynamic_tool_done(request, result, started)
-        return result
-
-    async def _dynamic_tool_done(
-        self, request: DynamicToolCallRequest, result: DynamicToolResult, started: float
-    ) -> None:
-        items = [
-            DynamicToolContentItem(
-                type=str(i.get("type", "inputText")),
-                text=i.get("text"),
-                image_url=i.get("imageUrl", i.get("image_url")),
-            )
-            for i in result.content_items
-            if isinstance(i, dict)
-        ]
-        millis = int((trio.current_time() - started) * 1000)
-        response = DynamicToolCallResponse(
-            call_id=request.call_id,
-            turn_id=request.turn_id,
-            tool=request.tool,
-            arguments=request.arguments,
-            content_items=items,
-            success=result.success,
-            error=result.error,
-            duration=Duration.from_millis(millis),
-        )
-        text = "\n".join(i.text or "" for i in items) or (result.error or "")
-        if not await self.emit([response]):
-            self.publish_finished(request.turn_id, im.dynamic_tool_response(response))
-        await self.emit([FunctionCallOutput(call_id=request.call_id, output=text)])

@@ -17,6 +17,7 @@ import trio
 
 from actors import notifications as notes
 from actors.driver import DynamicToolResult, ExecResult
+from actors.dynamic_tool_call import call_dynamic_tool
 from actors.executor import ExecOutcome, SandboxRefusal
 from actors.sandbox import read_access_of
 from events.event_msgs import (
@@ -327,4 +328,4 @@ class LiveTurn:
     async def call_dynamic_tool(self, tool: str, arguments: Any) -> DynamicToolResult:
         """Call a client-side tool through the host and wait for its answer."""
         await self.finish_message()
-        return await self.actor.call_dynamic_tool(self, tool, arguments)
+        return await call_dynamic_tool(self.actor, self.turn_id, tool, arguments)
