@@ -15,6 +15,7 @@ import trio
 
 from actors import notifications as notes
 from actors.driver import DynamicToolResult
+from actors.host_calls import ask_dynamic_tool
 from events.ids import new_id
 from events.response_items import FunctionCall, FunctionCallOutput
 from events.tool_events import (
@@ -48,8 +49,8 @@ async def call_dynamic_tool(
             call_id,
         )
     try:
-        result = await actor.runtime.ask_dynamic_tool(
-            actor.thread_id, turn_id, call_id, tool, arguments
+        result = await ask_dynamic_tool(
+            actor.runtime, actor.thread_id, turn_id, call_id, tool, arguments
         )
     except trio.Cancelled:
         with trio.CancelScope(shield=True):

@@ -19,6 +19,7 @@ from actors import notifications as notes
 from actors.driver import DynamicToolResult, ExecResult
 from actors.dynamic_tool_call import call_dynamic_tool
 from actors.executor import ExecOutcome, SandboxRefusal
+from actors.host_calls import ask_approval
 from actors.sandbox import read_access_of
 from events.event_msgs import (
     AgentMessage,
@@ -215,8 +216,8 @@ class LiveTurn:
             call_id=call_id, command=command, cwd=workdir, turn_id=self.turn_id, parsed_cmd=parsed
         )
         if actor.settings.approval_policy != "never":
-            decision = await actor.runtime.ask_approval(
-                self.thread_id, self.turn_id, call_id, list(command), workdir
+            decision = await ask_approval(
+                actor.runtime, self.thread_id, self.turn_id, call_id, list(command), workdir
             )
             if decision in ("decline", "cancel"):
                 message = "command declined by the user"

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import AsyncIterator, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,7 +24,7 @@ import trio
 
 from actors import notifications as notes
 from actors.actor import ThreadActor, ThreadSettings
-from actors.driver import Driver, DynamicToolResult
+from actors.driver import Driver
 from actors.environment import current_environment
 from actors.errors import ThreadError, invalid_id, no_rollout, not_loaded, not_materialized
 from actors.executor import CommandExecutor
@@ -34,6 +34,7 @@ from actors.prompting import compact
 from actors.realtime import AUDIO_QUEUE, TEXT_QUEUE, RealtimeTransport
 from actors.realtime_api import RealtimeApi
 from actors.recorder import Recorder, now_ms
+from actors.subscribers import SUBSCRIBER_BUFFER, Subscribers
 from events import __version__
 from events.event_msgs import ThreadNameUpdated
 from events.ids import new_id, parse_thread_id
@@ -59,8 +60,6 @@ DynamicToolHandler = (
     Any  # async (thread_id, turn_id, call_id, tool, arguments) -> DynamicToolResult
 )
 ApprovalHandler = Any  # async (thread_id, turn_id, call_id, command, cwd) -> decision
-APPROVAL_DECISIONS = ("accept", "acceptForSession", "decline", "cancel")
-SUBSCRIBER_BUFFER = 10_000
 
 
 class Runtime:
@@ -111,7 +110,7 @@ class Runtime:
         self._stopping: dict[str, ThreadActor] = {}
         self._modes: dict[str, PersistenceMode] = {}
         self._load_locks: dict[str, trio.Lock] = {}
-        self._subscribers: list[tuple[str | None, trio.MemorySendChannel[notes.Notification]]] = []
+        self.subscribers = Subscribers()
         self._stack = AsyncExitStack()
         self._nursery: trio.Nursery | None = None
         self.backfill_done = trio.Event()
@@ -291,34 +290,14 @@ class Runtime:
     # --- notifications -----------------------------------------------------------------
 
     def publish(self, notification: notes.Notification) -> None:
-        """Deliver to every matching subscriber; one that stops reading is cut off."""
-        thread_id = notification.thread_id
-        for wanted, channel in list(self._subscribers):
-            if wanted is not None and wanted != thread_id:
-                continue
-            try:
-                channel.send_nowait(notification)
-            except trio.WouldBlock:
-                log.warning("subscriber_overflow_disconnected", buffer=SUBSCRIBER_BUFFER)
-                channel.close()
-                self._subscribers.remove((wanted, channel))
-            except (trio.ClosedResourceError, trio.BrokenResourceError):
-                self._subscribers.remove((wanted, channel))
+        """Deliver to every matching subscriber (see ``Subscribers``)."""
+        self.subscribers.publish(notification)
 
-    @asynccontextmanager
-    async def subscribe(
+    def subscribe(
         self, thread_id: str | None = None, *, buffer: int = SUBSCRIBER_BUFFER
-    ) -> AsyncIterator[trio.MemoryReceiveChannel[notes.Notification]]:
+    ) -> AbstractAsyncContextManager[trio.MemoryReceiveChannel[notes.Notification]]:
         """Notifications about one thread (or all); closed when the block ends."""
-        send, receive = trio.open_memory_channel[notes.Notification](buffer)
-        entry = (self._id(thread_id) if thread_id else None, send)
-        self._subscribers.append(entry)
-        try:
-            yield receive
-        finally:
-            if entry in self._subscribers:
-                self._subscribers.remove(entry)
-            send.close()
+        return self.subscribers.subscribe(self._id(thread_id) if thread_id else None, buffer)
 
     # --- threads -----------------------------------------------------------------------
 
@@ -622,47 +601,6 @@ class Runtime:
         actor = self._actors.get(self._id(thread_id))
         if actor is not None and actor.active is not None:
             await actor.active.done.wait()
-
-    async def ask_dynamic_tool(
-        self, thread_id: str, turn_id: str, call_id: str, tool: str, arguments: Any
-    ) -> DynamicToolResult:
-        """Ask the host's dynamic tool handler, with a timeout."""
-        handler = self.dynamic_tool_handler
-        if handler is None:
-            return DynamicToolResult(success=False, error=f"no handler for dynamic tool {tool!r}")
-        with trio.move_on_after(self.dynamic_tool_timeout):
-            try:
-                result = await handler(thread_id, turn_id, call_id, tool, arguments)
-            except Exception as exc:
-                log.warning(
-                    "dynamic_tool_handler_failed", tool=tool, call_id=call_id, error=str(exc)
-                )
-                return DynamicToolResult(
-                    success=False, error=f"dynamic tool {tool!r} failed: {exc}"
-                )
-            if not isinstance(result, DynamicToolResult):
-                return DynamicToolResult(
-                    success=False, error=f"dynamic tool {tool!r}: handler gave no DynamicToolResult"
-                )
-            return result
-        return DynamicToolResult(
-            success=False,
-            error=f"dynamic tool {tool!r} got no answer in {self.dynamic_tool_timeout:g}s",
-        )
-
-    async def ask_approval(
-        self, thread_id: str, turn_id: str, call_id: str, command: list[str], cwd: str
-    ) -> str:
-        """The host's decision on running a command (no handler: accept; failure: decline)."""
-        handler = self.approval_handler
-        if handler is None:
-            return "accept"
-        try:
-            decision = await handler(thread_id, turn_id, call_id, list(command), cwd)
-        except Exception as exc:
-            log.warning("approval_handler_failed", call_id=call_id, error=str(exc))
-            return "decline"
-        return decision if decision in APPROVAL_DECISIONS else "decline"
 
     async def flush_index(self) -> None:
         """Write pending index rows now."""
