@@ -11,6 +11,7 @@ import msgspec
 import pytest
 
 from actors.driver import TurnHandle, TurnRequest
+from actors.errors import ThreadError
 from actors.realtime import LoopbackTransport
 from actors.scripted_driver import ScriptedDriver
 from events.event_msgs import ContextCompacted, TaskStarted, UserMessage
@@ -28,7 +29,7 @@ from projections.prompt import (
 from store.reader import read_items
 from tests.corpus import CODEX_REAL
 from tests.rpc_client import RpcClient, close_server, start_server
-from tests.runtime_helpers import drain, open_runtime, text
+from tests.runtime_helpers import drain, open_runtime, script, text
 
 CTX = PromptContext(
     cwd="/work/project",
@@ -381,3 +382,17 @@ async def test_serve_developer_instructions_and_compaction_end_to_end(tmp_path: 
         turns = read["thread"]["turns"]
         assert [i["type"] for i in turns[-1]["items"]] == ["contextCompaction"]
         assert read["thread"]["preview"] == "hello"
+
+
+async def test_compaction_refuses_a_running_turn_and_an_empty_thread(tmp_path: Path) -> None:
+    async with open_runtime(tmp_path) as rt:
+        thread = await rt.start_thread()
+        with pytest.raises(ThreadError, match="no history to compact"):
+            await rt.compact_thread(thread.id)
+        await rt.start_turn(thread.id, script([{"type": "sleep", "seconds": 30}]))
+        with pytest.raises(ThreadError, match="while a turn runs"):
+            await rt.compact_thread(thread.id)
+        await rt.interrupt_turn(thread.id)
+        await rt.compact_thread(thread.id)
+        items = read_items(Path(thread.path or ""))
+    assert sum(isinstance(i, Compacted) for i in items) == 1
