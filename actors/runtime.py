@@ -23,6 +23,7 @@ import structlog
 import trio
 
 from actors import notifications as notes
+from actors import thread_files
 from actors.actor import ThreadActor, ThreadSettings
 from actors.driver import Driver
 from actors.environment import current_environment
@@ -36,7 +37,6 @@ from actors.realtime_api import RealtimeApi
 from actors.recorder import Recorder, now_ms
 from actors.subscribers import SUBSCRIBER_BUFFER, Subscribers
 from events import __version__
-from events.event_msgs import ThreadNameUpdated
 from events.ids import new_id, parse_thread_id
 from events.ops import UserInputItem
 from events.rollout import DynamicToolSpec, RolloutLine, SessionMeta
@@ -44,14 +44,11 @@ from events.timefmt import format_timestamp_ms, timestamp_to_ms
 from events.views import Active, Idle, Thread, Turn
 from projections.backfill import run_backfill
 from projections.context import truncate_before_nth_user_turn
-from projections.indexer import sync_file
 from projections.listing import ListParams, ListResult, db_is_usable, list_threads
 from projections.policy import PersistenceMode
 from projections.read_thread import ThreadNotFoundError, read_thread
-from store.appender import Durability, RolloutAppender, WriterLockedError
-from store.archive import archive_rollout, unarchive_rollout
+from store.appender import Durability, WriterLockedError
 from store.layout import find_rollout_path, new_rollout_path
-from store.names import append_thread_name, normalize_name
 from store.reader import read_rollout
 from store.statedb import StateDb
 
@@ -460,46 +457,11 @@ class Runtime:
 
     async def rename_thread(self, thread_id: str, name: str) -> None:
         """Name a thread, loaded or not: log line, name index, database, notification."""
-        tid = self._id(thread_id)
-        try:
-            clean = normalize_name(name)
-        except ValueError:
-            raise ThreadError("thread name must not be empty") from None
-        actor = self._actors.get(tid)
-        if actor is not None:
-            await actor.call(lambda: actor.rename(clean))
-        else:
-            path = await trio.to_thread.run_sync(find_rollout_path, self.home, tid)
-            if path is None:
-                raise not_loaded(tid)
-            line = RolloutLine(
-                format_timestamp_ms(now_ms()), ThreadNameUpdated(thread_id=tid, thread_name=clean)
-            )
-            await trio.to_thread.run_sync(self._append_to_unloaded, path, line)
-        stamp = format_timestamp_ms(now_ms())
-        await trio.to_thread.run_sync(append_thread_name, self.home, tid, clean, stamp)
-        if self.db is not None:
-            db = self.db
-            await self.syncer.flush()
-            await trio.to_thread.run_sync(db.set_name, tid, clean)
-        self.publish(notes.name_updated(tid, clean))
-
-    def _append_to_unloaded(self, path: Path, line: RolloutLine) -> None:
-        from events import encode_line
-
-        try:
-            with RolloutAppender(path, durability=self.durability) as appender:
-                appender.append(encode_line(line))
-        except WriterLockedError:
-            raise ThreadError(f"thread is open for writing in another process: {path}") from None
-        if self.db is not None:
-            sync_file(self.db, path, updated_at_ms=now_ms())
+        await thread_files.rename(self, self._id(thread_id), name)
 
     async def unload_thread(self, thread_id: str) -> None:
         """Passivate a loaded thread now (its running turn ends interrupted)."""
-        await self._unload(self._id(thread_id))
-
-    async def _unload(self, tid: str) -> None:
+        tid = self._id(thread_id)
         actor = self._actors.get(tid)
         if actor is not None:
             actor.stop()
@@ -508,37 +470,11 @@ class Runtime:
 
     async def archive_thread(self, thread_id: str) -> None:
         """Unload the thread, move its file to ``archived_sessions/``, update the index."""
-        tid = self._id(thread_id)
-        actor = self._actors.get(tid)
-        if actor is not None and not actor.recorder.materialized:
-            raise no_rollout(tid)
-        await self._unload(tid)
-        path = await trio.to_thread.run_sync(
-            lambda: find_rollout_path(self.home, tid, archived=False)
-        )
-        if path is None:
-            raise no_rollout(tid)
-        moved = await trio.to_thread.run_sync(archive_rollout, self.home, path)
-        if self.db is not None:
-            await trio.to_thread.run_sync(sync_file, self.db, moved)
-        self.publish(notes.thread_archived(tid))
+        await thread_files.archive(self, self._id(thread_id))
 
     async def unarchive_thread(self, thread_id: str) -> Thread:
         """Move an archived thread back under ``sessions/`` (mtime now) and return it."""
-        tid = self._id(thread_id)
-        path = await trio.to_thread.run_sync(
-            lambda: find_rollout_path(self.home, tid, archived=True)
-        )
-        if path is None:
-            raise ThreadError(f"no archived rollout found for thread id {tid}")
-        moved = await trio.to_thread.run_sync(unarchive_rollout, self.home, path)
-        if self.db is not None:
-            await trio.to_thread.run_sync(sync_file, self.db, moved)
-        thread = await trio.to_thread.run_sync(
-            lambda: read_thread(self.home, tid, include_turns=False)
-        )
-        self.publish(notes.thread_unarchived(tid))
-        return thread
+        return await thread_files.unarchive(self, self._id(thread_id))
 
     async def rollback_thread(self, thread_id: str, num_turns: int) -> Thread:
         """Drop the last ``num_turns`` turns (recorded as ``thread_rolled_back``)."""

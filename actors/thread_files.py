@@ -1,0 +1,106 @@
+"""Thread operations on the files themselves: rename, archive, unarchive.
+
+These work whether or not the thread is loaded: a loaded thread is renamed through its
+actor (the only writer of its log); an unloaded one gets its line appended under the
+writer lock, so a live writer in another process is refused, not raced.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import trio
+
+from actors import notifications as notes
+from actors.errors import ThreadError, no_rollout, not_loaded
+from actors.recorder import now_ms
+from events import encode_line
+from events.event_msgs import ThreadNameUpdated
+from events.rollout import RolloutLine
+from events.timefmt import format_timestamp_ms
+from events.views import Thread
+from projections.indexer import sync_file
+from projections.read_thread import read_thread
+from store.appender import Durability, RolloutAppender, WriterLockedError
+from store.archive import archive_rollout, unarchive_rollout
+from store.layout import find_rollout_path
+from store.names import append_thread_name, normalize_name
+from store.statedb import StateDb
+
+if TYPE_CHECKING:
+    from actors.runtime import Runtime
+
+
+async def rename(runtime: Runtime, tid: str, name: str) -> None:
+    """Name a checked thread id: log line, name index, database, notification."""
+    try:
+        clean = normalize_name(name)
+    except ValueError:
+        raise ThreadError("thread name must not be empty") from None
+    actor = runtime.loaded(tid)
+    if actor is not None:
+        await actor.call(lambda: actor.rename(clean))
+    else:
+        path = await trio.to_thread.run_sync(find_rollout_path, runtime.home, tid)
+        if path is None:
+            raise not_loaded(tid)
+        line = RolloutLine(
+            format_timestamp_ms(now_ms()), ThreadNameUpdated(thread_id=tid, thread_name=clean)
+        )
+        await trio.to_thread.run_sync(
+            _append_to_unloaded, path, line, runtime.durability, runtime.db
+        )
+    stamp = format_timestamp_ms(now_ms())
+    await trio.to_thread.run_sync(append_thread_name, runtime.home, tid, clean, stamp)
+    db = runtime.db
+    if db is not None:
+        await runtime.syncer.flush()
+        await trio.to_thread.run_sync(db.set_name, tid, clean)
+    runtime.publish(notes.name_updated(tid, clean))
+
+
+def _append_to_unloaded(
+    path: Path, line: RolloutLine, durability: Durability, db: StateDb | None
+) -> None:
+    try:
+        with RolloutAppender(path, durability=durability) as appender:
+            appender.append(encode_line(line))
+    except WriterLockedError:
+        raise ThreadError(f"thread is open for writing in another process: {path}") from None
+    if db is not None:
+        sync_file(db, path, updated_at_ms=now_ms())
+
+
+async def archive(runtime: Runtime, tid: str) -> None:
+    """Unload the thread, move its file to ``archived_sessions/``, update the index."""
+    actor = runtime.loaded(tid)
+    if actor is not None and not actor.recorder.materialized:
+        raise no_rollout(tid)
+    await runtime.unload_thread(tid)
+    path = await trio.to_thread.run_sync(
+        lambda: find_rollout_path(runtime.home, tid, archived=False)
+    )
+    if path is None:
+        raise no_rollout(tid)
+    moved = await trio.to_thread.run_sync(archive_rollout, runtime.home, path)
+    if runtime.db is not None:
+        await trio.to_thread.run_sync(sync_file, runtime.db, moved)
+    runtime.publish(notes.thread_archived(tid))
+
+
+async def unarchive(runtime: Runtime, tid: str) -> Thread:
+    """Move an archived thread back under ``sessions/`` (mtime now) and return it."""
+    path = await trio.to_thread.run_sync(
+        lambda: find_rollout_path(runtime.home, tid, archived=True)
+    )
+    if path is None:
+        raise ThreadError(f"no archived rollout found for thread id {tid}")
+    moved = await trio.to_thread.run_sync(unarchive_rollout, runtime.home, path)
+    if runtime.db is not None:
+        await trio.to_thread.run_sync(sync_file, runtime.db, moved)
+    thread = await trio.to_thread.run_sync(
+        lambda: read_thread(runtime.home, tid, include_turns=False)
+    )
+    runtime.publish(notes.thread_unarchived(tid))
+    return thread
