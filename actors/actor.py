@@ -26,7 +26,7 @@ from actors import notifications as notes
 from actors.driver import DriverError, TurnRequest
 from actors.errors import ThreadError
 from actors.live_turn import LiveTurn
-from actors.prompting import context_messages, first_model, prompt_context, turn_context
+from actors.prompting import context_messages, prompt_context, turn_context
 from actors.realtime import RealtimeSession
 from actors.realtime_api import close_on_unload
 from actors.recorder import Recorder, now_ms
@@ -60,7 +60,7 @@ from projections.history import (
 )
 from projections.item_mapping import error_info_to_v2
 from projections.metadata import MetadataExtractor
-from projections.prompt import PromptContext
+from projections.prompt import PromptContext, first_model
 from projections.thread_view import thread_view
 from store.rows import ThreadRecord
 

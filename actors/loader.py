@@ -14,9 +14,8 @@ import msgspec
 
 from actors.actor import ThreadSettings
 from actors.errors import ThreadError, no_rollout
-from actors.prompting import told_from
 from events.rollout import RolloutItem, SessionMeta, TurnContext
-from projections.prompt import PromptContext
+from projections.prompt import PromptContext, told_from
 from store.layout import find_rollout_path
 from store.names import find_thread_name
 from store.reader import read_items

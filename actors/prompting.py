@@ -17,16 +17,14 @@ from actors import notifications as notes
 from actors.agents_md import agents_md
 from actors.environment import current_environment
 from actors.errors import ThreadError
-from events.codec import encode_item
-from events.event_msgs import ContextCompacted, TaskComplete, TaskStarted, ThreadRolledBack
+from events.event_msgs import ContextCompacted, TaskComplete, TaskStarted
 from events.ids import new_id
 from events.response_items import Message, ResponseItem
-from events.rollout import Compacted, RolloutItem, TurnContext
+from events.rollout import Compacted, TurnContext
 from projections.context import model_history
 from projections.prompt import (
     PromptContext,
     compacted_history,
-    context_of,
     context_update,
     default_summary,
     initial_context,
@@ -34,20 +32,6 @@ from projections.prompt import (
 
 if TYPE_CHECKING:
     from actors.actor import ThreadActor, ThreadSettings
-
-
-def told_from(items: Sequence[RolloutItem], shell: str) -> PromptContext | None:
-    """What the model was last told, per the log's last ``turn_context`` (None: nothing).
-
-    A rollback after that line may have removed updates from the model's history, so it
-    leaves the model told nothing: the next turn re-sends the whole initial context.
-    """
-    for item in reversed(items):
-        if isinstance(item, ThreadRolledBack):
-            return None
-        if isinstance(item, TurnContext):
-            return context_of(item, shell)
-    return None
 
 
 async def prompt_context(actor: ThreadActor, settings: ThreadSettings) -> PromptContext:
@@ -97,12 +81,6 @@ def turn_context(now: PromptContext, settings: ThreadSettings, turn_id: str) -> 
     )
 
 
-def first_model(items: Sequence[RolloutItem]) -> str | None:
-    """The model the conversation began under (its first ``turn_context``)."""
-    first = next((i for i in items if isinstance(i, TurnContext) and i.model), None)
-    return first.model if first is not None else None
-
-
 async def summarize(actor: ThreadActor, history: Sequence[ResponseItem]) -> str:
     """The driver's summary of a history when it can write one, else a plain digest."""
     summarizer: Any = getattr(actor.runtime.driver, "summarize", None)
@@ -126,18 +104,14 @@ async def compact(actor: ThreadActor) -> str:
     settings = actor.settings
     now = await prompt_context(actor, settings)
     summary = await summarize(actor, actor.model_history)
-    started = actor.first_model
     replacement = compacted_history(
-        actor.model_history,
-        now,
-        summary,
-        first_model=started if started and started != now.model else None,
+        actor.model_history, now, summary, first_model=actor.first_model
     )
     turn_id = new_id()
     await actor.emit(
         [
             TaskStarted(turn_id=turn_id, collaboration_mode_kind=settings.collaboration_mode),
-            Compacted(message=summary, replacement_history=[_plain(i) for i in replacement]),
+            Compacted(message=summary, replacement_history=msgspec.to_builtins(replacement)),
             turn_context(now, settings, turn_id),
             ContextCompacted(),
             TaskComplete(turn_id=turn_id),
@@ -149,7 +123,3 @@ async def compact(actor: ThreadActor) -> str:
     if turn is not None:
         actor.publish(notes.turn_completed(actor.thread_id, turn))
     return turn_id
-
-
-def _plain(item: ResponseItem) -> Any:
-    return msgspec.json.decode(encode_item(item))

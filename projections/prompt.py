@@ -19,8 +19,9 @@ from typing import Any
 
 import msgspec
 
+from events.event_msgs import ThreadRolledBack
 from events.response_items import InputText, Message, ResponseItem, message_text
-from events.rollout import TurnContext
+from events.rollout import RolloutItem, TurnContext
 from projections.context import SUMMARY_PREFIX, is_user_turn
 
 _SANDBOX_TEXT = {
@@ -170,6 +171,26 @@ def context_of(turn: TurnContext, shell: str) -> PromptContext:
         agents_md=turn.user_instructions,
         realtime_active=bool(turn.realtime_active),
     )
+
+
+def told_from(items: Sequence[RolloutItem], shell: str) -> PromptContext | None:
+    """What the model was last told, per the log's last ``turn_context`` (None: nothing).
+
+    A rollback after that line may have removed updates from the model's history, so it
+    leaves the model told nothing: the next turn re-sends the whole initial context.
+    """
+    for item in reversed(items):
+        if isinstance(item, ThreadRolledBack):
+            return None
+        if isinstance(item, TurnContext):
+            return context_of(item, shell)
+    return None
+
+
+def first_model(items: Sequence[RolloutItem]) -> str | None:
+    """The model the conversation began under (its first ``turn_context``)."""
+    first = next((i for i in items if isinstance(i, TurnContext) and i.model), None)
+    return first.model if first is not None else None
 
 
 SUMMARY_CLIP = 2000
