@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from actors.agents_md import MAX_BYTES, agents_md
 from actors.driver import TurnHandle, TurnRequest
 from actors.errors import ThreadError
 from actors.realtime import LoopbackTransport
@@ -396,3 +397,14 @@ async def test_compaction_refuses_a_running_turn_and_an_empty_thread(tmp_path: P
         await rt.compact_thread(thread.id)
         items = read_items(Path(thread.path or ""))
     assert sum(isinstance(i, Compacted) for i in items) == 1
+
+
+def test_agents_md_skips_unreadable_files_and_caps_the_total(tmp_path: Path) -> None:
+    home, project = tmp_path / "home", tmp_path / "project"
+    (project / ".git").mkdir(parents=True)
+    home.mkdir()
+    (home / "AGENTS.md").write_bytes(b"\xff\xfe not utf-8")
+    (project / "AGENTS.md").write_text("x" * (MAX_BYTES + 100))
+    text = agents_md(home, str(project))
+    assert text == "x" * MAX_BYTES
+    assert agents_md(home, "relative/dir") is None
