@@ -22,15 +22,20 @@ import msgspec
 import structlog
 import trio
 
-from actors import notifications as notes
-from actors.driver import DriverError, TurnRequest
-from actors.errors import ThreadError
-from actors.live_turn import LiveTurn
-from actors.prompting import context_messages, prompt_context, turn_context
-from actors.realtime import RealtimeSession
-from actors.realtime_api import close_on_unload
-from actors.recorder import Recorder, now_ms
-from events.event_msgs import (
+from threadlog.actors import notifications as notes
+from threadlog.actors.driver import DriverError, TurnRequest
+from threadlog.actors.live_turn import LiveTurn
+from threadlog.actors.prompting import context_messages, prompt_context, turn_context
+from threadlog.actors.realtime import RealtimeSession
+from threadlog.actors.realtime_api import close_on_unload
+from threadlog.actors.recorder import Recorder, now_ms
+from threadlog.events.errors import (
+    NoRunningTurnError,
+    ThreadNotFoundError,
+    ThreadShuttingDownError,
+    TurnAlreadyRunningError,
+)
+from threadlog.events.event_msgs import (
     Error,
     TaskComplete,
     TaskStarted,
@@ -40,32 +45,32 @@ from events.event_msgs import (
     TurnAborted,
     UserMessage,
 )
-from events.ids import new_id
-from events.ops import ImageUserInput, LocalImageUserInput, TextUserInput, UserInputItem
-from events.response_items import (
+from threadlog.events.ids import new_id
+from threadlog.events.ops import ImageUserInput, LocalImageUserInput, TextUserInput, UserInputItem
+from threadlog.events.response_items import (
     InputImage,
     InputText,
     Message,
     ResponseItem,
 )
-from events.rollout import DynamicToolSpec, RolloutItem
-from events.views import Active, Idle, Thread, Turn, TurnError
-from projections.context import model_history
-from projections.history import (
+from threadlog.events.rollout import DynamicToolSpec, RolloutItem
+from threadlog.events.views import Active, Idle, Thread, Turn, TurnError
+from threadlog.projections.context import model_history
+from threadlog.projections.history import (
     Change,
     HistoryBuilder,
     ItemAdded,
     ItemUpdated,
     TurnOpened,
 )
-from projections.item_mapping import error_info_to_v2
-from projections.metadata import MetadataExtractor
-from projections.prompt import PromptContext, first_model
-from projections.thread_view import thread_view
-from store.rows import ThreadRecord
+from threadlog.projections.item_mapping import error_info_to_v2
+from threadlog.projections.metadata import MetadataExtractor
+from threadlog.projections.prompt import PromptContext, first_model
+from threadlog.projections.thread_view import thread_view
+from threadlog.store.rows import ThreadRecord
 
 if TYPE_CHECKING:
-    from actors.runtime import Runtime
+    from threadlog.actors.runtime import Runtime
 
 T = TypeVar("T")
 log = structlog.get_logger("threadlog.actor")
@@ -173,7 +178,9 @@ class ThreadActor:
         try:
             await self._send.send(request)
         except (trio.ClosedResourceError, trio.BrokenResourceError):
-            raise ThreadError(f"thread {self.thread_id} is shutting down; retry") from None
+            raise ThreadShuttingDownError(
+                f"thread {self.thread_id} is shutting down; retry"
+            ) from None
         await request.reply.wait()
         if request.error is not None:
             raise request.error
@@ -321,7 +328,7 @@ class ThreadActor:
     async def start_turn(self, inputs: Sequence[UserInputItem], settings: ThreadSettings) -> Turn:
         """Record the start of a turn and launch the driver; returns the turn in progress."""
         if self.active is not None:
-            raise ThreadError(
+            raise TurnAlreadyRunningError(
                 f"a turn is already running on thread {self.thread_id} ({self.active.turn_id})"
             )
         self.settings = settings
@@ -409,9 +416,9 @@ class ThreadActor:
         """Cancel the running turn (it ends ``interrupted``) and wait until it has ended."""
         active = self.active
         if active is None:
-            raise ThreadError(f"no turn is running on thread {self.thread_id}")
+            raise NoRunningTurnError(f"no turn is running on thread {self.thread_id}")
         if turn_id is not None and turn_id != active.turn_id:
-            raise ThreadError(f"turn {turn_id} is not the running turn ({active.turn_id})")
+            raise NoRunningTurnError(f"turn {turn_id} is not the running turn ({active.turn_id})")
         active.scope.cancel()
         await active.done.wait()
 
@@ -424,9 +431,11 @@ class ThreadActor:
     async def rollback(self, num_turns: int) -> Thread:
         """Drop the last ``num_turns`` turns."""
         if self.active is not None:
-            raise ThreadError(f"cannot roll back thread {self.thread_id} while a turn runs")
+            raise TurnAlreadyRunningError(
+                f"cannot roll back thread {self.thread_id} while a turn runs"
+            )
         if not self.recorder.materialized:
-            raise ThreadError(f"no rollout found for thread id {self.thread_id}")
+            raise ThreadNotFoundError(self.thread_id)
         await self.emit([ThreadRolledBack(num_turns=num_turns)])
         self.model_history = model_history([*self.model_history, ThreadRolledBack(num_turns)])
         self.told = None  # the dropped turns may have carried updates: tell it all again

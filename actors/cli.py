@@ -11,9 +11,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from actors import cmd_demo, cmd_index, cmd_list, cmd_read, cmd_serve, cmd_threads
-from actors.cli_common import EXIT_USAGE, UsageError, configure_logging, fail
-from events import __version__
+from threadlog.actors import cmd_demo, cmd_index, cmd_list, cmd_read, cmd_serve, cmd_threads
+from threadlog.actors.cli_common import EXIT_USAGE, UsageError, configure_logging, fail
+from threadlog.events import __version__
 
 COMMANDS = (cmd_demo, cmd_read, cmd_list, cmd_threads, cmd_index, cmd_serve)
 """Every subcommand module; each exposes ``register(subparsers)``."""

@@ -12,15 +12,24 @@ from typing import Any
 
 import trio
 
-from actors.actor import ThreadSettings
-from actors.cli_common import EXIT_OK, add_common_arguments, fail, print_json
-from actors.cmd_list import render_table
-from actors.render import render_thread
-from actors.runtime import Runtime
-from actors.scripted_driver import Exec, Fail, Reason, Say, Script, ScriptedDriver, Sleep, Tokens
-from events.ops import TextUserInput
-from events.sources import SOURCE_KINDS
-from projections.listing import ListParams
+from threadlog.actors.actor import ThreadSettings
+from threadlog.actors.cli_common import EXIT_OK, add_common_arguments, fail, print_json
+from threadlog.actors.cmd_list import render_table
+from threadlog.actors.render import render_thread
+from threadlog.actors.runtime import Runtime
+from threadlog.actors.scripted_driver import (
+    Exec,
+    Fail,
+    Reason,
+    Say,
+    Script,
+    ScriptedDriver,
+    Sleep,
+    Tokens,
+)
+from threadlog.events.ops import TextUserInput
+from threadlog.events.sources import SOURCE_KINDS
+from threadlog.projections.listing import ListParams
 
 DEFAULT_DEMO_HOME = "threadlog-demo-home"
 

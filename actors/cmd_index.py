@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from actors.cli_common import (
+from threadlog.actors.cli_common import (
     EXIT_FAILURE,
     EXIT_OK,
     add_common_arguments,
@@ -15,12 +15,12 @@ from actors.cli_common import (
     print_json,
     resolve_home,
 )
-from actors.progress import ProgressReporter
-from projections.backfill import BackfillStats, run_backfill
-from projections.doctor import DoctorReport, doctor
-from projections.replay import replay
-from store.layout import STATE_DB_FILE
-from store.statedb import SchemaTooNewError, StateDb
+from threadlog.actors.progress import ProgressReporter
+from threadlog.projections.backfill import BackfillStats, run_backfill
+from threadlog.projections.doctor import DoctorReport, doctor
+from threadlog.projections.replay import replay
+from threadlog.store.layout import STATE_DB_FILE
+from threadlog.store.statedb import SchemaTooNewError, StateDb
 
 
 def register(subparsers: Any) -> None:

@@ -6,7 +6,7 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any
 
-from actors.cli_common import (
+from threadlog.actors.cli_common import (
     EXIT_OK,
     EXIT_USAGE,
     add_common_arguments,
@@ -14,10 +14,10 @@ from actors.cli_common import (
     print_json,
     resolve_home,
 )
-from events.sources import SOURCE_KINDS
-from projections.listing import ListError, ListParams, ListResult, list_threads
-from store.layout import STATE_DB_FILE
-from store.statedb import StateDb
+from threadlog.events.sources import SOURCE_KINDS
+from threadlog.projections.listing import ListError, ListParams, ListResult, list_threads
+from threadlog.store.layout import STATE_DB_FILE
+from threadlog.store.statedb import StateDb
 
 
 def register(subparsers: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from actors.cli_common import (
+from threadlog.actors.cli_common import (
     EXIT_OK,
     EXIT_USAGE,
     add_common_arguments,
@@ -13,8 +13,9 @@ from actors.cli_common import (
     print_json,
     resolve_home,
 )
-from actors.render import render_thread
-from projections.read_thread import ThreadNotFoundError, read_thread
+from threadlog.actors.render import render_thread
+from threadlog.events.errors import ThreadNotFoundError
+from threadlog.projections.read_thread import read_thread
 
 
 def register(subparsers: Any) -> None:

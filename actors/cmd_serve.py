@@ -9,13 +9,19 @@ from typing import Any
 
 import trio
 
-from actors.actor import ThreadSettings
-from actors.cli_common import EXIT_OK, EXIT_USAGE, add_common_arguments, fail, resolve_home
-from actors.realtime import LoopbackTransport
-from actors.runtime import Runtime
-from actors.scripted_driver import ScriptedDriver, ScriptError, load_scripts
-from actors.server import Server
-from store.appender import DURABILITY_MODES
+from threadlog.actors.actor import ThreadSettings
+from threadlog.actors.cli_common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    add_common_arguments,
+    fail,
+    resolve_home,
+)
+from threadlog.actors.realtime import LoopbackTransport
+from threadlog.actors.runtime import Runtime
+from threadlog.actors.scripted_driver import ScriptedDriver, ScriptError, load_scripts
+from threadlog.actors.server import Server
+from threadlog.store.appender import DURABILITY_MODES
 
 
 def register(subparsers: Any) -> None:

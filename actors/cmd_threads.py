@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 
 import trio
 
-from actors.actor import ThreadSettings
-from actors.cli_common import (
+from threadlog.actors.actor import ThreadSettings
+from threadlog.actors.cli_common import (
     EXIT_FAILURE,
     EXIT_OK,
     EXIT_USAGE,
@@ -20,14 +20,20 @@ from actors.cli_common import (
     print_json,
     resolve_home,
 )
-from actors.errors import ThreadError
-from actors.render import render_thread
-from actors.runtime import Runtime
-from actors.scripted_driver import ScriptedDriver
-from events.views import Thread
+from threadlog.actors.render import render_thread
+from threadlog.actors.runtime import Runtime
+from threadlog.actors.scripted_driver import ScriptedDriver
+from threadlog.events.errors import (
+    InvalidThreadIdError,
+    ThreadError,
+    ThreadNotFoundError,
+    ThreadNotLoadedError,
+)
+from threadlog.events.views import Thread
 
 T = TypeVar("T")
-_NOT_FOUND = ("invalid thread id", "no rollout found", "thread not loaded", "no archived rollout")
+# Conditions the user can fix by giving another id or argument: a usage error (exit 2).
+_USAGE_ERRORS = (InvalidThreadIdError, ThreadNotFoundError, ThreadNotLoadedError)
 
 
 def register(subparsers: Any) -> None:
@@ -75,7 +81,7 @@ def _with_runtime(args: argparse.Namespace, work: Callable[[Runtime], Awaitable[
 
 
 def _failure(exc: ThreadError) -> int:
-    status = EXIT_USAGE if exc.message.startswith(_NOT_FOUND) else EXIT_FAILURE
+    status = EXIT_USAGE if isinstance(exc, _USAGE_ERRORS) else EXIT_FAILURE
     return fail(exc.message, status)
 
 

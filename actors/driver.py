@@ -18,9 +18,9 @@ from typing import Any, Protocol
 
 import msgspec
 
-from events.ops import UserInputItem
-from events.response_items import ResponseItem
-from events.rollout import DynamicToolSpec
+from threadlog.events.ops import UserInputItem
+from threadlog.events.response_items import ResponseItem
+from threadlog.events.rollout import DynamicToolSpec
 
 
 class DriverError(Exception):

@@ -13,21 +13,21 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 import trio
 
-from actors import notifications as notes
-from actors.driver import DynamicToolResult
-from actors.host_calls import ask_dynamic_tool
-from events.ids import new_id
-from events.response_items import FunctionCall, FunctionCallOutput
-from events.tool_events import (
+from threadlog.actors import notifications as notes
+from threadlog.actors.driver import DynamicToolResult
+from threadlog.actors.host_calls import ask_dynamic_tool
+from threadlog.events.ids import new_id
+from threadlog.events.response_items import FunctionCall, FunctionCallOutput
+from threadlog.events.tool_events import (
     Duration,
     DynamicToolCallRequest,
     DynamicToolCallResponse,
     DynamicToolContentItem,
 )
-from projections import item_mapping as im
+from threadlog.projections import item_mapping as im
 
 if TYPE_CHECKING:
-    from actors.actor import ThreadActor
+    from threadlog.actors.actor import ThreadActor
 
 
 async def call_dynamic_tool(

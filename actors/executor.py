@@ -21,7 +21,7 @@ from typing import Literal
 import msgspec
 import trio
 
-from actors.sandbox import ReadAccess, RestrictedAccess
+from threadlog.actors.sandbox import ReadAccess, RestrictedAccess
 
 OutputCallback = Callable[[str], Awaitable[None]]
 MAX_CAPTURE = 16 << 20

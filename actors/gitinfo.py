@@ -7,7 +7,7 @@ import subprocess
 
 import trio
 
-from events.rollout import GitInfo
+from threadlog.events.rollout import GitInfo
 
 _TIMEOUT = 2.0
 

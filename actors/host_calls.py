@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any, Final
 import structlog
 import trio
 
-from actors.driver import DynamicToolResult
+from threadlog.actors.driver import DynamicToolResult
 
 if TYPE_CHECKING:
-    from actors.runtime import Runtime
+    from threadlog.actors.runtime import Runtime
 
 log = structlog.get_logger("threadlog.host_calls")
 APPROVAL_DECISIONS: Final = ("accept", "acceptForSession", "decline", "cancel")

@@ -15,8 +15,8 @@ import msgspec
 import structlog
 import trio
 
-from store.rows import ThreadRecord
-from store.statedb import StateDb
+from threadlog.store.rows import ThreadRecord
+from threadlog.store.statedb import StateDb
 
 log = structlog.get_logger("threadlog.index")
 

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 import trio
 
-from actors import notifications as notes
-from actors.driver import DynamicToolResult, ExecResult
-from actors.dynamic_tool_call import call_dynamic_tool
-from actors.executor import ExecOutcome, SandboxRefusal
-from actors.host_calls import ask_approval
-from actors.sandbox import read_access_of
-from events.event_msgs import (
+from threadlog.actors import notifications as notes
+from threadlog.actors.driver import DynamicToolResult, ExecResult
+from threadlog.actors.dynamic_tool_call import call_dynamic_tool
+from threadlog.actors.executor import ExecOutcome, SandboxRefusal
+from threadlog.actors.host_calls import ask_approval
+from threadlog.actors.sandbox import read_access_of
+from threadlog.events.event_msgs import (
     AgentMessage,
     AgentReasoning,
     ItemCompleted,
@@ -31,10 +31,10 @@ from events.event_msgs import (
     TokenUsage,
     TokenUsageInfo,
 )
-from events.ids import new_id
-from events.plan_parser import Normal, PlanEnd, PlanStart, ProposedPlanParser, Segment
-from events.plan_parser import PlanDelta as PlanTextDelta
-from events.response_items import (
+from threadlog.events.ids import new_id
+from threadlog.events.plan_parser import Normal, PlanEnd, PlanStart, ProposedPlanParser, Segment
+from threadlog.events.plan_parser import PlanDelta as PlanTextDelta
+from threadlog.events.response_items import (
     FunctionCall,
     FunctionCallOutput,
     Message,
@@ -42,20 +42,25 @@ from events.response_items import (
     Reasoning,
     SummaryText,
 )
-from events.thread_items import AgentMessageItem, CommandExecutionItem, PlanItem, UnknownAction
-from events.tool_events import (
+from threadlog.events.thread_items import (
+    AgentMessageItem,
+    CommandExecutionItem,
+    PlanItem,
+    UnknownAction,
+)
+from threadlog.events.tool_events import (
     Duration,
     ExecCommandBegin,
     ExecCommandEnd,
     PatchApplyBegin,
     PatchApplyEnd,
 )
-from events.truncate import truncate_middle
-from projections import item_mapping as im
-from projections.item_mapping import join_command
+from threadlog.events.truncate import truncate_middle
+from threadlog.projections import item_mapping as im
+from threadlog.projections.item_mapping import join_command
 
 if TYPE_CHECKING:
-    from actors.actor import ActiveTurn, ThreadActor
+    from threadlog.actors.actor import ActiveTurn, ThreadActor
 
 
 class LiveTurn:

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import msgspec
 
-from actors.actor import ThreadSettings
-from actors.errors import ThreadError, no_rollout
-from events.rollout import RolloutItem, SessionMeta, TurnContext
-from projections.prompt import PromptContext, told_from
-from store.layout import find_rollout_path
-from store.names import find_thread_name
-from store.reader import read_items
+from threadlog.actors.actor import ThreadSettings
+from threadlog.events.errors import CorruptRolloutError, ThreadNotFoundError
+from threadlog.events.rollout import RolloutItem, SessionMeta, TurnContext
+from threadlog.projections.prompt import PromptContext, told_from
+from threadlog.store.layout import find_rollout_path
+from threadlog.store.names import find_thread_name
+from threadlog.store.reader import read_items
 
 
 class LoadedThread(msgspec.Struct):
@@ -54,14 +54,14 @@ def settings_from(
 
 
 def load_thread(home: Path, thread_id: str, defaults: ThreadSettings, shell: str) -> LoadedThread:
-    """Read a live (not archived) thread's log; raises ``ThreadError`` when there is none."""
+    """Read a live (not archived) thread's log; ``ThreadNotFoundError`` when there is none."""
     path = find_rollout_path(home, thread_id, archived=False)
     if path is None:
-        raise no_rollout(thread_id)
+        raise ThreadNotFoundError(thread_id)
     items = read_items(path)
     meta = next((i for i in items if isinstance(i, SessionMeta)), None)
     if meta is None:
-        raise ThreadError(f"failed to load rollout {path}: empty session file")
+        raise CorruptRolloutError(f"failed to load rollout {path}: empty session file")
     context = next((i for i in reversed(items) if isinstance(i, TurnContext)), None)
     return LoadedThread(
         path=path,

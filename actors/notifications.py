@@ -11,13 +11,13 @@ from typing import Any
 
 import msgspec
 
-from events.thread_items import (
+from threadlog.events.thread_items import (
     CommandExecutionItem,
     DynamicToolCallItem,
     FileChangeItem,
     ThreadItemKind,
 )
-from events.views import Thread, Turn, TurnError
+from threadlog.events.views import Thread, Turn, TurnError
 
 
 class Notification(msgspec.Struct, frozen=True):

@@ -8,7 +8,7 @@ from typing import TextIO
 
 import structlog
 
-from projections.backfill import BackfillProgress
+from threadlog.projections.backfill import BackfillProgress
 
 log = structlog.get_logger("threadlog.progress")
 

@@ -13,16 +13,16 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 import trio
 
-from actors import notifications as notes
-from actors.agents_md import agents_md
-from actors.environment import current_environment
-from actors.errors import ThreadError
-from events.event_msgs import ContextCompacted, TaskComplete, TaskStarted
-from events.ids import new_id
-from events.response_items import Message, ResponseItem
-from events.rollout import Compacted, TurnContext
-from projections.context import model_history
-from projections.prompt import (
+from threadlog.actors import notifications as notes
+from threadlog.actors.agents_md import agents_md
+from threadlog.actors.environment import current_environment
+from threadlog.events.errors import InvalidRequestError, TurnAlreadyRunningError
+from threadlog.events.event_msgs import ContextCompacted, TaskComplete, TaskStarted
+from threadlog.events.ids import new_id
+from threadlog.events.response_items import Message, ResponseItem
+from threadlog.events.rollout import Compacted, TurnContext
+from threadlog.projections.context import model_history
+from threadlog.projections.prompt import (
     PromptContext,
     compacted_history,
     context_update,
@@ -31,7 +31,7 @@ from projections.prompt import (
 )
 
 if TYPE_CHECKING:
-    from actors.actor import ThreadActor, ThreadSettings
+    from threadlog.actors.actor import ThreadActor, ThreadSettings
 
 
 async def prompt_context(actor: ThreadActor, settings: ThreadSettings) -> PromptContext:
@@ -98,9 +98,9 @@ async def compact(actor: ThreadActor) -> str:
     ``contextCompaction``. Returns the turn id.
     """
     if actor.active is not None:
-        raise ThreadError(f"cannot compact thread {actor.thread_id} while a turn runs")
+        raise TurnAlreadyRunningError(f"cannot compact thread {actor.thread_id} while a turn runs")
     if not actor.recorder.materialized:
-        raise ThreadError(f"thread {actor.thread_id} has no history to compact yet")
+        raise InvalidRequestError(f"thread {actor.thread_id} has no history to compact yet")
     settings = actor.settings
     now = await prompt_context(actor, settings)
     summary = await summarize(actor, actor.model_history)

@@ -22,9 +22,9 @@ import msgspec
 import structlog
 import trio
 
-from actors import notifications as notes
-from actors.errors import ThreadError
-from events.ids import new_id
+from threadlog.actors import notifications as notes
+from threadlog.events.errors import RealtimeError
+from threadlog.events.ids import new_id
 
 log = structlog.get_logger("threadlog.realtime")
 AUDIO_QUEUE = 256
@@ -243,9 +243,9 @@ def closed(thread_id: str, reason: str) -> notes.Notification:
     return notes.Notification("thread/realtime/closed", {"threadId": thread_id, "reason": reason})
 
 
-def not_running(thread_id: str) -> ThreadError:
+def not_running(thread_id: str) -> RealtimeError:
     """Audio or text for a thread with no live session."""
-    return ThreadError(f"conversation is not running on thread {thread_id}")
+    return RealtimeError(f"conversation is not running on thread {thread_id}")
 
 
 REPLACED_NOTICE = (

@@ -9,20 +9,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from actors import notifications as notes
-from actors.errors import ThreadError
-from actors.realtime import (
+from threadlog.actors import notifications as notes
+from threadlog.actors.realtime import (
     REPLACED_NOTICE,
     AudioFrame,
     RealtimeSession,
     RealtimeTransport,
     not_running,
 )
-from events.response_items import InputText, Message
+from threadlog.events.errors import RealtimeError
+from threadlog.events.response_items import InputText, Message
 
 if TYPE_CHECKING:
-    from actors.actor import ThreadActor
-    from actors.runtime import Runtime
+    from threadlog.actors.actor import ThreadActor
+    from threadlog.actors.runtime import Runtime
 
 
 class RealtimeApi:
@@ -47,7 +47,7 @@ class RealtimeApi:
         """Start a session on a thread (replacing its live one); returns the session id."""
         transport = self.transport
         if transport is None:
-            raise ThreadError("realtime conversations need a transport; none is configured")
+            raise RealtimeError("realtime conversations need a transport; none is configured")
         actor = await self.runtime.loaded_actor(thread_id)
 
         async def start() -> str:

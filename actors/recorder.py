@@ -18,12 +18,12 @@ from pathlib import Path
 import msgspec
 import trio
 
-from actors.gitinfo import collect_git_info
-from events import RolloutLine, encode_line
-from events.rollout import RolloutItem, SessionMeta
-from events.timefmt import format_timestamp_ms
-from projections.policy import PersistenceMode, persisted_form
-from store.appender import Durability, RolloutAppender
+from threadlog.actors.gitinfo import collect_git_info
+from threadlog.events import RolloutLine, encode_line
+from threadlog.events.rollout import RolloutItem, SessionMeta
+from threadlog.events.timefmt import format_timestamp_ms
+from threadlog.projections.policy import PersistenceMode, persisted_form
+from threadlog.store.appender import Durability, RolloutAppender
 
 
 def now_ms() -> int:

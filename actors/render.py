@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from datetime import UTC, datetime
 
-from events.thread_items import (
+from threadlog.events.thread_items import (
     AgentMessageItem,
     CommandExecutionItem,
     ContextCompactionItem,
@@ -19,7 +19,7 @@ from events.thread_items import (
     UserMessageItem,
     WebSearchItem,
 )
-from events.views import Thread
+from threadlog.events.views import Thread
 
 
 def _when(seconds: int) -> str:

@@ -11,8 +11,8 @@ from typing import Any
 
 import msgspec
 
-from events.ops import ImageUserInput, LocalImageUserInput, TextUserInput, UserInputItem
-from events.rollout import DynamicToolSpec
+from threadlog.events.ops import ImageUserInput, LocalImageUserInput, TextUserInput, UserInputItem
+from threadlog.events.rollout import DynamicToolSpec
 
 
 class Params(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fields=False):

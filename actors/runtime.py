@@ -22,35 +22,42 @@ import msgspec
 import structlog
 import trio
 
-from actors import notifications as notes
-from actors import thread_files
-from actors.actor import ThreadActor, ThreadSettings
-from actors.driver import Driver
-from actors.environment import current_environment
-from actors.errors import ThreadError, invalid_id, no_rollout, not_loaded, not_materialized
-from actors.executor import CommandExecutor
-from actors.index_sync import IndexSyncer
-from actors.loader import load_thread
-from actors.prompting import compact
-from actors.realtime import AUDIO_QUEUE, TEXT_QUEUE, RealtimeTransport
-from actors.realtime_api import RealtimeApi
-from actors.recorder import Recorder, now_ms
-from actors.subscribers import SUBSCRIBER_BUFFER, Subscribers
-from events import __version__
-from events.ids import new_id, parse_thread_id
-from events.ops import UserInputItem
-from events.rollout import DynamicToolSpec, RolloutLine, SessionMeta
-from events.timefmt import format_timestamp_ms, timestamp_to_ms
-from events.views import Active, Idle, Thread, Turn
-from projections.backfill import run_backfill
-from projections.context import truncate_before_nth_user_turn
-from projections.listing import ListParams, ListResult, db_is_usable, list_threads
-from projections.policy import PersistenceMode
-from projections.read_thread import ThreadNotFoundError, read_thread
-from store.appender import Durability, WriterLockedError
-from store.layout import find_rollout_path, new_rollout_path
-from store.reader import read_rollout
-from store.statedb import StateDb
+from threadlog.actors import notifications as notes
+from threadlog.actors import thread_files
+from threadlog.actors.actor import ThreadActor, ThreadSettings
+from threadlog.actors.driver import Driver
+from threadlog.actors.environment import current_environment
+from threadlog.actors.executor import CommandExecutor
+from threadlog.actors.index_sync import IndexSyncer
+from threadlog.actors.loader import load_thread
+from threadlog.actors.prompting import compact
+from threadlog.actors.realtime import AUDIO_QUEUE, TEXT_QUEUE, RealtimeTransport
+from threadlog.actors.realtime_api import RealtimeApi
+from threadlog.actors.recorder import Recorder, now_ms
+from threadlog.actors.subscribers import SUBSCRIBER_BUFFER, Subscribers
+from threadlog.events import __version__
+from threadlog.events.errors import (
+    InvalidRequestError,
+    InvalidThreadIdError,
+    NotMaterializedError,
+    ThreadLockedError,
+    ThreadNotFoundError,
+    ThreadNotLoadedError,
+)
+from threadlog.events.ids import new_id, parse_thread_id
+from threadlog.events.ops import UserInputItem
+from threadlog.events.rollout import DynamicToolSpec, RolloutLine, SessionMeta
+from threadlog.events.timefmt import format_timestamp_ms, timestamp_to_ms
+from threadlog.events.views import Active, Idle, Thread, Turn
+from threadlog.projections.backfill import run_backfill
+from threadlog.projections.context import truncate_before_nth_user_turn
+from threadlog.projections.listing import ListParams, ListResult, db_is_usable, list_threads
+from threadlog.projections.policy import PersistenceMode
+from threadlog.projections.read_thread import read_thread
+from threadlog.store.appender import Durability, WriterLockedError
+from threadlog.store.layout import find_rollout_path, new_rollout_path
+from threadlog.store.reader import read_rollout
+from threadlog.store.statedb import StateDb
 
 log = structlog.get_logger("threadlog.runtime")
 DynamicToolHandler = (
@@ -241,7 +248,9 @@ class Runtime:
                     loaded.path, loaded.meta, mode=chosen, durability=self.durability
                 )
             except WriterLockedError:
-                raise ThreadError(f"thread {tid} is open for writing in another process") from None
+                raise ThreadLockedError(
+                    f"thread {tid} is open for writing in another process"
+                ) from None
             actor = ThreadActor(
                 self,
                 recorder,
@@ -275,14 +284,14 @@ class Runtime:
         return self._actors.get(thread_id)
 
     def checked_id(self, thread_id: object) -> str:
-        """A thread id from outside, validated (``ThreadError`` when it is not one)."""
+        """A thread id from outside, validated (``InvalidThreadIdError`` when it is not one)."""
         return self._id(thread_id)
 
     def _id(self, thread_id: object) -> str:
         try:
             return parse_thread_id(thread_id)
         except ValueError:
-            raise invalid_id(thread_id) from None
+            raise InvalidThreadIdError(thread_id) from None
 
     # --- notifications -----------------------------------------------------------------
 
@@ -377,10 +386,10 @@ class Runtime:
         tid = self._id(thread_id)
         source_actor = self._actors.get(tid)
         if source_actor is not None and not source_actor.recorder.materialized:
-            raise no_rollout(tid)
+            raise ThreadNotFoundError(tid)
         path = await trio.to_thread.run_sync(find_rollout_path, self.home, tid)
         if path is None:
-            raise no_rollout(tid)
+            raise ThreadNotFoundError(tid)
         lines = await trio.to_thread.run_sync(lambda: [r.line for r in read_rollout(path)])
         items = truncate_before_nth_user_turn([line.item for line in lines], before_user_turn)
         copied: list[RolloutLine] = lines[: len(items)]
@@ -422,14 +431,14 @@ class Runtime:
         actor = self._actors.get(tid)
         if actor is not None:
             if include_turns and not actor.recorder.materialized:
-                raise not_materialized(tid)
+                raise NotMaterializedError(tid)
             return await actor.call(lambda: _async(actor.view(include_turns=include_turns)))
         try:
             return await trio.to_thread.run_sync(
                 lambda: read_thread(self.home, tid, include_turns=include_turns)
             )
         except ThreadNotFoundError:
-            raise not_loaded(tid) from None
+            raise ThreadNotLoadedError(tid) from None
 
     async def list_threads(self, params: ListParams | None = None) -> ListResult:
         """``thread/list``, with the status of loaded threads filled in."""
@@ -479,7 +488,7 @@ class Runtime:
     async def rollback_thread(self, thread_id: str, num_turns: int) -> Thread:
         """Drop the last ``num_turns`` turns (recorded as ``thread_rolled_back``)."""
         if num_turns < 1:
-            raise ThreadError("numTurns must be >= 1")
+            raise InvalidRequestError("numTurns must be >= 1")
         actor = await self._actor(thread_id)
         assert actor is not None
         return await actor.call(lambda: actor.rollback(num_turns))
@@ -502,10 +511,8 @@ class Runtime:
         tid = self._id(thread_id)
         try:
             actor = await self._actor(tid)
-        except ThreadError as exc:
-            if exc.message.startswith("no rollout found"):
-                raise not_loaded(tid) from None
-            raise
+        except ThreadNotFoundError:
+            raise ThreadNotLoadedError(tid) from None
         assert actor is not None
         settings = self._settings(
             actor.settings,
@@ -529,7 +536,7 @@ class Runtime:
         tid = self._id(thread_id)
         actor = self._actors.get(tid)
         if actor is None:
-            raise not_loaded(tid)
+            raise ThreadNotLoadedError(tid)
         await actor.call(lambda: actor.interrupt(turn_id))
 
     async def wait_turn(self, thread_id: str) -> None:

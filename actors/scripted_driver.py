@@ -32,8 +32,8 @@ from typing import Any
 import msgspec
 import trio
 
-from actors.driver import DriverError, TurnHandle, TurnRequest
-from events.ops import TextUserInput
+from threadlog.actors.driver import DriverError, TurnHandle, TurnRequest
+from threadlog.events.ops import TextUserInput
 
 
 class Say(msgspec.Struct, frozen=True, tag_field="type", tag="say"):

@@ -20,10 +20,9 @@ import msgspec
 import structlog
 import trio
 
-from actors import jsonrpc as rpc
-from actors.driver import DynamicToolResult
-from actors.errors import ThreadError
-from actors.rpc_params import (
+from threadlog.actors import jsonrpc as rpc
+from threadlog.actors.driver import DynamicToolResult
+from threadlog.actors.rpc_params import (
     ThreadForkParams,
     ThreadIdParams,
     ThreadLoadedListParams,
@@ -39,14 +38,21 @@ from actors.rpc_params import (
     sandbox_to_v2,
     to_ops_input,
 )
-from actors.runtime import Runtime
-from actors.server_realtime import realtime_handlers
-from events import __version__
-from events.views import Thread
-from projections.item_mapping import join_command
-from projections.listing import ListError, ListParams
+from threadlog.actors.runtime import Runtime
+from threadlog.actors.server_realtime import realtime_handlers
+from threadlog.events import __version__
+from threadlog.events.errors import InvalidRequestError, ThreadError
+from threadlog.events.views import Thread
+from threadlog.projections.item_mapping import join_command
+from threadlog.projections.listing import ListParams
 
 MAX_LINE: Final = 64 << 20
+ERROR_CODES: Final[tuple[tuple[type[ThreadError], int], ...]] = (
+    (ThreadError, rpc.INVALID_REQUEST),
+)
+"""The JSON-RPC code each error class is answered with (first match wins). Codex's
+app-server answers every thread-level refusal with -32600 and the condition in its message;
+a subclass listed before its base would get a code of its own."""
 log = structlog.get_logger("threadlog.serve")
 Handler = Callable[[Any], Awaitable[Any]]
 
@@ -82,6 +88,11 @@ async def read_lines(stream: trio.abc.ReceiveStream, max_line: int) -> AsyncIter
                     yield bytes(buffer)
                 buffer.clear()
             start = newline + 1
+
+
+def error_code(exc: ThreadError) -> int:
+    """The JSON-RPC error code for a thread API error."""
+    return next(code for cls, code in ERROR_CODES if isinstance(exc, cls))
 
 
 class Server:
@@ -211,9 +222,8 @@ class Server:
             await self.send(
                 rpc.encode_error(request.id, rpc.INVALID_PARAMS, f"Invalid params: {exc}")
             )
-        except (ThreadError, ListError) as exc:
-            code = exc.code if isinstance(exc, ThreadError) else rpc.INVALID_REQUEST
-            await self.send(rpc.encode_error(request.id, code, str(exc)))
+        except ThreadError as exc:
+            await self.send(rpc.encode_error(request.id, error_code(exc), exc.message))
         except ValueError as exc:
             await self.send(
                 rpc.encode_error(request.id, rpc.INVALID_PARAMS, f"Invalid params: {exc}")
@@ -297,7 +307,7 @@ class Server:
         """``thread/start``."""
         params = msgspec.convert(raw, ThreadStartParams)
         if params.ephemeral:
-            raise ThreadError("ephemeral threads are not supported by threadlog")
+            raise InvalidRequestError("ephemeral threads are not supported by threadlog")
         thread = await self.runtime.start_thread(
             cwd=params.cwd,
             model=params.model,
@@ -323,7 +333,7 @@ class Server:
         """``thread/fork``."""
         params = msgspec.convert(raw, ThreadForkParams)
         if params.ephemeral:
-            raise ThreadError("ephemeral threads are not supported by threadlog")
+            raise InvalidRequestError("ephemeral threads are not supported by threadlog")
         thread = await self.runtime.fork_thread(
             params.thread_id,
             cwd=params.cwd,

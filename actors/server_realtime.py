@@ -12,9 +12,9 @@ from typing import Any
 
 import msgspec
 
-from actors.realtime import AudioFrame
-from actors.rpc_params import Params
-from actors.runtime import Runtime
+from threadlog.actors.realtime import AudioFrame
+from threadlog.actors.rpc_params import Params
+from threadlog.actors.runtime import Runtime
 
 
 class RealtimeStartParams(Params, frozen=True):

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 import structlog
 import trio
 
-from actors import notifications as notes
+from threadlog.actors import notifications as notes
 
 log = structlog.get_logger("threadlog.subscribers")
 SUBSCRIBER_BUFFER = 10_000

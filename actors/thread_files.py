@@ -12,24 +12,30 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from actors import notifications as notes
-from actors.errors import ThreadError, no_rollout, not_loaded
-from actors.recorder import now_ms
-from events import encode_line
-from events.event_msgs import ThreadNameUpdated
-from events.rollout import RolloutLine
-from events.timefmt import format_timestamp_ms
-from events.views import Thread
-from projections.indexer import sync_file
-from projections.read_thread import read_thread
-from store.appender import Durability, RolloutAppender, WriterLockedError
-from store.archive import archive_rollout, unarchive_rollout
-from store.layout import find_rollout_path
-from store.names import append_thread_name, normalize_name
-from store.statedb import StateDb
+from threadlog.actors import notifications as notes
+from threadlog.actors.recorder import now_ms
+from threadlog.events import encode_line
+from threadlog.events.errors import (
+    ArchivedThreadNotFoundError,
+    InvalidRequestError,
+    ThreadLockedError,
+    ThreadNotFoundError,
+    ThreadNotLoadedError,
+)
+from threadlog.events.event_msgs import ThreadNameUpdated
+from threadlog.events.rollout import RolloutLine
+from threadlog.events.timefmt import format_timestamp_ms
+from threadlog.events.views import Thread
+from threadlog.projections.indexer import sync_file
+from threadlog.projections.read_thread import read_thread
+from threadlog.store.appender import Durability, RolloutAppender, WriterLockedError
+from threadlog.store.archive import archive_rollout, unarchive_rollout
+from threadlog.store.layout import find_rollout_path
+from threadlog.store.names import append_thread_name, normalize_name
+from threadlog.store.statedb import StateDb
 
 if TYPE_CHECKING:
-    from actors.runtime import Runtime
+    from threadlog.actors.runtime import Runtime
 
 
 async def rename(runtime: Runtime, tid: str, name: str) -> None:
@@ -37,14 +43,14 @@ async def rename(runtime: Runtime, tid: str, name: str) -> None:
     try:
         clean = normalize_name(name)
     except ValueError:
-        raise ThreadError("thread name must not be empty") from None
+        raise InvalidRequestError("thread name must not be empty") from None
     actor = runtime.loaded(tid)
     if actor is not None:
         await actor.call(lambda: actor.rename(clean))
     else:
         path = await trio.to_thread.run_sync(find_rollout_path, runtime.home, tid)
         if path is None:
-            raise not_loaded(tid)
+            raise ThreadNotLoadedError(tid)
         line = RolloutLine(
             format_timestamp_ms(now_ms()), ThreadNameUpdated(thread_id=tid, thread_name=clean)
         )
@@ -67,7 +73,7 @@ def _append_to_unloaded(
         with RolloutAppender(path, durability=durability) as appender:
             appender.append(encode_line(line))
     except WriterLockedError:
-        raise ThreadError(f"thread is open for writing in another process: {path}") from None
+        raise ThreadLockedError(f"thread is open for writing in another process: {path}") from None
     if db is not None:
         sync_file(db, path, updated_at_ms=now_ms())
 
@@ -76,13 +82,13 @@ async def archive(runtime: Runtime, tid: str) -> None:
     """Unload the thread, move its file to ``archived_sessions/``, update the index."""
     actor = runtime.loaded(tid)
     if actor is not None and not actor.recorder.materialized:
-        raise no_rollout(tid)
+        raise ThreadNotFoundError(tid)
     await runtime.unload_thread(tid)
     path = await trio.to_thread.run_sync(
         lambda: find_rollout_path(runtime.home, tid, archived=False)
     )
     if path is None:
-        raise no_rollout(tid)
+        raise ThreadNotFoundError(tid)
     moved = await trio.to_thread.run_sync(archive_rollout, runtime.home, path)
     if runtime.db is not None:
         await trio.to_thread.run_sync(sync_file, runtime.db, moved)
@@ -95,7 +101,7 @@ async def unarchive(runtime: Runtime, tid: str) -> Thread:
         lambda: find_rollout_path(runtime.home, tid, archived=True)
     )
     if path is None:
-        raise ThreadError(f"no archived rollout found for thread id {tid}")
+        raise ArchivedThreadNotFoundError(tid)
     moved = await trio.to_thread.run_sync(unarchive_rollout, runtime.home, path)
     if runtime.db is not None:
         await trio.to_thread.run_sync(sync_file, runtime.db, moved)

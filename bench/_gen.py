@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import random
 
-from events import RolloutLine, SessionMeta, TurnContext, encode_line
-from events.event_msgs import (
+from threadlog.events import RolloutLine, SessionMeta, TurnContext, encode_line
+from threadlog.events.event_msgs import (
     AgentMessage,
     AgentReasoning,
     TaskComplete,
@@ -19,8 +19,8 @@ from events.event_msgs import (
     TokenUsageInfo,
     UserMessage,
 )
-from events.ids import Uuid7Generator
-from events.response_items import (
+from threadlog.events.ids import Uuid7Generator
+from threadlog.events.response_items import (
     FunctionCall,
     FunctionCallOutput,
     InputText,
@@ -29,7 +29,7 @@ from events.response_items import (
     Reasoning,
     SummaryText,
 )
-from events.timefmt import format_timestamp_ms
+from threadlog.events.timefmt import format_timestamp_ms
 
 _WORDS = [
     "the",

@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from store.appender import RolloutAppender
+from threadlog.store.appender import RolloutAppender
 
 LINE = (
     b'{"timestamp":"2026-01-01T00:00:00.000Z","type":"event_msg","payload":'

@@ -14,10 +14,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from events.ids import Uuid7Generator
-from store.rows import ThreadRecord, ThreadRow
-from store.statedb import _INSERT, StateDb, _row_values
-from store.thread_listing import Anchor, ThreadQuery, list_threads
+from threadlog.events.ids import Uuid7Generator
+from threadlog.store.rows import ThreadRecord, ThreadRow
+from threadlog.store.statedb import _INSERT, StateDb, _row_values
+from threadlog.store.thread_listing import Anchor, ThreadQuery, list_threads
 
 BATCH = 200
 

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _gen import rollout_set
 
-from events import decode_line
+from threadlog.events import decode_line
 
 
 def best_of(rounds: int, fn: Callable[[], None]) -> float:

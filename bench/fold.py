@@ -17,9 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _gen import thread_lines
 
-from events import decode_line
-from events.ids import new_id
-from projections.history import HistoryBuilder
+from threadlog.events import decode_line
+from threadlog.events.ids import new_id
+from threadlog.projections.history import HistoryBuilder
 
 
 def best_of(rounds: int, fn: Callable[[], object]) -> float:

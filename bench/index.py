@@ -20,12 +20,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _gen import thread_lines
 
-from events.ids import Uuid7Generator
-from projections.listing import ListParams, list_threads
-from projections.replay import replay
-from store.appender import RolloutAppender
-from store.layout import iter_rollout_files, new_rollout_path
-from store.statedb import StateDb
+from threadlog.events.ids import Uuid7Generator
+from threadlog.projections.listing import ListParams, list_threads
+from threadlog.projections.replay import replay
+from threadlog.store.appender import RolloutAppender
+from threadlog.store.layout import iter_rollout_files, new_rollout_path
+from threadlog.store.statedb import StateDb
 
 
 def build_home(home: Path, files: int, total_mb: int) -> None:

@@ -22,11 +22,11 @@ import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from actors.actor import ThreadSettings
-from actors.runtime import Runtime
-from actors.scripted_driver import Say, ScriptedDriver
-from events.ops import TextUserInput
-from store.appender import RolloutAppender
+from threadlog.actors.actor import ThreadSettings
+from threadlog.actors.runtime import Runtime
+from threadlog.actors.scripted_driver import Say, ScriptedDriver
+from threadlog.events.ops import TextUserInput
+from threadlog.store.appender import RolloutAppender
 
 SAYS = 20  # messages per turn; each is 2 events (agent_message + response item)
 

@@ -4,7 +4,7 @@ Pure values and pure functions only (no I/O, no trio). Everything else in thread
 these types; the JSON they encode to is the JSON Codex writes and reads.
 """
 
-from events.codec import (
+from threadlog.events.codec import (
     EVENT_MSG_TYPES,
     DecodeError,
     decode_line,
@@ -13,9 +13,9 @@ from events.codec import (
     encode_line,
     peek_kinds,
 )
-from events.event_msgs import EventMsg
-from events.response_items import ResponseItem
-from events.rollout import (
+from threadlog.events.event_msgs import EventMsg
+from threadlog.events.response_items import ResponseItem
+from threadlog.events.rollout import (
     Compacted,
     DynamicToolSpec,
     GitInfo,

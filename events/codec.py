@@ -14,9 +14,9 @@ from typing import Any, Union, cast
 
 import msgspec
 
-from events.event_msgs import CORE_EVENT_TYPES, EventMsg
-from events.response_items import RESPONSE_ITEM_TYPES, ResponseItem
-from events.rollout import (
+from threadlog.events.event_msgs import CORE_EVENT_TYPES, EventMsg
+from threadlog.events.response_items import RESPONSE_ITEM_TYPES, ResponseItem
+from threadlog.events.rollout import (
     Compacted,
     LegacyItem,
     RolloutItem,
@@ -28,7 +28,7 @@ from events.rollout import (
     UnknownResponseItem,
     item_kind,
 )
-from events.tool_events import TOOL_EVENT_TYPES
+from threadlog.events.tool_events import TOOL_EVENT_TYPES
 
 EVENT_MSG_TYPES: tuple[type[EventMsg], ...] = CORE_EVENT_TYPES + TOOL_EVENT_TYPES
 """Every modelled ``event_msg`` kind."""

@@ -18,8 +18,8 @@ from typing import Any
 
 import msgspec
 
-from events.event_msgs import EventMsg
-from events.response_items import ResponseItem
+from threadlog.events.event_msgs import EventMsg
+from threadlog.events.response_items import ResponseItem
 
 
 class GitInfo(msgspec.Struct, frozen=True, omit_defaults=True):

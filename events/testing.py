@@ -13,10 +13,10 @@ import msgspec
 import msgspec.inspect as mi
 from hypothesis import strategies as st
 
-from events.codec import EVENT_MSG_TYPES
-from events.response_items import RESPONSE_ITEM_TYPES
-from events.rollout import Compacted, RolloutLine, SessionMeta, TurnContext
-from events.timefmt import format_timestamp_ms
+from threadlog.events.codec import EVENT_MSG_TYPES
+from threadlog.events.response_items import RESPONSE_ITEM_TYPES
+from threadlog.events.rollout import Compacted, RolloutLine, SessionMeta, TurnContext
+from threadlog.events.timefmt import format_timestamp_ms
 
 _TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=40)
 _INT = st.integers(min_value=-(2**53), max_value=2**53)

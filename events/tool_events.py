@@ -14,7 +14,7 @@ from typing import Any, Final
 
 import msgspec
 
-from events.event_msgs import EventMsg
+from threadlog.events.event_msgs import EventMsg
 
 EXEC_COMMAND_STATUSES: Final = ("completed", "failed", "declined")
 EXEC_COMMAND_SOURCES: Final = (

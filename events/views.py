@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from events.thread_items import ThreadItemKind
+from threadlog.events.thread_items import ThreadItemKind
 
 TurnStatus = Literal["completed", "interrupted", "failed", "inProgress"]
 ThreadActiveFlag = Literal["waitingOnApproval", "waitingOnUserInput"]

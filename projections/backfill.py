@@ -23,9 +23,9 @@ from typing import Final
 import msgspec
 import structlog
 
-from projections.indexer import extract_file
-from store.layout import iter_rollout_files, watermark
-from store.lease import (
+from threadlog.projections.indexer import extract_file
+from threadlog.store.layout import iter_rollout_files, watermark
+from threadlog.store.lease import (
     BACKFILL_LEASE_SECONDS,
     checkpoint_backfill,
     get_backfill_state,
@@ -33,8 +33,8 @@ from store.lease import (
     release_backfill,
     try_claim_backfill,
 )
-from store.rows import ThreadRecord
-from store.statedb import StateDb
+from threadlog.store.rows import ThreadRecord
+from threadlog.store.statedb import StateDb
 
 BATCH_SIZE: Final = 200
 log = structlog.get_logger("threadlog.backfill")

@@ -17,10 +17,10 @@ from typing import Final
 
 import msgspec
 
-from events.codec import decode_payload
-from events.event_msgs import TaskStarted, ThreadRolledBack
-from events.response_items import Message, ResponseItem, message_text
-from events.rollout import Compacted, RolloutItem, TurnContext
+from threadlog.events.codec import decode_payload
+from threadlog.events.event_msgs import TaskStarted, ThreadRolledBack
+from threadlog.events.response_items import Message, ResponseItem, message_text
+from threadlog.events.rollout import Compacted, RolloutItem, TurnContext
 
 SUMMARY_PREFIX: Final = "<compaction_summary>"
 """Opens the user-role message in which a compaction leaves its summary."""

@@ -15,7 +15,7 @@ from typing import Final, Literal
 
 import msgspec
 
-from events.ids import is_thread_id
+from threadlog.events.ids import is_thread_id
 
 SortKey = Literal["created_at", "updated_at"]
 SORT_KEYS: Final = ("created_at", "updated_at")

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import msgspec
 
-from projections.backfill import run_backfill
-from projections.indexer import sync_file
-from store.appender import RolloutAppender, WriterLockedError
-from store.layout import find_rollout_path, iter_rollout_files, parse_rollout_file_name
-from store.lease import get_backfill_state
-from store.reader import LineIssue, ReadReport, decode_raw, iter_raw_lines
-from store.statedb import StateDb
+from threadlog.projections.backfill import run_backfill
+from threadlog.projections.indexer import sync_file
+from threadlog.store.appender import RolloutAppender, WriterLockedError
+from threadlog.store.layout import find_rollout_path, iter_rollout_files, parse_rollout_file_name
+from threadlog.store.lease import get_backfill_state
+from threadlog.store.reader import LineIssue, ReadReport, decode_raw, iter_raw_lines
+from threadlog.store.statedb import StateDb
 
 
 class DoctorReport(msgspec.Struct):

@@ -27,7 +27,7 @@ from typing import Any, Final
 
 import msgspec
 
-from events.event_msgs import (
+from threadlog.events.event_msgs import (
     AgentMessage,
     AgentReasoning,
     AgentReasoningRawContent,
@@ -44,8 +44,8 @@ from events.event_msgs import (
     UserMessage,
     plan_item_of,
 )
-from events.rollout import Compacted, RolloutItem
-from events.thread_items import (
+from threadlog.events.rollout import Compacted, RolloutItem
+from threadlog.events.thread_items import (
     AgentMessageItem,
     ContextCompactionItem,
     EnteredReviewModeItem,
@@ -59,7 +59,7 @@ from events.thread_items import (
     UserInput,
     UserMessageItem,
 )
-from events.tool_events import (
+from threadlog.events.tool_events import (
     CollabAgentInteractionEnd,
     CollabAgentSpawnEnd,
     CollabCloseEnd,
@@ -74,8 +74,8 @@ from events.tool_events import (
     ViewImageToolCall,
     WebSearchEnd,
 )
-from events.views import Turn, TurnError, TurnStatus
-from projections import item_mapping as im
+from threadlog.events.views import Turn, TurnError, TurnStatus
+from threadlog.projections import item_mapping as im
 
 # error kinds that never change a turn's status (Codex `affects_turn_status() == false`)
 _NON_STATUS_ERRORS: Final = frozenset({"thread_rollback_failed", "active_turn_not_steerable"})

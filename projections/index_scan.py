@@ -15,9 +15,9 @@ from typing import Final
 
 import msgspec
 
-from events import DecodeError, decode_line, peek_kinds
-from events.event_msgs import UserMessage
-from projections.metadata import MetadataExtractor
+from threadlog.events import DecodeError, decode_line, peek_kinds
+from threadlog.events.event_msgs import UserMessage
+from threadlog.projections.metadata import MetadataExtractor
 
 _TYPE_KEY: Final = b',"type":"'
 _PAYLOAD_TYPE: Final = b',"payload":{"type":"'

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import msgspec
 
-from events.rollout import DynamicToolSpec
-from projections.index_scan import ScanResult, scan_metadata
-from projections.metadata import MetadataExtractor, whole_seconds_ms
-from store.layout import ARCHIVED_DIR, parse_rollout_file_name
-from store.reader import read_bytes_from
-from store.rows import ThreadRecord, ThreadRow
-from store.statedb import StateDb
+from threadlog.events.rollout import DynamicToolSpec
+from threadlog.projections.index_scan import ScanResult, scan_metadata
+from threadlog.projections.metadata import MetadataExtractor, whole_seconds_ms
+from threadlog.store.layout import ARCHIVED_DIR, parse_rollout_file_name
+from threadlog.store.reader import read_bytes_from
+from threadlog.store.rows import ThreadRecord, ThreadRow
+from threadlog.store.statedb import StateDb
 
 
 class IndexOutcome(msgspec.Struct):

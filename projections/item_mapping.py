@@ -11,8 +11,8 @@ import re
 import shlex
 from typing import Any
 
-from events.event_msgs import EnteredReviewMode, ExitedReviewMode
-from events.thread_items import (
+from threadlog.events.event_msgs import EnteredReviewMode, ExitedReviewMode
+from threadlog.events.thread_items import (
     AddChange,
     CollabAgentState,
     CollabAgentToolCallItem,
@@ -34,7 +34,7 @@ from events.thread_items import (
     UpdateChange,
     WebSearchItem,
 )
-from events.tool_events import (
+from threadlog.events.tool_events import (
     CollabAgentInteractionEnd,
     CollabAgentSpawnEnd,
     CollabCloseEnd,

@@ -24,26 +24,37 @@ from typing import Final
 
 import msgspec
 
-from events.sources import INTERACTIVE_SOURCE_KINDS, SOURCE_KINDS
-from events.views import Thread
-from projections.cursor import SORT_KEYS, Cursor, CursorError, decode_cursor, encode_cursor
-from projections.metadata import DEFAULT_MODEL_PROVIDER, MetadataExtractor, whole_seconds_ms
-from projections.thread_view import thread_view
-from store.layout import iter_rollout_files, parse_rollout_file_name
-from store.lease import get_backfill_state
-from store.names import find_thread_names
-from store.reader import read_head_summary
-from store.rows import ThreadRow
-from store.statedb import StateDb
-from store.thread_listing import Anchor, ThreadQuery
-from store.thread_listing import list_threads as db_list_threads
+from threadlog.events.errors import InvalidRequestError
+from threadlog.events.sources import INTERACTIVE_SOURCE_KINDS, SOURCE_KINDS
+from threadlog.events.views import Thread
+from threadlog.projections.cursor import (
+    SORT_KEYS,
+    Cursor,
+    CursorError,
+    decode_cursor,
+    encode_cursor,
+)
+from threadlog.projections.metadata import (
+    DEFAULT_MODEL_PROVIDER,
+    MetadataExtractor,
+    whole_seconds_ms,
+)
+from threadlog.projections.thread_view import thread_view
+from threadlog.store.layout import iter_rollout_files, parse_rollout_file_name
+from threadlog.store.lease import get_backfill_state
+from threadlog.store.names import find_thread_names
+from threadlog.store.reader import read_head_summary
+from threadlog.store.rows import ThreadRow
+from threadlog.store.statedb import StateDb
+from threadlog.store.thread_listing import Anchor, ThreadQuery
+from threadlog.store.thread_listing import list_threads as db_list_threads
 
 DEFAULT_LIMIT: Final = 25
 MAX_LIMIT: Final = 100
 MAX_SCAN_FILES: Final = 10_000
 
 
-class ListError(ValueError):
+class ListError(InvalidRequestError):
     """Invalid listing parameters (bad sort, source kind or cursor)."""
 
 

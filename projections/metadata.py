@@ -25,13 +25,13 @@ from typing import Any, Final
 
 import msgspec
 
-from events.event_msgs import ThreadNameUpdated, TokenCount, UserMessage
-from events.ids import is_thread_id
-from events.rollout import DynamicToolSpec, RolloutItem, SessionMeta, TurnContext
-from events.sources import source_kind, source_to_text
-from events.timefmt import timestamp_to_ms
-from projections.context import is_contextual_text
-from store.rows import ThreadRecord, ThreadRow
+from threadlog.events.event_msgs import ThreadNameUpdated, TokenCount, UserMessage
+from threadlog.events.ids import is_thread_id
+from threadlog.events.rollout import DynamicToolSpec, RolloutItem, SessionMeta, TurnContext
+from threadlog.events.sources import source_kind, source_to_text
+from threadlog.events.timefmt import timestamp_to_ms
+from threadlog.projections.context import is_contextual_text
+from threadlog.store.rows import ThreadRecord, ThreadRow
 
 USER_REQUEST_PREFIX: Final = "## My request for Codex:"
 DEFAULT_MODEL_PROVIDER: Final = "openai"

@@ -16,7 +16,7 @@ from typing import Final, Literal
 
 import msgspec
 
-from events.event_msgs import (
+from threadlog.events.event_msgs import (
     AgentMessage,
     AgentReasoning,
     AgentReasoningRawContent,
@@ -36,9 +36,9 @@ from events.event_msgs import (
     UserMessage,
     plan_item_of,
 )
-from events.response_items import ResponseItem
-from events.rollout import Compacted, RolloutItem, SessionMeta, TurnContext
-from events.tool_events import (
+from threadlog.events.response_items import ResponseItem
+from threadlog.events.rollout import Compacted, RolloutItem, SessionMeta, TurnContext
+from threadlog.events.tool_events import (
     CollabAgentInteractionEnd,
     CollabAgentSpawnEnd,
     CollabCloseEnd,
@@ -53,7 +53,7 @@ from events.tool_events import (
     ViewImageToolCall,
     WebSearchEnd,
 )
-from events.truncate import PERSISTED_EXEC_AGGREGATED_OUTPUT_MAX_BYTES, truncate_middle
+from threadlog.events.truncate import PERSISTED_EXEC_AGGREGATED_OUTPUT_MAX_BYTES, truncate_middle
 
 PersistenceMode = Literal["limited", "extended"]
 PERSISTENCE_MODES: Final = ("limited", "extended")

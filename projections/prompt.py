@@ -19,10 +19,10 @@ from typing import Any
 
 import msgspec
 
-from events.event_msgs import ThreadRolledBack
-from events.response_items import InputText, Message, ResponseItem, message_text
-from events.rollout import RolloutItem, TurnContext
-from projections.context import SUMMARY_PREFIX, is_user_turn
+from threadlog.events.event_msgs import ThreadRolledBack
+from threadlog.events.response_items import InputText, Message, ResponseItem, message_text
+from threadlog.events.rollout import RolloutItem, TurnContext
+from threadlog.projections.context import SUMMARY_PREFIX, is_user_turn
 
 _SANDBOX_TEXT = {
     "danger-full-access": "no filesystem sandboxing: commands may read and write anything.",

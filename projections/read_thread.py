@@ -12,24 +12,17 @@ from pathlib import Path
 
 import msgspec
 
-from events.ids import new_id, parse_thread_id
-from events.rollout import RolloutItem
-from events.views import Thread, ThreadStatus
-from projections.history import HistoryBuilder
-from projections.metadata import MetadataExtractor, whole_seconds_ms
-from projections.thread_view import thread_view
-from store.layout import ARCHIVED_DIR, find_rollout_path, parse_rollout_file_name
-from store.names import find_thread_name
-from store.reader import ReadReport, read_rollout
-from store.rows import ThreadRecord
-
-
-class ThreadNotFoundError(LookupError):
-    """No rollout file exists for the id."""
-
-    def __init__(self, thread_id: str) -> None:
-        super().__init__(f"no rollout found for thread id {thread_id}")
-        self.thread_id = thread_id
+from threadlog.events.errors import ThreadNotFoundError
+from threadlog.events.ids import new_id, parse_thread_id
+from threadlog.events.rollout import RolloutItem
+from threadlog.events.views import Thread, ThreadStatus
+from threadlog.projections.history import HistoryBuilder
+from threadlog.projections.metadata import MetadataExtractor, whole_seconds_ms
+from threadlog.projections.thread_view import thread_view
+from threadlog.store.layout import ARCHIVED_DIR, find_rollout_path, parse_rollout_file_name
+from threadlog.store.names import find_thread_name
+from threadlog.store.reader import ReadReport, read_rollout
+from threadlog.store.rows import ThreadRecord
 
 
 class RolloutFile(msgspec.Struct):

@@ -12,8 +12,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from projections.backfill import BackfillProgress, BackfillStats, run_backfill
-from store.statedb import StateDb
+from threadlog.projections.backfill import BackfillProgress, BackfillStats, run_backfill
+from threadlog.store.statedb import StateDb
 
 
 def _remove_db_files(path: Path) -> None:

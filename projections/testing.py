@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 from hypothesis import strategies as st
 
-from events.event_msgs import (
+from threadlog.events.event_msgs import (
     AgentMessage,
     AgentReasoning,
     AgentReasoningRawContent,
@@ -30,9 +30,9 @@ from events.event_msgs import (
     TurnAborted,
     UserMessage,
 )
-from events.response_items import InputText, Message
-from events.rollout import Compacted, TurnContext, UnknownEventMsg, UnknownItem
-from events.tool_events import (
+from threadlog.events.response_items import InputText, Message
+from threadlog.events.rollout import Compacted, TurnContext, UnknownEventMsg, UnknownItem
+from threadlog.events.tool_events import (
     Duration,
     ExecCommandEnd,
     McpInvocation,

@@ -34,7 +34,7 @@ from typing import Final, Literal
 import msgspec
 import structlog
 
-from store.layout import make_private_dirs
+from threadlog.store.layout import make_private_dirs
 
 Durability = Literal["none", "flush", "fsync"]
 DURABILITY_MODES: Final = ("none", "flush", "fsync")

@@ -13,8 +13,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from store.appender import fsync_dir
-from store.layout import (
+from threadlog.store.appender import fsync_dir
+from threadlog.store.layout import (
     ARCHIVED_DIR,
     SESSIONS_DIR,
     date_parts_of,

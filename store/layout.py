@@ -22,7 +22,7 @@ from typing import Final
 
 import msgspec
 
-from events.ids import parse_thread_id, uuid7_timestamp_ms
+from threadlog.events.ids import parse_thread_id, uuid7_timestamp_ms
 
 SESSIONS_DIR: Final = "sessions"
 ARCHIVED_DIR: Final = "archived_sessions"

@@ -12,7 +12,7 @@ from typing import Final, Literal
 
 import msgspec
 
-from store.statedb import StateDb
+from threadlog.store.statedb import StateDb
 
 BACKFILL_LEASE_SECONDS: Final = 900
 BackfillStatus = Literal["pending", "running", "complete"]

@@ -15,8 +15,8 @@ from typing import Final
 
 import msgspec
 
-from events.ids import is_thread_id, parse_thread_id
-from store.layout import SESSION_INDEX_FILE, make_private_dirs
+from threadlog.events.ids import is_thread_id, parse_thread_id
+from threadlog.store.layout import SESSION_INDEX_FILE, make_private_dirs
 
 _CHUNK: Final = 8192
 

@@ -19,9 +19,9 @@ from typing import BinaryIO, Final
 
 import msgspec
 
-from events import DecodeError, RolloutLine, decode_line
-from events.event_msgs import UserMessage
-from events.rollout import RolloutItem, SessionMeta
+from threadlog.events import DecodeError, RolloutLine, decode_line
+from threadlog.events.event_msgs import UserMessage
+from threadlog.events.rollout import RolloutItem, SessionMeta
 
 _CHUNK: Final = 1 << 20
 HEAD_RECORD_LIMIT: Final = 10

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import msgspec
 
-from events.rollout import DynamicToolSpec
+from threadlog.events.rollout import DynamicToolSpec
 
 
 class ThreadRow(msgspec.Struct, frozen=True):

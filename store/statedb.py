@@ -22,11 +22,11 @@ from typing import Any, Final
 import apsw
 import msgspec
 
-from events.ids import parse_thread_id
-from events.rollout import DynamicToolSpec
-from store.layout import STATE_DB_FILE, make_private_dirs
-from store.rows import ThreadRecord, ThreadRow
-from store.schema import LATEST_VERSION, MIGRATIONS
+from threadlog.events.ids import parse_thread_id
+from threadlog.events.rollout import DynamicToolSpec
+from threadlog.store.layout import STATE_DB_FILE, make_private_dirs
+from threadlog.store.rows import ThreadRecord, ThreadRow
+from threadlog.store.schema import LATEST_VERSION, MIGRATIONS
 
 BUSY_TIMEOUT_MS: Final = 10_000
 COLUMNS: Final[tuple[str, ...]] = tuple(f.name for f in msgspec.structs.fields(ThreadRow))

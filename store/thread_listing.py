@@ -13,9 +13,9 @@ from typing import Any, Final, Literal
 
 import msgspec
 
-from events.ids import parse_thread_id
-from store.rows import ThreadRow
-from store.statedb import SELECT_COLUMNS, StateDb, row_from_sql
+from threadlog.events.ids import parse_thread_id
+from threadlog.store.rows import ThreadRow
+from threadlog.store.statedb import SELECT_COLUMNS, StateDb, row_from_sql
 
 SortKey = Literal["created_at", "updated_at"]
 Direction = Literal["asc", "desc"]

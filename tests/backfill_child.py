@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from projections.backfill import BackfillProgress, run_backfill
-from store.statedb import StateDb
+from threadlog.projections.backfill import BackfillProgress, run_backfill
+from threadlog.store.statedb import StateDb
 
 
 def main() -> None:

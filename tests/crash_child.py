@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from store.appender import RolloutAppender
+from threadlog.store.appender import RolloutAppender
 
 
 def line(n: int) -> bytes:

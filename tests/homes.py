@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from events import RolloutLine, SessionMeta, encode_line
-from events.event_msgs import (
+from threadlog.events import RolloutLine, SessionMeta, encode_line
+from threadlog.events.event_msgs import (
     AgentMessage,
     TaskComplete,
     TaskStarted,
@@ -15,10 +15,10 @@ from events.event_msgs import (
     TokenUsageInfo,
     UserMessage,
 )
-from events.ids import Uuid7Generator
-from events.timefmt import format_timestamp
-from store.appender import RolloutAppender
-from store.layout import new_rollout_path
+from threadlog.events.ids import Uuid7Generator
+from threadlog.events.timefmt import format_timestamp
+from threadlog.store.appender import RolloutAppender
+from threadlog.store.layout import new_rollout_path
 
 BASE = datetime(2026, 3, 1, 12, 0, 0)
 

@@ -6,8 +6,8 @@ import sys
 import time
 from pathlib import Path
 
-from store.lease import try_claim_backfill
-from store.statedb import StateDb
+from threadlog.store.lease import try_claim_backfill
+from threadlog.store.statedb import StateDb
 
 
 def main() -> None:

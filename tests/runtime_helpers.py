@@ -11,18 +11,18 @@ from typing import Any
 import msgspec
 import trio
 
-from actors.actor import ThreadSettings
-from actors.notifications import Notification
-from actors.runtime import Runtime
-from actors.scripted_driver import ScriptedDriver
-from events.views import Thread
-from projections.history import build_turns
-from store.reader import read_items
+from threadlog.actors.actor import ThreadSettings
+from threadlog.actors.notifications import Notification
+from threadlog.actors.runtime import Runtime
+from threadlog.actors.scripted_driver import ScriptedDriver
+from threadlog.events.views import Thread
+from threadlog.projections.history import build_turns
+from threadlog.store.reader import read_items
 
 
 def text(value: str) -> list[Any]:
     """A turn's input: one text item."""
-    from events.ops import TextUserInput
+    from threadlog.events.ops import TextUserInput
 
     return [TextUserInput(value)]
 

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from store.names import find_thread_name
 from tests.corpus import copy_codex_home
+from threadlog.store.names import find_thread_name
 
 REPO = Path(__file__).resolve().parents[1]
 EXTENDED = "01a20ab1-2c33-7ea3-bc90-12778727d285"
@@ -18,7 +18,7 @@ EXTENDED = "01a20ab1-2c33-7ea3-bc90-12778727d285"
 def threadlog(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run(
-        [sys.executable, "-m", "actors.cli", *args],
+        [sys.executable, "-m", "threadlog.actors.cli", *args],
         capture_output=True,
         text=True,
         timeout=120,

@@ -1,17 +1,19 @@
 import subprocess
 import sys
 
-from events import __version__
+from threadlog.events import __version__
 
 
 def test_version_flag_prints_the_package_version() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "actors.cli", "--version"], capture_output=True, text=True
+        [sys.executable, "-m", "threadlog.actors.cli", "--version"], capture_output=True, text=True
     )
     assert proc.returncode == 0
     assert proc.stdout.strip() == f"threadlog {__version__}"
 
 
 def test_no_command_is_a_usage_error() -> None:
-    proc = subprocess.run([sys.executable, "-m", "actors.cli"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "threadlog.actors.cli"], capture_output=True, text=True
+    )
     assert proc.returncode == 2

@@ -12,13 +12,13 @@ import msgspec
 import pytest
 import trio
 
-from actors.sandbox import FullAccess, RestrictedAccess, read_access_of
-from events.response_items import FunctionCallOutput
-from events.thread_items import CommandExecutionItem
-from events.tool_events import ExecCommandEnd
-from store.reader import read_items
 from tests.rpc_client import RpcClient, start_server
 from tests.runtime_helpers import drain, live_equals_log, open_runtime, script
+from threadlog.actors.sandbox import FullAccess, RestrictedAccess, read_access_of
+from threadlog.events.response_items import FunctionCallOutput
+from threadlog.events.thread_items import CommandExecutionItem
+from threadlog.events.tool_events import ExecCommandEnd
+from threadlog.store.reader import read_items
 
 RESTRICTED = {
     "type": "read-only",

@@ -10,27 +10,27 @@ from typing import Any
 import msgspec
 import pytest
 
-from actors.agents_md import MAX_BYTES, agents_md
-from actors.driver import TurnHandle, TurnRequest
-from actors.errors import ThreadError
-from actors.realtime import LoopbackTransport
-from actors.scripted_driver import ScriptedDriver
-from events.event_msgs import ContextCompacted, TaskStarted, UserMessage
-from events.response_items import InputText, Message, ResponseItem, message_text
-from events.rollout import Compacted, TurnContext
-from events.thread_items import ContextCompactionItem, UserMessageItem
-from projections.context import is_contextual, is_user_turn, model_history
-from projections.metadata import MetadataExtractor
-from projections.prompt import (
+from tests.corpus import CODEX_REAL
+from tests.rpc_client import RpcClient, close_server, start_server
+from tests.runtime_helpers import drain, open_runtime, script, text
+from threadlog.actors.agents_md import MAX_BYTES, agents_md
+from threadlog.actors.driver import TurnHandle, TurnRequest
+from threadlog.actors.realtime import LoopbackTransport
+from threadlog.actors.scripted_driver import ScriptedDriver
+from threadlog.events.errors import ThreadError
+from threadlog.events.event_msgs import ContextCompacted, TaskStarted, UserMessage
+from threadlog.events.response_items import InputText, Message, ResponseItem, message_text
+from threadlog.events.rollout import Compacted, TurnContext
+from threadlog.events.thread_items import ContextCompactionItem, UserMessageItem
+from threadlog.projections.context import is_contextual, is_user_turn, model_history
+from threadlog.projections.metadata import MetadataExtractor
+from threadlog.projections.prompt import (
     PromptContext,
     compacted_history,
     context_update,
     initial_context,
 )
-from store.reader import read_items
-from tests.corpus import CODEX_REAL
-from tests.rpc_client import RpcClient, close_server, start_server
-from tests.runtime_helpers import drain, open_runtime, script, text
+from threadlog.store.reader import read_items
 
 CTX = PromptContext(
     cwd="/work/project",

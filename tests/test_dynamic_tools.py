@@ -10,15 +10,15 @@ import msgspec
 import pytest
 import trio
 
-from actors.driver import DynamicToolResult, TurnHandle, TurnRequest
-from actors.scripted_driver import ScriptedDriver
-from events.rollout import DynamicToolSpec
-from events.thread_items import DynamicToolCallItem
-from events.tool_events import DynamicToolCallResponse
-from store.reader import read_items
-from store.statedb import StateDb
 from tests.rpc_client import RpcClient, close_server, start_server
 from tests.runtime_helpers import drain, live_equals_log, open_runtime, script
+from threadlog.actors.driver import DynamicToolResult, TurnHandle, TurnRequest
+from threadlog.actors.scripted_driver import ScriptedDriver
+from threadlog.events.rollout import DynamicToolSpec
+from threadlog.events.thread_items import DynamicToolCallItem
+from threadlog.events.tool_events import DynamicToolCallResponse
+from threadlog.store.reader import read_items
+from threadlog.store.statedb import StateDb
 
 LOOKUP = DynamicToolSpec(
     name="lookup",

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from events import (
+from tests.corpus import CODEX_REAL, CODEX_REAL_VERSIONS, corpus_rollout_files
+from threadlog.events import (
     DecodeError,
     LegacyItem,
     RolloutLine,
@@ -20,8 +21,7 @@ from events import (
     decode_line,
     encode_line,
 )
-from events.testing import rollout_lines, unknown_lines
-from tests.corpus import CODEX_REAL, CODEX_REAL_VERSIONS, corpus_rollout_files
+from threadlog.events.testing import rollout_lines, unknown_lines
 
 UNKNOWN = (UnknownEventMsg, UnknownResponseItem, UnknownItem)
 

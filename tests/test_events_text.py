@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from events.ids import Uuid7Generator, is_thread_id, parse_thread_id, uuid7_timestamp_ms
-from events.plan_parser import (
+from threadlog.events.ids import Uuid7Generator, is_thread_id, parse_thread_id, uuid7_timestamp_ms
+from threadlog.events.plan_parser import (
     Normal,
     PlanDelta,
     PlanEnd,
@@ -22,8 +22,13 @@ from events.plan_parser import (
     parse_all,
     strip_proposed_plan_blocks,
 )
-from events.timefmt import format_timestamp, format_timestamp_ms, parse_timestamp, timestamp_to_ms
-from events.truncate import truncate_middle
+from threadlog.events.timefmt import (
+    format_timestamp,
+    format_timestamp_ms,
+    parse_timestamp,
+    timestamp_to_ms,
+)
+from threadlog.events.truncate import truncate_middle
 
 _MARKER = re.compile(r"…(\d+) chars truncated…")
 _TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=400)

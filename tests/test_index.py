@@ -12,17 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from events import RolloutLine, encode_line
-from events.event_msgs import TokenCount, TokenUsage, TokenUsageInfo, UserMessage
-from projections.backfill import pending_files, run_backfill
-from projections.doctor import doctor
-from projections.indexer import extract_file, sync_file
-from projections.listing import ListParams, list_threads
-from projections.replay import replay
-from store.appender import RolloutAppender
-from store.lease import get_backfill_state
-from store.statedb import StateDb
 from tests.homes import make_home
+from threadlog.events import RolloutLine, encode_line
+from threadlog.events.event_msgs import TokenCount, TokenUsage, TokenUsageInfo, UserMessage
+from threadlog.projections.backfill import pending_files, run_backfill
+from threadlog.projections.doctor import doctor
+from threadlog.projections.indexer import extract_file, sync_file
+from threadlog.projections.listing import ListParams, list_threads
+from threadlog.projections.replay import replay
+from threadlog.store.appender import RolloutAppender
+from threadlog.store.lease import get_backfill_state
+from threadlog.store.statedb import StateDb
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -127,7 +127,15 @@ def test_two_backfill_processes_one_claims(tmp_path: Path) -> None:
     StateDb.for_home(tmp_path).close()
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "actors.cli", "backfill", "--home", str(tmp_path), "--json"],
+            [
+                sys.executable,
+                "-m",
+                "threadlog.actors.cli",
+                "backfill",
+                "--home",
+                str(tmp_path),
+                "--json",
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             env=ENV,
@@ -220,7 +228,7 @@ def test_list_refuses_bad_cursors_with_exit_2(tmp_path: Path, cursor: str) -> No
         [
             sys.executable,
             "-m",
-            "actors.cli",
+            "threadlog.actors.cli",
             "list",
             "--home",
             str(tmp_path),
@@ -249,8 +257,8 @@ def test_doctor_repair_deletes_rows_of_vanished_threads(tmp_path: Path) -> None:
 def test_progress_is_a_bar_on_a_terminal_and_log_events_otherwise(tmp_path: Path) -> None:
     import io
 
-    from actors.progress import ProgressReporter
-    from projections.backfill import BackfillProgress
+    from threadlog.actors.progress import ProgressReporter
+    from threadlog.projections.backfill import BackfillProgress
 
     class Tty(io.StringIO):
         def isatty(self) -> bool:
@@ -268,7 +276,7 @@ def test_progress_is_a_bar_on_a_terminal_and_log_events_otherwise(tmp_path: Path
         [
             sys.executable,
             "-m",
-            "actors.cli",
+            "threadlog.actors.cli",
             "backfill",
             "--home",
             str(tmp_path),

@@ -9,11 +9,11 @@ from typing import Any
 import msgspec
 import pytest
 
-from projections.backfill import run_backfill
-from projections.listing import ListMetrics, ListParams, list_threads
-from store.statedb import StateDb
 from tests.corpus import CODEX_REAL, CODEX_REAL_VERSIONS, copy_codex_home, rewrite_home_prefix
 from tests.test_read_golden import project_onto
+from threadlog.projections.backfill import run_backfill
+from threadlog.projections.listing import ListMetrics, ListParams, list_threads
+from threadlog.store.statedb import StateDb
 
 
 def _variants() -> list[tuple[str, str]]:

@@ -9,12 +9,12 @@ from typing import Any
 import msgspec
 import pytest
 
-from events.event_msgs import ItemCompleted
-from events.response_items import Message, OutputText
-from events.thread_items import AgentMessageItem, PlanItem
-from store.reader import read_items
 from tests.rpc_client import RpcClient, close_server, start_server
 from tests.runtime_helpers import drain, live_equals_log, open_runtime, script
+from threadlog.events.event_msgs import ItemCompleted
+from threadlog.events.response_items import Message, OutputText
+from threadlog.events.thread_items import AgentMessageItem, PlanItem
+from threadlog.store.reader import read_items
 
 PLANNED = (
     "Here is my plan.\n<proposed_plan>\n# Plan\n- step one\n- step two\n</proposed_plan>\n"

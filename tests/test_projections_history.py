@@ -10,7 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from events.event_msgs import (
+from tests.corpus import CODEX_ROLLOUTS
+from threadlog.events.event_msgs import (
     AgentMessage,
     AgentReasoning,
     AgentReasoningRawContent,
@@ -25,17 +26,17 @@ from events.event_msgs import (
     TurnStartedAlias,
     UserMessage,
 )
-from events.rollout import Compacted
-from events.thread_items import (
+from threadlog.events.rollout import Compacted
+from threadlog.events.thread_items import (
     AgentMessageItem,
     CommandExecutionItem,
     ContextCompactionItem,
     ReasoningItem,
     UserMessageItem,
 )
-from events.tool_events import Duration, ExecCommandEnd
-from events.views import Turn
-from projections.history import (
+from threadlog.events.tool_events import Duration, ExecCommandEnd
+from threadlog.events.views import Turn
+from threadlog.projections.history import (
     HistoryBuilder,
     ItemAdded,
     ItemUpdated,
@@ -44,9 +45,8 @@ from projections.history import (
     TurnsDropped,
     build_turns,
 )
-from projections.testing import valid_rollout_items, with_noise
-from store.reader import read_items
-from tests.corpus import CODEX_ROLLOUTS
+from threadlog.projections.testing import valid_rollout_items, with_noise
+from threadlog.store.reader import read_items
 
 T1 = "00000001-0000-7000-8000-000000000001"
 T2 = "00000002-0000-7000-8000-000000000002"

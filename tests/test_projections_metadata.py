@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from events.event_msgs import (
+from tests.corpus import CODEX_ROLLOUTS
+from threadlog.events.event_msgs import (
     AgentMessage,
     Error,
     ItemCompleted,
@@ -22,14 +23,19 @@ from events.event_msgs import (
     UserMessage,
     Warning,
 )
-from events.response_items import InputText, Message
-from events.rollout import DynamicToolSpec, GitInfo, SessionMeta, TurnContext, UnknownEventMsg
-from events.tool_events import ExecCommandEnd, PatchApplyEnd
-from projections.metadata import MetadataExtractor, preview_of
-from projections.policy import is_persisted, persisted_form, sanitize_for_persistence
-from projections.testing import valid_rollout_items
-from store.reader import read_items
-from tests.corpus import CODEX_ROLLOUTS
+from threadlog.events.response_items import InputText, Message
+from threadlog.events.rollout import (
+    DynamicToolSpec,
+    GitInfo,
+    SessionMeta,
+    TurnContext,
+    UnknownEventMsg,
+)
+from threadlog.events.tool_events import ExecCommandEnd, PatchApplyEnd
+from threadlog.projections.metadata import MetadataExtractor, preview_of
+from threadlog.projections.policy import is_persisted, persisted_form, sanitize_for_persistence
+from threadlog.projections.testing import valid_rollout_items
+from threadlog.store.reader import read_items
 
 TID = "01a20ab1-0ea2-7d20-b9b7-cee0ff50827c"
 SOURCE_TID = "01a20ab1-1016-7a22-b0af-338a78237cd0"

@@ -9,12 +9,12 @@ import msgspec
 import pytest
 import trio
 
-from actors.errors import ThreadError
-from actors.realtime import AudioFrame, LoopbackTransport
-from events.response_items import Message, message_text
-from store.reader import read_items
 from tests.rpc_client import RpcClient, start_server
 from tests.runtime_helpers import drain, open_runtime, script
+from threadlog.actors.realtime import AudioFrame, LoopbackTransport
+from threadlog.events.errors import ThreadError
+from threadlog.events.response_items import Message, message_text
+from threadlog.store.reader import read_items
 
 FRAME = AudioFrame(data="AAAA", sample_rate=24000, num_channels=1)
 

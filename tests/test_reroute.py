@@ -8,9 +8,9 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from store.reader import read_rollout
 from tests.rpc_client import RpcClient, start_server
 from tests.runtime_helpers import drain, open_runtime, script
+from threadlog.store.reader import read_rollout
 
 REROUTE = {
     "type": "reroute",

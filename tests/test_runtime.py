@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 import trio
 
-from actors.errors import ThreadError
-from events.event_msgs import AgentMessage, TurnAborted
-from events.rollout import SessionMeta, TurnContext
-from events.thread_items import AgentMessageItem, UserMessageItem
-from projections.listing import ListParams
-from store.names import find_thread_name
-from store.reader import read_items
-from store.statedb import StateDb
 from tests.runtime_helpers import drain, live_equals_log, methods, open_runtime, script, text
+from threadlog.events.errors import ThreadError
+from threadlog.events.event_msgs import AgentMessage, TurnAborted
+from threadlog.events.rollout import SessionMeta, TurnContext
+from threadlog.events.thread_items import AgentMessageItem, UserMessageItem
+from threadlog.projections.listing import ListParams
+from threadlog.store.names import find_thread_name
+from threadlog.store.reader import read_items
+from threadlog.store.statedb import StateDb
 
 
 async def test_a_turn_end_to_end_with_notifications_in_order(tmp_path: Path) -> None:

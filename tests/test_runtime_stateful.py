@@ -16,15 +16,15 @@ import trio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from actors.errors import ThreadError
-from actors.notifications import Notification
-from actors.runtime import Runtime
-from events.event_msgs import AgentMessage, UserMessage
-from events.sources import SOURCE_KINDS
-from events.thread_items import AgentMessageItem
-from projections.listing import ListParams
-from store.reader import read_items
 from tests.runtime_helpers import drain, fold_of_log, open_runtime, script
+from threadlog.actors.notifications import Notification
+from threadlog.actors.runtime import Runtime
+from threadlog.events.errors import ThreadError
+from threadlog.events.event_msgs import AgentMessage, UserMessage
+from threadlog.events.sources import SOURCE_KINDS
+from threadlog.events.thread_items import AgentMessageItem
+from threadlog.projections.listing import ListParams
+from threadlog.store.reader import read_items
 
 OPS = st.lists(
     st.one_of(

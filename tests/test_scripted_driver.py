@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from actors.driver import TurnRequest
-from actors.scripted_driver import (
+from tests.runtime_helpers import live_equals_log, open_runtime, script, text
+from threadlog.actors.driver import TurnRequest
+from threadlog.actors.scripted_driver import (
     DEFAULT_SCRIPT,
     Say,
     ScriptedDriver,
@@ -16,9 +17,8 @@ from actors.scripted_driver import (
     load_scripts,
     parse_script,
 )
-from events.ops import TextUserInput
-from events.thread_items import CommandExecutionItem, FileChangeItem, ReasoningItem
-from tests.runtime_helpers import live_equals_log, open_runtime, script, text
+from threadlog.events.ops import TextUserInput
+from threadlog.events.thread_items import CommandExecutionItem, FileChangeItem, ReasoningItem
 
 
 def test_scripts_parse_and_bad_ones_are_clear_errors() -> None:
@@ -50,7 +50,7 @@ def test_request_text_is_the_joined_text_inputs() -> None:
         cwd="/",
         model="m",
     )
-    from actors.scripted_driver import input_text
+    from threadlog.actors.scripted_driver import input_text
 
     assert input_text(request) == "a\nb"
 

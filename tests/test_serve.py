@@ -8,9 +8,9 @@ from typing import Any
 
 import trio
 
-from events.event_msgs import AgentMessage, TurnAborted
-from store.reader import read_items
 from tests.rpc_client import RpcClient, close_server, start_server
+from threadlog.events.event_msgs import AgentMessage, TurnAborted
+from threadlog.store.reader import read_items
 
 
 def _text(value: str) -> list[dict[str, Any]]:

@@ -14,19 +14,25 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from events.ids import Uuid7Generator
-from events.rollout import DynamicToolSpec
-from store.lease import (
+from threadlog.events.ids import Uuid7Generator
+from threadlog.events.rollout import DynamicToolSpec
+from threadlog.store.lease import (
     checkpoint_backfill,
     get_backfill_state,
     mark_backfill_complete,
     reset_backfill,
     try_claim_backfill,
 )
-from store.rows import ThreadRecord, ThreadRow
-from store.schema import LATEST_VERSION, MIGRATIONS
-from store.statedb import SchemaTooNewError, StateDb
-from store.thread_listing import Anchor, AnchorError, ThreadQuery, build_list_sql, list_threads
+from threadlog.store.rows import ThreadRecord, ThreadRow
+from threadlog.store.schema import LATEST_VERSION, MIGRATIONS
+from threadlog.store.statedb import SchemaTooNewError, StateDb
+from threadlog.store.thread_listing import (
+    Anchor,
+    AnchorError,
+    ThreadQuery,
+    build_list_sql,
+    list_threads,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(REPO)}

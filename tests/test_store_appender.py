@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from store.appender import (
+from tests.crash_child import line
+from threadlog.store.appender import (
     AppenderClosedError,
     RolloutAppender,
     WriterLockedError,
 )
-from store.reader import ReadReport, iter_raw_lines, read_rollout
-from tests.crash_child import line
+from threadlog.store.reader import ReadReport, iter_raw_lines, read_rollout
 
 GOOD = line(1)
 

@@ -9,10 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from events.event_msgs import AgentMessage
-from store.appender import RolloutAppender
-from store.reader import ReadReport, read_rollout
 from tests.crash_child import line
+from threadlog.events.event_msgs import AgentMessage
+from threadlog.store.appender import RolloutAppender
+from threadlog.store.reader import ReadReport, read_rollout
 
 REPO = Path(__file__).resolve().parents[1]
 TRIALS = 60

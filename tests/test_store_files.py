@@ -11,9 +11,10 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from events.event_msgs import UserMessage
-from store.archive import ArchiveError, archive_rollout, unarchive_rollout
-from store.layout import (
+from tests.crash_child import line
+from threadlog.events.event_msgs import UserMessage
+from threadlog.store.archive import ArchiveError, archive_rollout, unarchive_rollout
+from threadlog.store.layout import (
     PathEscapeError,
     ensure_inside,
     find_rollout_path,
@@ -23,7 +24,7 @@ from store.layout import (
     rollout_file_name,
     watermark,
 )
-from store.names import (
+from threadlog.store.names import (
     all_thread_names,
     append_thread_name,
     find_thread_ids_by_name,
@@ -32,8 +33,13 @@ from store.names import (
     index_path,
     named_thread_ids,
 )
-from store.reader import ReadReport, iter_raw_lines, read_head, read_head_summary, read_rollout
-from tests.crash_child import line
+from threadlog.store.reader import (
+    ReadReport,
+    iter_raw_lines,
+    read_head,
+    read_head_summary,
+    read_rollout,
+)
 
 TID = "01a20ab1-0ea2-7d20-b9b7-cee0ff50827c"
 TID2 = "01a20ab1-1016-7a22-b0af-338a78237cd0"

@@ -10,10 +10,10 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from events.event_msgs import AgentMessage
-from store.appender import RolloutAppender
-from store.reader import ReadReport, read_rollout
 from tests.crash_child import line
+from threadlog.events.event_msgs import AgentMessage
+from threadlog.store.appender import RolloutAppender
+from threadlog.store.reader import ReadReport, read_rollout
 
 
 class AppendTearReopen(RuleBasedStateMachine):

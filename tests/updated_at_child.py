@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from store.statedb import StateDb
+from threadlog.store.statedb import StateDb
 
 
 def main() -> None:
