@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _gen import thread_lines
 
 from threadlog.events.ids import Uuid7Generator
-from threadlog.projections.listing import ListParams, list_threads
-from threadlog.projections.replay import replay
+from threadlog.projections.index.listing import ListParams, list_threads
+from threadlog.projections.index.replay import replay
 from threadlog.store.appender import RolloutAppender
 from threadlog.store.layout import iter_rollout_files, new_rollout_path
 from threadlog.store.statedb import StateDb

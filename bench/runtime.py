@@ -22,9 +22,9 @@ import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from threadlog.actors.actor import ThreadSettings
-from threadlog.actors.runtime import Runtime
-from threadlog.actors.scripted_driver import Say, ScriptedDriver
+from threadlog.actors.drivers.scripted import Say, ScriptedDriver
+from threadlog.actors.runtime.host_api import Runtime
+from threadlog.actors.runtime.settings import ThreadSettings
 from threadlog.events.ops import TextUserInput
 from threadlog.store.appender import RolloutAppender
 

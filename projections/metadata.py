@@ -28,10 +28,10 @@ import msgspec
 from threadlog.events.event_msgs import ThreadNameUpdated, TokenCount, UserMessage
 from threadlog.events.ids import is_thread_id
 from threadlog.events.rollout import DynamicToolSpec, RolloutItem, SessionMeta, TurnContext
+from threadlog.events.rows import ThreadRecord, ThreadRow
 from threadlog.events.sources import source_kind, source_to_text
 from threadlog.events.timefmt import timestamp_to_ms
 from threadlog.projections.context import is_contextual_text
-from threadlog.store.rows import ThreadRecord, ThreadRow
 
 USER_REQUEST_PREFIX: Final = "## My request for Codex:"
 DEFAULT_MODEL_PROVIDER: Final = "openai"

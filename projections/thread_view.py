@@ -6,9 +6,9 @@
 
 from __future__ import annotations
 
+from threadlog.events.rows import ThreadRow
 from threadlog.events.sources import source_from_text, source_to_v2
 from threadlog.events.views import GitInfoView, NotLoaded, Thread, ThreadStatus, Turn
-from threadlog.store.rows import ThreadRow
 
 
 def thread_view(

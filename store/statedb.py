@@ -24,8 +24,8 @@ import msgspec
 
 from threadlog.events.ids import parse_thread_id
 from threadlog.events.rollout import DynamicToolSpec
+from threadlog.events.rows import ThreadRecord, ThreadRow
 from threadlog.store.layout import STATE_DB_FILE, make_private_dirs
-from threadlog.store.rows import ThreadRecord, ThreadRow
 from threadlog.store.schema import LATEST_VERSION, MIGRATIONS
 
 BUSY_TIMEOUT_MS: Final = 10_000

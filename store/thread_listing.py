@@ -14,7 +14,7 @@ from typing import Any, Final, Literal
 import msgspec
 
 from threadlog.events.ids import parse_thread_id
-from threadlog.store.rows import ThreadRow
+from threadlog.events.rows import ThreadRow
 from threadlog.store.statedb import SELECT_COLUMNS, StateDb, row_from_sql
 
 SortKey = Literal["created_at", "updated_at"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from threadlog.projections.backfill import BackfillProgress, run_backfill
+from threadlog.projections.index.backfill import BackfillProgress, run_backfill
 from threadlog.store.statedb import StateDb
 
 

@@ -118,7 +118,7 @@ async def start_server(home: Path, *extra: str) -> AsyncIterator[trio.Process]:
     """``threadlog serve`` on ``home``; killed on exit if it is still running."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     process = await trio.lowlevel.open_process(
-        [sys.executable, "-m", "threadlog.actors.cli", "serve", "--home", str(home), *extra],
+        [sys.executable, "-m", "threadlog.actors.cli.main", "serve", "--home", str(home), *extra],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

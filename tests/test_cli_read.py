@@ -18,7 +18,7 @@ RENAMED = "01a20ab1-1016-7a22-b0af-338a78237cd0"
 
 def threadlog(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "threadlog.actors.cli", *args],
+        [sys.executable, "-m", "threadlog.actors.cli.main", *args],
         capture_output=True,
         text=True,
         timeout=60,
@@ -66,7 +66,7 @@ def test_bad_or_unknown_ids_exit_2_with_a_message(home: Path, thread_id: str, me
 
 def test_home_defaults_to_codex_home(home: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "threadlog.actors.cli", "read", RENAMED, "--json"],
+        [sys.executable, "-m", "threadlog.actors.cli.main", "read", RENAMED, "--json"],
         capture_output=True,
         text=True,
         env={"CODEX_HOME": str(home), "PATH": "/usr/bin:/bin"},

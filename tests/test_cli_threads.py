@@ -18,7 +18,7 @@ EXTENDED = "01a20ab1-2c33-7ea3-bc90-12778727d285"
 def threadlog(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run(
-        [sys.executable, "-m", "threadlog.actors.cli", *args],
+        [sys.executable, "-m", "threadlog.actors.cli.main", *args],
         capture_output=True,
         text=True,
         timeout=120,

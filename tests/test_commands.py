@@ -14,7 +14,7 @@ import trio
 
 from tests.rpc_client import RpcClient, start_server
 from tests.runtime_helpers import drain, live_equals_log, open_runtime, script
-from threadlog.actors.sandbox import FullAccess, RestrictedAccess, read_access_of
+from threadlog.actors.shell.sandbox import FullAccess, RestrictedAccess, read_access_of
 from threadlog.events.response_items import FunctionCallOutput
 from threadlog.events.thread_items import CommandExecutionItem
 from threadlog.events.tool_events import ExecCommandEnd

@@ -13,10 +13,10 @@ import pytest
 from tests.corpus import CODEX_REAL
 from tests.rpc_client import RpcClient, close_server, start_server
 from tests.runtime_helpers import drain, open_runtime, script, text
-from threadlog.actors.agents_md import MAX_BYTES, agents_md
-from threadlog.actors.driver import TurnHandle, TurnRequest
-from threadlog.actors.realtime import LoopbackTransport
-from threadlog.actors.scripted_driver import ScriptedDriver
+from threadlog.actors.drivers.protocol import TurnHandle, TurnRequest
+from threadlog.actors.drivers.scripted import ScriptedDriver
+from threadlog.actors.realtime.session import LoopbackTransport
+from threadlog.actors.shell.agents_md import MAX_BYTES, agents_md
 from threadlog.events.errors import ThreadError
 from threadlog.events.event_msgs import ContextCompacted, TaskStarted, UserMessage
 from threadlog.events.response_items import InputText, Message, ResponseItem, message_text
@@ -209,7 +209,7 @@ async def test_turns_send_the_initial_context_once_then_only_bundled_changes(
         await _turn(rt, thread.id, "two")
         await _turn(rt, thread.id, "three", model="model-b", sandbox_policy={"type": "read-only"})
         await _turn(rt, thread.id, "four", cwd=str(project / "sub"))
-        final = list((await rt.loaded_actor(thread.id)).model_history)
+        final = list((await rt.registry.loaded_actor(thread.id)).model_history)
     first, second, third, fourth = driver.histories
     developer, user = contexts_added(first, 0)
     assert openers([developer]) == [

@@ -12,8 +12,8 @@ import trio
 
 from tests.rpc_client import RpcClient, close_server, start_server
 from tests.runtime_helpers import drain, live_equals_log, open_runtime, script
-from threadlog.actors.driver import DynamicToolResult, TurnHandle, TurnRequest
-from threadlog.actors.scripted_driver import ScriptedDriver
+from threadlog.actors.drivers.protocol import DynamicToolResult, TurnHandle, TurnRequest
+from threadlog.actors.drivers.scripted import ScriptedDriver
 from threadlog.events.rollout import DynamicToolSpec
 from threadlog.events.thread_items import DynamicToolCallItem
 from threadlog.events.tool_events import DynamicToolCallResponse

@@ -21,7 +21,7 @@ from threadlog.events import (
     decode_line,
     encode_line,
 )
-from threadlog.events.testing import rollout_lines, unknown_lines
+from threadlog.testing.vocabulary import rollout_lines, unknown_lines
 
 UNKNOWN = (UnknownEventMsg, UnknownResponseItem, UnknownItem)
 

@@ -15,11 +15,11 @@ import pytest
 from tests.homes import make_home
 from threadlog.events import RolloutLine, encode_line
 from threadlog.events.event_msgs import TokenCount, TokenUsage, TokenUsageInfo, UserMessage
-from threadlog.projections.backfill import pending_files, run_backfill
-from threadlog.projections.doctor import doctor
-from threadlog.projections.indexer import extract_file, sync_file
-from threadlog.projections.listing import ListParams, list_threads
-from threadlog.projections.replay import replay
+from threadlog.projections.index.backfill import pending_files, run_backfill
+from threadlog.projections.index.doctor import doctor
+from threadlog.projections.index.indexer import extract_file, sync_file
+from threadlog.projections.index.listing import ListParams, list_threads
+from threadlog.projections.index.replay import replay
 from threadlog.store.appender import RolloutAppender
 from threadlog.store.lease import get_backfill_state
 from threadlog.store.statedb import StateDb
@@ -130,7 +130,7 @@ def test_two_backfill_processes_one_claims(tmp_path: Path) -> None:
             [
                 sys.executable,
                 "-m",
-                "threadlog.actors.cli",
+                "threadlog.actors.cli.main",
                 "backfill",
                 "--home",
                 str(tmp_path),
@@ -228,7 +228,7 @@ def test_list_refuses_bad_cursors_with_exit_2(tmp_path: Path, cursor: str) -> No
         [
             sys.executable,
             "-m",
-            "threadlog.actors.cli",
+            "threadlog.actors.cli.main",
             "list",
             "--home",
             str(tmp_path),
@@ -257,8 +257,8 @@ def test_doctor_repair_deletes_rows_of_vanished_threads(tmp_path: Path) -> None:
 def test_progress_is_a_bar_on_a_terminal_and_log_events_otherwise(tmp_path: Path) -> None:
     import io
 
-    from threadlog.actors.progress import ProgressReporter
-    from threadlog.projections.backfill import BackfillProgress
+    from threadlog.actors.cli.progress import ProgressReporter
+    from threadlog.projections.index.backfill import BackfillProgress
 
     class Tty(io.StringIO):
         def isatty(self) -> bool:
@@ -276,7 +276,7 @@ def test_progress_is_a_bar_on_a_terminal_and_log_events_otherwise(tmp_path: Path
         [
             sys.executable,
             "-m",
-            "threadlog.actors.cli",
+            "threadlog.actors.cli.main",
             "backfill",
             "--home",
             str(tmp_path),

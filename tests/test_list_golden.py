@@ -11,8 +11,8 @@ import pytest
 
 from tests.corpus import CODEX_REAL, CODEX_REAL_VERSIONS, copy_codex_home, rewrite_home_prefix
 from tests.test_read_golden import project_onto
-from threadlog.projections.backfill import run_backfill
-from threadlog.projections.listing import ListMetrics, ListParams, list_threads
+from threadlog.projections.index.backfill import run_backfill
+from threadlog.projections.index.listing import ListMetrics, ListParams, list_threads
 from threadlog.store.statedb import StateDb
 
 

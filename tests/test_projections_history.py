@@ -45,8 +45,8 @@ from threadlog.projections.history import (
     TurnsDropped,
     build_turns,
 )
-from threadlog.projections.testing import valid_rollout_items, with_noise
 from threadlog.store.reader import read_items
+from threadlog.testing.sequences import valid_rollout_items, with_noise
 
 T1 = "00000001-0000-7000-8000-000000000001"
 T2 = "00000002-0000-7000-8000-000000000002"

@@ -34,8 +34,8 @@ from threadlog.events.rollout import (
 from threadlog.events.tool_events import ExecCommandEnd, PatchApplyEnd
 from threadlog.projections.metadata import MetadataExtractor, preview_of
 from threadlog.projections.policy import is_persisted, persisted_form, sanitize_for_persistence
-from threadlog.projections.testing import valid_rollout_items
 from threadlog.store.reader import read_items
+from threadlog.testing.sequences import valid_rollout_items
 
 TID = "01a20ab1-0ea2-7d20-b9b7-cee0ff50827c"
 SOURCE_TID = "01a20ab1-1016-7a22-b0af-338a78237cd0"

@@ -11,7 +11,7 @@ import msgspec
 import pytest
 
 from tests.corpus import CODEX_REAL, CODEX_REAL_VERSIONS, copy_codex_home, rewrite_home_prefix
-from threadlog.projections.read_thread import read_thread
+from threadlog.projections.index.read_thread import read_thread
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 

@@ -11,7 +11,7 @@ import trio
 
 from tests.rpc_client import RpcClient, start_server
 from tests.runtime_helpers import drain, open_runtime, script
-from threadlog.actors.realtime import AudioFrame, LoopbackTransport
+from threadlog.actors.realtime.session import AudioFrame, LoopbackTransport
 from threadlog.events.errors import ThreadError
 from threadlog.events.response_items import Message, message_text
 from threadlog.store.reader import read_items
@@ -107,7 +107,7 @@ async def test_replacing_a_session_is_silent_and_noted_for_the_model(tmp_path: P
     ]
     assert any(first in text and "realtime conversation" in text for text in developer)
     async with open_runtime(tmp_path) as rt:
-        actor = await rt.loaded_actor(thread.id)
+        actor = await rt.registry.loaded_actor(thread.id)
         history = [message_text(m) for m in actor.model_history if isinstance(m, Message)]
     assert any(first in text for text in history)
 

@@ -14,7 +14,7 @@ from threadlog.events.errors import ThreadError
 from threadlog.events.event_msgs import AgentMessage, TurnAborted
 from threadlog.events.rollout import SessionMeta, TurnContext
 from threadlog.events.thread_items import AgentMessageItem, UserMessageItem
-from threadlog.projections.listing import ListParams
+from threadlog.projections.index.listing import ListParams
 from threadlog.store.names import find_thread_name
 from threadlog.store.reader import read_items
 from threadlog.store.statedb import StateDb

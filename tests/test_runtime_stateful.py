@@ -17,13 +17,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.runtime_helpers import drain, fold_of_log, open_runtime, script
-from threadlog.actors.notifications import Notification
-from threadlog.actors.runtime import Runtime
+from threadlog.actors.runtime.host_api import Runtime
 from threadlog.events.errors import ThreadError
 from threadlog.events.event_msgs import AgentMessage, UserMessage
+from threadlog.events.notifications import Notification
 from threadlog.events.sources import SOURCE_KINDS
 from threadlog.events.thread_items import AgentMessageItem
-from threadlog.projections.listing import ListParams
+from threadlog.projections.index.listing import ListParams
 from threadlog.store.reader import read_items
 
 OPS = st.lists(

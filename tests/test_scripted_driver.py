@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from tests.runtime_helpers import live_equals_log, open_runtime, script, text
-from threadlog.actors.driver import TurnRequest
-from threadlog.actors.scripted_driver import (
+from threadlog.actors.drivers.protocol import TurnRequest
+from threadlog.actors.drivers.scripted import (
     DEFAULT_SCRIPT,
     Say,
     ScriptedDriver,
@@ -50,7 +50,7 @@ def test_request_text_is_the_joined_text_inputs() -> None:
         cwd="/",
         model="m",
     )
-    from threadlog.actors.scripted_driver import input_text
+    from threadlog.actors.drivers.scripted import input_text
 
     assert input_text(request) == "a\nb"
 

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from threadlog.events.ids import Uuid7Generator
 from threadlog.events.rollout import DynamicToolSpec
+from threadlog.events.rows import ThreadRecord, ThreadRow
 from threadlog.store.lease import (
     checkpoint_backfill,
     get_backfill_state,
@@ -23,7 +24,6 @@ from threadlog.store.lease import (
     reset_backfill,
     try_claim_backfill,
 )
-from threadlog.store.rows import ThreadRecord, ThreadRow
 from threadlog.store.schema import LATEST_VERSION, MIGRATIONS
 from threadlog.store.statedb import SchemaTooNewError, StateDb
 from threadlog.store.thread_listing import (

@@ -2,6 +2,6 @@
 
 import sys
 
-from threadlog.actors.cli import main
+from threadlog.actors.cli.main import main
 
 sys.exit(main())

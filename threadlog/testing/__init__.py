@@ -1,1 +1,45 @@
-"""Public helpers for testing code built on threadlog (like ``trio.testing``)."""
+"""Public helpers for testing code built on threadlog, the way ``trio.testing`` is public.
+
+* hypothesis strategies: every vocabulary value (``vocabulary``) and plausible, valid
+  rollout sequences (``sequences``); importing them needs hypothesis;
+* the scripted driver, ``open_runtime``, ``live_equals_log`` and ``fold_of_log``
+  (``runtime``), so a host can test its own driver against the real runtime;
+* in-memory stores and the contract suites every storage backend must pass
+  (``threadlog.testing.contracts``; importing those needs pytest).
+"""
+
+from __future__ import annotations
+
+from threadlog.actors.drivers.scripted import ScriptedDriver
+from threadlog.testing.runtime import fold_of_log, live_equals_log, open_runtime, script, text
+from threadlog.testing.sequences import noise, valid_rollout_items, with_noise
+from threadlog.testing.vocabulary import (
+    event_msgs,
+    json_values,
+    response_items,
+    rollout_items,
+    rollout_lines,
+    structs_of,
+    timestamps,
+    unknown_lines,
+)
+
+__all__ = [
+    "ScriptedDriver",
+    "event_msgs",
+    "fold_of_log",
+    "json_values",
+    "live_equals_log",
+    "noise",
+    "open_runtime",
+    "response_items",
+    "rollout_items",
+    "rollout_lines",
+    "script",
+    "structs_of",
+    "text",
+    "timestamps",
+    "unknown_lines",
+    "valid_rollout_items",
+    "with_noise",
+]

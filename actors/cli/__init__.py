@@ -1,0 +1,1 @@
+"""The ``threadlog`` command line: one module per subcommand, wired in ``main``."""

@@ -1,0 +1,139 @@
+"""``threadlog backfill``, ``replay`` and ``doctor``: build, rebuild and check the index."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import msgspec
+
+from threadlog.actors.cli.common import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    add_common_arguments,
+    fail,
+    print_json,
+    resolve_home,
+)
+from threadlog.actors.cli.progress import ProgressReporter
+from threadlog.projections.index.backfill import BackfillStats, run_backfill
+from threadlog.projections.index.doctor import DoctorReport, doctor
+from threadlog.projections.index.replay import replay
+from threadlog.store.layout import STATE_DB_FILE
+from threadlog.store.statedb import SchemaTooNewError, StateDb
+
+
+def register(subparsers: Any) -> None:
+    """Add ``backfill``, ``replay`` and ``doctor``."""
+    backfill = subparsers.add_parser(
+        "backfill", help="index the rollouts incrementally, under the lease"
+    )
+    add_common_arguments(backfill)
+    backfill.set_defaults(handler=run_backfill_command)
+    rebuild = subparsers.add_parser(
+        "replay", help="rebuild the index from the logs alone and swap it in atomically"
+    )
+    add_common_arguments(rebuild)
+    rebuild.set_defaults(handler=run_replay_command)
+    check = subparsers.add_parser("doctor", help="compare the index with the logs")
+    check.add_argument("--repair", action="store_true", help="fix what can be fixed")
+    add_common_arguments(check)
+    check.set_defaults(handler=run_doctor_command)
+
+
+def _summary(stats: BackfillStats) -> dict[str, Any]:
+    return {
+        "claimed": stats.claimed,
+        "files": stats.files,
+        "threads": stats.threads,
+        "bad_lines": stats.bad_lines,
+        "errors": stats.errors,
+        "seconds": round(stats.seconds, 3),
+    }
+
+
+def _print_stats(stats: BackfillStats, as_json: bool, verb: str) -> None:
+    if as_json:
+        print_json(_summary(stats))
+        return
+    if not stats.claimed:
+        print(f"{verb}: not claimed (another worker holds the lease, or the index is complete)")
+        return
+    print(
+        f"{verb}: {stats.threads} threads from {stats.files} files in {stats.seconds:.2f}s"
+        f" ({stats.errors} files skipped, {stats.bad_lines} bad lines)"
+    )
+    for error in stats.error_files[:20]:
+        print(f"  skipped {error.path}: {error.reason}")
+
+
+def run_backfill_command(args: argparse.Namespace) -> int:
+    """Index what is not indexed yet."""
+    home = resolve_home(args)
+    if not home.is_dir():
+        return fail(f"no such home directory: {home}")
+    reporter = ProgressReporter("backfill")
+    try:
+        with StateDb.for_home(home) as db:
+            stats = run_backfill(home, db, progress=reporter)
+    except SchemaTooNewError as exc:
+        return fail(str(exc))
+    finally:
+        reporter.close()
+    _print_stats(stats, args.json, "backfill")
+    return EXIT_OK
+
+
+def run_replay_command(args: argparse.Namespace) -> int:
+    """Rebuild the index from scratch."""
+    home = resolve_home(args)
+    if not home.is_dir():
+        return fail(f"no such home directory: {home}")
+    reporter = ProgressReporter("replay")
+    try:
+        stats = replay(home, home / STATE_DB_FILE, progress=reporter)
+    except SchemaTooNewError as exc:
+        return fail(str(exc))
+    finally:
+        reporter.close()
+    _print_stats(stats, args.json, "replay")
+    return EXIT_OK
+
+
+def _print_doctor(report: DoctorReport) -> None:
+    print(
+        f"{report.files} rollout files, {report.rows} index rows, backfill {report.backfill_status}"
+    )
+    sections = [
+        ("rows whose rollout is gone", report.missing_files),
+        ("rows pointing at a moved rollout", report.moved_files),
+        ("files not in the index", report.unindexed_files),
+        ("rows out of date with their file", report.stale_rows),
+        ("files with a torn last line", report.torn_tails),
+        ("unreadable lines", [f"{i.path}:{i.line_no} ({i.reason})" for i in report.bad_lines]),
+    ]
+    for title, entries in sections:
+        if entries:
+            print(f"{title}: {len(entries)}")
+            for entry in entries[:20]:
+                print(f"  {entry}")
+    for action in report.repaired:
+        print(f"repaired: {action}")
+    print("clean" if report.clean else "NOT clean")
+
+
+def run_doctor_command(args: argparse.Namespace) -> int:
+    """Check (and with --repair, fix) the index; exit 0 only when clean."""
+    home = resolve_home(args)
+    if not home.is_dir():
+        return fail(f"no such home directory: {home}")
+    try:
+        with StateDb.for_home(home) as db:
+            report = doctor(home, db, fix=args.repair)
+    except SchemaTooNewError as exc:
+        return fail(str(exc))
+    if args.json:
+        print_json({**msgspec.to_builtins(report), "clean": report.clean})
+    else:
+        _print_doctor(report)
+    return EXIT_OK if report.clean else EXIT_FAILURE

@@ -1,0 +1,45 @@
+"""``threadlog read THREAD_ID``: print one thread as app-server ``thread/read`` answers it."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from threadlog.actors.cli.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    add_common_arguments,
+    fail,
+    print_json,
+    resolve_home,
+)
+from threadlog.actors.cli.render import render_thread
+from threadlog.events.errors import ThreadNotFoundError
+from threadlog.projections.index.read_thread import read_thread
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``read`` subcommand."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "read", help="print one thread (thread/read)", description=__doc__
+    )
+    parser.add_argument("thread_id", metavar="THREAD_ID")
+    parser.add_argument("--turns", action="store_true", help="include the turns and their items")
+    add_common_arguments(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Read the thread from its rollout file (no database needed)."""
+    home = resolve_home(args)
+    try:
+        thread = read_thread(home, args.thread_id, include_turns=args.turns)
+    except ValueError as exc:
+        return fail(str(exc), EXIT_USAGE)
+    except ThreadNotFoundError as exc:
+        return fail(f"{exc} (looked in {home})", EXIT_USAGE)
+    if args.json:
+        print_json({"thread": thread})
+    else:
+        print(render_thread(thread))
+    return EXIT_OK

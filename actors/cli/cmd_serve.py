@@ -1,0 +1,91 @@
+"""``threadlog serve``: speak the app-server v2 protocol on stdin/stdout."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from threadlog.actors.cli.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    add_common_arguments,
+    fail,
+    resolve_home,
+)
+from threadlog.actors.drivers.scripted import ScriptedDriver, ScriptError, load_scripts
+from threadlog.actors.realtime.session import LoopbackTransport
+from threadlog.actors.runtime.host_api import Runtime
+from threadlog.actors.runtime.settings import ThreadSettings
+from threadlog.actors.server.connection import Server
+from threadlog.store.appender import DURABILITY_MODES
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``serve`` subcommand."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "serve",
+        help="serve the app-server v2 JSON-RPC protocol over stdio",
+        description=__doc__,
+    )
+    parser.add_argument(
+        "--driver",
+        choices=("scripted",),
+        default="scripted",
+        help="what produces turns (the scripted driver; see actors/scripted_driver.py)",
+    )
+    parser.add_argument("--script-file", default=None, help="JSON object of named scripts")
+    parser.add_argument("--durability", choices=DURABILITY_MODES, default="fsync")
+    parser.add_argument(
+        "--persist-extended",
+        action="store_true",
+        help="threads persist extended history unless a request says otherwise",
+    )
+    parser.add_argument("--passivation-timeout", type=float, default=300.0)
+    parser.add_argument(
+        "--realtime-transport",
+        choices=("none", "loopback"),
+        default="none",
+        help="what thread/realtime/* sessions talk to (loopback echoes; for tests and demos)",
+    )
+    parser.add_argument(
+        "--dynamic-tool-timeout",
+        type=float,
+        default=300.0,
+        help="seconds to wait for the client's answer to item/tool/call before failing the call",
+    )
+    add_common_arguments(parser, json_flag=False)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until stdin closes."""
+    home = resolve_home(args)
+    scripts = {}
+    if args.script_file:
+        try:
+            scripts = load_scripts(Path(args.script_file))
+        except (ScriptError, OSError) as exc:
+            return fail(str(exc), EXIT_USAGE)
+    trio.run(_serve, home, args, scripts)
+    return EXIT_OK
+
+
+async def _serve(home: Path, args: argparse.Namespace, scripts: dict[str, Any]) -> None:
+    runtime = Runtime(
+        home,
+        driver=ScriptedDriver(scripts),
+        durability=args.durability,
+        passivation_timeout=args.passivation_timeout,
+        dynamic_tool_timeout=args.dynamic_tool_timeout,
+        realtime_transport=LoopbackTransport() if args.realtime_transport == "loopback" else None,
+        persistence="extended" if args.persist_extended else "limited",
+        defaults=ThreadSettings(cwd=os.getcwd()),
+    )
+    stdin = trio.lowlevel.FdStream(os.dup(0))
+    stdout = trio.lowlevel.FdStream(os.dup(1))
+    async with runtime, stdin, stdout:
+        await Server(runtime, stdout).serve(stdin)

@@ -1,0 +1,1 @@
+"""Drivers: the model seam (``protocol``) and the deterministic scripted driver."""

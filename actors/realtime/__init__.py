@@ -1,0 +1,1 @@
+"""Realtime conversations: sessions over a transport with bounded queues."""

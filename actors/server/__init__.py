@@ -1,0 +1,1 @@
+"""``threadlog serve``: the app-server JSON-RPC protocol over a connection to one runtime."""

@@ -1,0 +1,415 @@
+"""``threadlog serve``: the app-server v2 protocol over stdio (JSON-RPC 2.0, one per line).
+
+Requests are served concurrently: each runs in its own task, so a long turn never blocks a
+``thread/list``. ``initialize`` and notifications are handled in arrival order, so a client
+that pipelines its handshake is never told ``Not initialized``. Bad input never stops the
+server: invalid JSON gets -32700, an unknown method -32601, bad params -32602, an invalid
+request or a request before ``initialize`` -32600, and a line over the size limit is
+answered and skipped. When stdin closes, the server stops reading, ends running turns
+(recorded as interrupted) and flushes every log before exiting.
+"""
+
+from __future__ import annotations
+
+import itertools
+import platform
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Final
+
+import msgspec
+import structlog
+import trio
+
+from threadlog.actors.drivers.protocol import DynamicToolResult
+from threadlog.actors.runtime.host_api import Runtime
+from threadlog.actors.server import jsonrpc as rpc
+from threadlog.actors.server.params import (
+    ThreadForkParams,
+    ThreadIdParams,
+    ThreadLoadedListParams,
+    ThreadReadParams,
+    ThreadResumeParams,
+    ThreadRollbackParams,
+    ThreadSetNameParams,
+    ThreadStartParams,
+    TurnInterruptParams,
+    TurnStartParams,
+    dynamic_tool_specs,
+    sandbox_policy_of,
+    sandbox_to_v2,
+    to_ops_input,
+)
+from threadlog.actors.server.realtime import realtime_handlers
+from threadlog.events import __version__
+from threadlog.events.errors import InvalidRequestError, ThreadError
+from threadlog.events.views import Thread
+from threadlog.projections.index.listing import ListParams
+from threadlog.projections.item_mapping import join_command
+
+MAX_LINE: Final = 64 << 20
+ERROR_CODES: Final[tuple[tuple[type[ThreadError], int], ...]] = (
+    (ThreadError, rpc.INVALID_REQUEST),
+)
+"""The JSON-RPC code each error class is answered with (first match wins). Codex's
+app-server answers every thread-level refusal with -32600 and the condition in its message;
+a subclass listed before its base would get a code of its own."""
+log = structlog.get_logger("threadlog.serve")
+Handler = Callable[[Any], Awaitable[Any]]
+
+
+async def read_lines(stream: trio.abc.ReceiveStream, max_line: int) -> AsyncIterator[bytes | None]:
+    """Lines of a byte stream; ``None`` stands for a line that exceeded ``max_line``."""
+    buffer = bytearray()
+    skipping = False
+    while True:
+        chunk = await stream.receive_some(1 << 16)
+        if not chunk:
+            if buffer.strip() and not skipping:
+                yield bytes(buffer)
+            return
+        start = 0
+        while True:
+            newline = chunk.find(b"\n", start)
+            if newline < 0:
+                if not skipping:
+                    buffer += chunk[start:]
+                    if len(buffer) > max_line:
+                        buffer.clear()
+                        skipping = True
+                        yield None
+                break
+            if skipping:
+                skipping = False
+            else:
+                buffer += chunk[start:newline]
+                if len(buffer) > max_line:
+                    yield None
+                elif buffer.strip():
+                    yield bytes(buffer)
+                buffer.clear()
+            start = newline + 1
+
+
+def error_code(exc: ThreadError) -> int:
+    """The JSON-RPC error code for a thread API error."""
+    return next(code for cls, code in ERROR_CODES if isinstance(exc, cls))
+
+
+class Server:
+    """One stdio connection to one runtime."""
+
+    def __init__(
+        self, runtime: Runtime, out: trio.abc.SendStream, *, max_line: int = MAX_LINE
+    ) -> None:
+        self.runtime = runtime
+        self.out = out
+        self.max_line = max_line
+        self.initialized = False
+        self._write_lock = trio.Lock()
+        self._request_ids = itertools.count(1)
+        self._pending: dict[int, trio.MemorySendChannel[rpc.Response]] = {}
+        self.handlers: dict[str, Handler] = {
+            "thread/start": self.thread_start,
+            "thread/resume": self.thread_resume,
+            "thread/fork": self.thread_fork,
+            "thread/list": self.thread_list,
+            "thread/read": self.thread_read,
+            "thread/archive": self.thread_archive,
+            "thread/unarchive": self.thread_unarchive,
+            "thread/name/set": self.thread_name_set,
+            "thread/rollback": self.thread_rollback,
+            "thread/compact/start": self.thread_compact_start,
+            "thread/loaded/list": self.thread_loaded_list,
+            "turn/start": self.turn_start,
+            "turn/interrupt": self.turn_interrupt,
+            **realtime_handlers(runtime),
+        }
+
+    # --- the connection ----------------------------------------------------------------
+
+    async def send(self, data: bytes) -> None:
+        """Write one line (whole, never interleaved)."""
+        async with self._write_lock:
+            await self.out.send_all(data)
+
+    async def serve(self, stream: trio.abc.ReceiveStream) -> None:
+        """Serve until the input ends."""
+        async with trio.open_nursery() as nursery, self.runtime.subscribe() as notes:
+            nursery.start_soon(self._forward, notes)
+            async with trio.open_nursery() as requests:
+                async for line in read_lines(stream, self.max_line):
+                    if line is None:
+                        await self.send(
+                            rpc.encode_error(
+                                None,
+                                rpc.INVALID_REQUEST,
+                                f"Invalid request: line exceeds {self.max_line} bytes",
+                            )
+                        )
+                        continue
+                    await self._dispatch(line, requests)
+                # Input closed: answer what is in flight, then stop.
+            nursery.cancel_scope.cancel()
+
+    async def _forward(self, notes: trio.MemoryReceiveChannel[Any]) -> None:
+        async for note in notes:
+            if self.initialized:
+                await self.send(
+                    rpc.encode_notification(note.method, msgspec.to_builtins(note.params))
+                )
+
+    async def _dispatch(self, line: bytes, requests: trio.Nursery) -> None:
+        try:
+            message = rpc.parse_message(line)
+        except rpc.RpcError as exc:
+            await self.send(rpc.encode_error(exc.id, exc.code, exc.message))
+            return
+        if isinstance(message, rpc.Response):
+            channel = self._pending.pop(message.id, None) if isinstance(message.id, int) else None
+            if channel is None:
+                log.warning("response_to_unknown_request", id=message.id)
+            else:
+                channel.send_nowait(message)
+            return
+        if isinstance(message, rpc.Notification):
+            if message.method == "initialized":
+                return
+            log.info("client_notification_ignored", method=message.method)
+            return
+        if message.method == "initialize":
+            await self._initialize(message)
+            return
+        if not self.initialized:
+            await self.send(rpc.encode_error(message.id, rpc.INVALID_REQUEST, "Not initialized"))
+            return
+        requests.start_soon(self._handle, message)
+
+    async def _initialize(self, request: rpc.Request) -> None:
+        if self.initialized:
+            await self.send(
+                rpc.encode_error(request.id, rpc.INVALID_REQUEST, "Already initialized")
+            )
+            return
+        info = (
+            (request.params or {}).get("clientInfo") if isinstance(request.params, dict) else None
+        )
+        if not isinstance(info, dict) or not isinstance(info.get("name"), str):
+            await self.send(
+                rpc.encode_error(
+                    request.id, rpc.INVALID_PARAMS, "Invalid params: missing field `clientInfo`"
+                )
+            )
+            return
+        client = f"{info['name']}; {info.get('version', '')}"
+        agent = f"threadlog/{__version__} ({platform.system()}; {platform.machine()}) ({client})"
+        self.initialized = True
+        await self.send(rpc.encode_result(request.id, {"userAgent": agent}))
+
+    async def _handle(self, request: rpc.Request) -> None:
+        handler = self.handlers.get(request.method)
+        if handler is None:
+            await self.send(
+                rpc.encode_error(
+                    request.id, rpc.METHOD_NOT_FOUND, f"Method not found: {request.method}"
+                )
+            )
+            return
+        try:
+            result = await handler(request.params if request.params is not None else {})
+        except msgspec.ValidationError as exc:
+            await self.send(
+                rpc.encode_error(request.id, rpc.INVALID_PARAMS, f"Invalid params: {exc}")
+            )
+        except ThreadError as exc:
+            await self.send(rpc.encode_error(request.id, error_code(exc), exc.message))
+        except ValueError as exc:
+            await self.send(
+                rpc.encode_error(request.id, rpc.INVALID_PARAMS, f"Invalid params: {exc}")
+            )
+        except Exception as exc:
+            log.exception("request_failed", method=request.method)
+            await self.send(
+                rpc.encode_error(request.id, rpc.INTERNAL_ERROR, f"internal error: {exc}")
+            )
+        else:
+            await self.send(rpc.encode_result(request.id, msgspec.to_builtins(result)))
+
+    # --- server -> client requests -----------------------------------------------------
+
+    async def _ask_client(self, method: str, params: dict[str, Any]) -> rpc.Response:
+        """Send a request to the client and wait for its response."""
+        request_id = next(self._request_ids)
+        send, receive = trio.open_memory_channel[rpc.Response](1)
+        self._pending[request_id] = send
+        try:
+            await self.send(rpc.encode_request(request_id, method, params))
+            return await receive.receive()
+        finally:
+            self._pending.pop(request_id, None)
+
+    async def call_dynamic_tool(
+        self, thread_id: str, turn_id: str, call_id: str, tool: str, arguments: Any
+    ) -> DynamicToolResult:
+        """Send ``item/tool/call`` to the client and wait for its answer."""
+        params = {
+            "threadId": thread_id,
+            "turnId": turn_id,
+            "callId": call_id,
+            "tool": tool,
+            "arguments": arguments,
+        }
+        response = await self._ask_client("item/tool/call", params)
+        if response.error is not None:
+            message = response.error.get("message") if isinstance(response.error, dict) else None
+            return DynamicToolResult(success=False, error=str(message or response.error))
+        result = response.result if isinstance(response.result, dict) else {}
+        items = result.get("contentItems")
+        return DynamicToolResult(
+            success=bool(result.get("success", False)),
+            content_items=items if isinstance(items, list) else [],
+        )
+
+    async def request_approval(
+        self, thread_id: str, turn_id: str, call_id: str, command: list[str], cwd: str
+    ) -> str:
+        """Send ``item/commandExecution/requestApproval``; anything but a decision declines."""
+        params = {
+            "threadId": thread_id,
+            "turnId": turn_id,
+            "itemId": call_id,
+            "command": join_command(command),
+            "cwd": cwd,
+        }
+        response = await self._ask_client("item/commandExecution/requestApproval", params)
+        result = response.result if isinstance(response.result, dict) else {}
+        decision = result.get("decision")
+        if isinstance(decision, dict) and any(str(k).startswith("accept") for k in decision):
+            return "accept"  # accept with an execpolicy amendment: runs this once here
+        return decision if isinstance(decision, str) else "decline"
+
+    # --- methods -----------------------------------------------------------------------
+
+    def _thread_response(self, thread: Thread) -> dict[str, Any]:
+        settings = self.runtime.thread_settings(thread.id)
+        return {
+            "thread": thread,
+            "model": settings.model,
+            "modelProvider": thread.model_provider,
+            "cwd": thread.cwd,
+            "approvalPolicy": settings.approval_policy,
+            "sandbox": sandbox_to_v2(settings.sandbox_policy),
+            "reasoningEffort": settings.effort,
+        }
+
+    async def thread_start(self, raw: Any) -> Any:
+        """``thread/start``."""
+        params = msgspec.convert(raw, ThreadStartParams)
+        if params.ephemeral:
+            raise InvalidRequestError("ephemeral threads are not supported by threadlog")
+        thread = await self.runtime.start_thread(
+            cwd=params.cwd,
+            model=params.model,
+            model_provider=params.model_provider,
+            approval_policy=params.approval_policy,
+            sandbox_policy=sandbox_policy_of(params.sandbox),
+            base_instructions=params.base_instructions,
+            developer_instructions=params.developer_instructions,
+            dynamic_tools=dynamic_tool_specs(params),
+            persist_extended_history=params.persist_extended_history,
+        )
+        return self._thread_response(thread)
+
+    async def thread_resume(self, raw: Any) -> Any:
+        """``thread/resume``."""
+        params = msgspec.convert(raw, ThreadResumeParams)
+        thread = await self.runtime.resume_thread(
+            params.thread_id, persist_extended_history=params.persist_extended_history
+        )
+        return self._thread_response(thread)
+
+    async def thread_fork(self, raw: Any) -> Any:
+        """``thread/fork``."""
+        params = msgspec.convert(raw, ThreadForkParams)
+        if params.ephemeral:
+            raise InvalidRequestError("ephemeral threads are not supported by threadlog")
+        thread = await self.runtime.fork_thread(
+            params.thread_id,
+            cwd=params.cwd,
+            persist_extended_history=params.persist_extended_history,
+        )
+        return self._thread_response(thread)
+
+    async def thread_list(self, raw: Any) -> Any:
+        """``thread/list``."""
+        return await self.runtime.list_threads(msgspec.convert(raw, ListParams))
+
+    async def thread_read(self, raw: Any) -> Any:
+        """``thread/read``."""
+        params = msgspec.convert(raw, ThreadReadParams)
+        thread = await self.runtime.read_thread(
+            params.thread_id, include_turns=params.include_turns
+        )
+        return {"thread": thread}
+
+    async def thread_archive(self, raw: Any) -> Any:
+        """``thread/archive``."""
+        params = msgspec.convert(raw, ThreadIdParams)
+        await self.runtime.archive_thread(params.thread_id)
+        return {}
+
+    async def thread_unarchive(self, raw: Any) -> Any:
+        """``thread/unarchive``."""
+        params = msgspec.convert(raw, ThreadIdParams)
+        return {"thread": await self.runtime.unarchive_thread(params.thread_id)}
+
+    async def thread_name_set(self, raw: Any) -> Any:
+        """``thread/name/set``."""
+        params = msgspec.convert(raw, ThreadSetNameParams)
+        await self.runtime.rename_thread(params.thread_id, params.name)
+        return {}
+
+    async def thread_rollback(self, raw: Any) -> Any:
+        """``thread/rollback``."""
+        params = msgspec.convert(raw, ThreadRollbackParams)
+        return {"thread": await self.runtime.rollback_thread(params.thread_id, params.num_turns)}
+
+    async def thread_compact_start(self, raw: Any) -> Any:
+        """``thread/compact/start``: the compaction runs as a turn; its items are notified."""
+        params = msgspec.convert(raw, ThreadIdParams)
+        await self.runtime.compact_thread(params.thread_id)
+        return {}
+
+    async def thread_loaded_list(self, raw: Any) -> Any:
+        """``thread/loaded/list``: ids sorted, the cursor is the last id returned."""
+        params = msgspec.convert(raw, ThreadLoadedListParams)
+        ids = self.runtime.loaded_thread_ids()
+        if params.cursor is not None:
+            ids = [i for i in ids if i > params.cursor]
+        limit = min(max(params.limit or 25, 1), 100)
+        page = ids[:limit]
+        return {"data": page, "nextCursor": page[-1] if len(ids) > limit else None}
+
+    async def turn_start(self, raw: Any) -> Any:
+        """``turn/start``."""
+        params = msgspec.convert(raw, TurnStartParams)
+        mode = params.collaboration_mode
+        if isinstance(mode, dict):
+            mode = mode.get("mode") or mode.get("kind")
+        turn = await self.runtime.start_turn(
+            params.thread_id,
+            to_ops_input(params),
+            cwd=params.cwd,
+            model=params.model,
+            effort=params.effort,
+            approval_policy=params.approval_policy,
+            sandbox_policy=params.sandbox_policy,
+            collaboration_mode=mode if isinstance(mode, str) else None,
+            host=self,
+        )
+        return {"turn": turn}
+
+    async def turn_interrupt(self, raw: Any) -> Any:
+        """``turn/interrupt``."""
+        params = msgspec.convert(raw, TurnInterruptParams)
+        await self.runtime.interrupt_turn(params.thread_id, params.turn_id)
+        return {}

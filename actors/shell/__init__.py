@@ -1,0 +1,1 @@
+"""The shell side of a turn: commands and their sandbox, AGENTS.md, git, the environment."""

@@ -1,0 +1,152 @@
+"""The leased, resumable backfill that indexes every rollout of a home (Codex section 5.3).
+
+1. Take the lease (one atomic UPDATE); without it, stop: another worker is indexing, or the
+   index is complete.
+2. Collect every rollout under ``sessions/`` and ``archived_sessions/`` and order them by
+   watermark (path relative to the home); skip those at or before the last checkpoint.
+3. Per batch of 200 files: extract each file's row, then upsert the rows *and* checkpoint
+   the batch's last watermark in one transaction, which also renews the lease. A crash
+   resumes after the last committed batch; at most the batch in flight is done twice.
+4. Mark complete. Files that cannot be read or have no ``session_meta`` are counted and
+   reported, and do not stop the run.
+
+Progress goes to an optional callback (the CLI draws a bar or logs).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Final
+
+import msgspec
+import structlog
+
+from threadlog.events.rows import ThreadRecord
+from threadlog.projections.index.indexer import extract_file
+from threadlog.store.layout import iter_rollout_files, watermark
+from threadlog.store.lease import (
+    BACKFILL_LEASE_SECONDS,
+    checkpoint_backfill,
+    get_backfill_state,
+    mark_backfill_complete,
+    release_backfill,
+    try_claim_backfill,
+)
+from threadlog.store.statedb import StateDb
+
+BATCH_SIZE: Final = 200
+log = structlog.get_logger("threadlog.backfill")
+
+
+class FileError(msgspec.Struct, frozen=True):
+    """A file the backfill could not index."""
+
+    path: str
+    reason: str
+
+
+class BackfillProgress(msgspec.Struct, frozen=True):
+    """Where a running backfill is."""
+
+    done: int
+    total: int
+    bytes: int
+
+
+class BackfillStats(msgspec.Struct):
+    """The outcome of one backfill run (``threadlog backfill --json`` prints it)."""
+
+    claimed: bool
+    files: int = 0
+    threads: int = 0
+    bad_lines: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    bytes: int = 0
+    error_files: list[FileError] = []
+
+
+def pending_files(home: Path, after: str | None) -> list[tuple[str, Path]]:
+    """Rollout files in watermark order, those after ``after`` only."""
+    files = [
+        (watermark(home, path), path)
+        for archived in (True, False)
+        for path in iter_rollout_files(home, archived=archived)
+    ]
+    files.sort(key=lambda pair: pair[0].encode())
+    return [(mark, path) for mark, path in files if after is None or mark > after]
+
+
+def index_batch(
+    db: StateDb, home: Path, batch: Sequence[tuple[str, Path]], stats: BackfillStats
+) -> list[ThreadRecord]:
+    """Extract one batch of files; errors go into ``stats``."""
+    records: list[ThreadRecord] = []
+    for _mark, path in batch:
+        outcome = extract_file(path)
+        stats.files += 1
+        if outcome.scan is not None:
+            stats.bad_lines += outcome.scan.bad_lines
+            stats.bytes += outcome.scan.end_offset
+        if outcome.record is None:
+            stats.errors += 1
+            stats.error_files.append(FileError(str(path), outcome.error or "unknown"))
+            log.warning("backfill_file_skipped", path=str(path), reason=outcome.error)
+            continue
+        records.append(outcome.record)
+    return records
+
+
+def run_backfill(
+    home: Path,
+    db: StateDb,
+    *,
+    lease_seconds: int = BACKFILL_LEASE_SECONDS,
+    batch_size: int = BATCH_SIZE,
+    progress: Callable[[BackfillProgress], None] | None = None,
+    claim: bool = True,
+    should_stop: Callable[[], bool] | None = None,
+) -> BackfillStats:
+    """Run (or resume) the backfill under the lease; ``claim=False`` when already held.
+
+    ``should_stop`` is asked between batches: when it says stop, the lease is given back
+    (status ``pending``, watermark kept) so the next run resumes at once.
+    """
+    started = time.perf_counter()
+    if claim and not try_claim_backfill(db, lease_seconds):
+        return BackfillStats(claimed=False, seconds=time.perf_counter() - started)
+    stats = BackfillStats(claimed=True)
+    state = get_backfill_state(db)
+    files = pending_files(home, state.last_watermark)
+    total = len(files)
+    log.info("backfill_started", files=total, resume_after=state.last_watermark)
+    last_mark = state.last_watermark
+    for start in range(0, total, batch_size):
+        if should_stop is not None and should_stop():
+            release_backfill(db)
+            stats.seconds = time.perf_counter() - started
+            log.info("backfill_paused", files=stats.files, after=last_mark)
+            return stats
+        batch = files[start : start + batch_size]
+        records = index_batch(db, home, batch, stats)
+        last_mark = batch[-1][0]
+        # One transaction: the rows and the checkpoint land together or not at all.
+        with db.transaction():
+            db.upsert_records(records)
+            checkpoint_backfill(db, last_mark)
+        stats.threads += len(records)
+        if progress is not None:
+            progress(BackfillProgress(done=start + len(batch), total=total, bytes=stats.bytes))
+    mark_backfill_complete(db, last_mark)
+    stats.seconds = time.perf_counter() - started
+    log.info(
+        "backfill_complete",
+        files=stats.files,
+        threads=stats.threads,
+        errors=stats.errors,
+        bad_lines=stats.bad_lines,
+        seconds=round(stats.seconds, 3),
+    )
+    return stats

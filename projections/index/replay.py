@@ -1,0 +1,51 @@
+"""``replay``: rebuild the index from the logs alone, then swap it in atomically.
+
+The new index is built in a separate file beside the live one (the slow part; readers keep
+using the old index meanwhile), then copied over the live database in one transaction with
+SQLite's backup API, so no reader ever sees a half-built index. When there is no live
+database yet, the new file is simply renamed into place.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from threadlog.projections.index.backfill import BackfillProgress, BackfillStats, run_backfill
+from threadlog.store.statedb import StateDb
+
+
+def _remove_db_files(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def replay(
+    home: Path,
+    db_path: Path,
+    *,
+    progress: Callable[[BackfillProgress], None] | None = None,
+) -> BackfillStats:
+    """Rebuild ``db_path`` from the rollouts under ``home``."""
+    scratch = db_path.with_name(f"{db_path.name}.replay-{os.getpid()}")
+    _remove_db_files(scratch)
+    try:
+        fresh = StateDb(scratch)
+        try:
+            stats = run_backfill(home, fresh, progress=progress)
+        finally:
+            fresh.close()  # the last connection checkpoints and removes its WAL
+        if db_path.exists():
+            live = StateDb(db_path)
+            try:
+                live.replace_contents_from(scratch)
+            finally:
+                live.close()
+        else:
+            for suffix in ("-wal", "-shm"):
+                Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+            os.replace(scratch, db_path)
+    finally:
+        _remove_db_files(scratch)
+    return stats

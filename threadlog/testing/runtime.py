@@ -1,0 +1,58 @@
+"""Running threads in tests: a runtime with the scripted driver, and the replay = live check.
+
+``live_equals_log`` is invariant 1 of the design as a function a host can call in its own
+tests: the turns a thread shows live are exactly the turns a fresh fold of its log gives.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from threadlog.actors.drivers.scripted import ScriptedDriver
+from threadlog.actors.runtime.host_api import Runtime
+from threadlog.actors.runtime.settings import ThreadSettings
+from threadlog.events.ops import TextUserInput, UserInputItem
+from threadlog.events.views import Thread, Turn
+from threadlog.projections.history import build_turns
+from threadlog.store.reader import read_items
+
+
+@asynccontextmanager
+async def open_runtime(home: Path, **kwargs: Any) -> AsyncIterator[Runtime]:
+    """A runtime on ``home`` with the scripted driver (fsync by default, like production).
+
+    Keyword arguments go to ``Runtime``; the thread defaults' cwd is the home itself.
+    """
+    kwargs.setdefault("driver", ScriptedDriver())
+    kwargs.setdefault("defaults", ThreadSettings(cwd=str(home)))
+    async with Runtime(home, **kwargs) as runtime:
+        yield runtime
+
+
+def text(value: str) -> list[UserInputItem]:
+    """A turn's input: one text item."""
+    return [TextUserInput(value)]
+
+
+def script(steps: list[dict[str, Any]]) -> list[UserInputItem]:
+    """A turn's input that makes the scripted driver run ``steps``."""
+    return text("#script\n" + msgspec.json.encode(steps).decode())
+
+
+def fold_of_log(path: str | Path | None) -> list[Turn]:
+    """The turns a replay of the rollout file gives (implicit turn ids made deterministic)."""
+    assert path is not None, "the thread has no rollout file yet"
+    counter = itertools.count()
+    return build_turns(read_items(Path(path)), new_id=lambda: f"implicit-{next(counter)}")
+
+
+def live_equals_log(thread: Thread) -> bool:
+    """The live view's turns equal a fresh fold of the thread's file."""
+    live: object = msgspec.to_builtins(thread.turns)
+    return bool(live == msgspec.to_builtins(fold_of_log(thread.path)))
