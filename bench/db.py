@@ -15,9 +15,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from threadlog.events.ids import Uuid7Generator
-from threadlog.events.rows import ThreadRecord, ThreadRow
+from threadlog.events.rows import Anchor, ThreadQuery, ThreadRecord, ThreadRow
 from threadlog.store.statedb import _INSERT, StateDb, _row_values
-from threadlog.store.thread_listing import Anchor, ThreadQuery, list_threads
+from threadlog.store.thread_listing import page_threads as list_threads
 
 BATCH = 200
 

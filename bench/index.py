@@ -24,8 +24,9 @@ from threadlog.events.ids import Uuid7Generator
 from threadlog.projections.index.listing import ListParams, list_threads
 from threadlog.projections.index.replay import replay
 from threadlog.store.appender import RolloutAppender
+from threadlog.store.files import FileLogStore
 from threadlog.store.layout import iter_rollout_files, new_rollout_path
-from threadlog.store.statedb import StateDb
+from threadlog.store.sqlite_index import SqliteIndex
 
 
 def build_home(home: Path, files: int, total_mb: int) -> None:
@@ -72,23 +73,25 @@ def main() -> None:
     print(f"replay / plain decode speed             : {t_decode / t_replay:8.2f}x  (target >= 1)")
     assert stats.threads == len(paths)
 
-    db = StateDb(db_path)
+    db = SqliteIndex.open(db_path)
     first = ListParams(limit=25, source_kinds=["cli"])
     samples = []
     for _ in range(50):
         t = time.perf_counter()
-        page = list_threads(home, first, db=db)
+        page = list_threads(FileLogStore(home), first, index=db)
         samples.append(time.perf_counter() - t)
     first_ms = sorted(samples)[25] * 1e3
     cursor = page.next_cursor
     for _ in range(int(len(paths) * 0.9) // 25):
         cursor = list_threads(
-            home, ListParams(limit=25, source_kinds=["cli"], cursor=cursor), db=db
+            FileLogStore(home), ListParams(limit=25, source_kinds=["cli"], cursor=cursor), index=db
         ).next_cursor
     samples = []
     for _ in range(50):
         t = time.perf_counter()
-        list_threads(home, ListParams(limit=25, source_kinds=["cli"], cursor=cursor), db=db)
+        list_threads(
+            FileLogStore(home), ListParams(limit=25, source_kinds=["cli"], cursor=cursor), index=db
+        )
         samples.append(time.perf_counter() - t)
     deep_ms = sorted(samples)[25] * 1e3
     print(f"list first page (index)  : {first_ms:6.2f} ms")
@@ -96,7 +99,7 @@ def main() -> None:
     samples = []
     for _ in range(5):
         t = time.perf_counter()
-        list_threads(home, first, db=None)
+        list_threads(FileLogStore(home), first, index=None)
         samples.append(time.perf_counter() - t)
     print(f"list first page (files, no index): {sorted(samples)[2] * 1e3:6.1f} ms")
 

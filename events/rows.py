@@ -1,17 +1,44 @@
-"""The index row of one thread: what the state DB stores and the metadata fold produces.
+"""The index's values: a thread's row, where its log was read to, and listing queries.
 
 Times are Unix milliseconds. ``source`` is the on-disk source as the index stores it
 (``events.sources.source_to_text``) and ``source_kind`` its flat v2 kind, kept as its own
-column so the source filter of a listing is served by an index. ``file_size``,
-``indexed_offset``, ``file_mtime_ns`` and ``file_ino`` let the index resume reading a file
-that has only grown instead of reading it again, and notice one that was replaced.
+column so the source filter of a listing is served by an index.
+
+``ThreadRow.log_position`` is how far the metadata fold has read the thread's log. Its
+meaning belongs to the log backend (for rollout files: the byte offset after the last
+complete line, and the file's inode as its identity), so the index can resume reading a log
+that only grew and notice one that was replaced, without any file facts of its own.
+
+A listing is keyset-paginated: a page ends at an ``Anchor`` (the last row's sort value and
+id), and the next page starts after it, so a page 90,000 rows deep costs what the first
+does. One anchor type serves every index backend and the filesystem fallback; clients see it
+only as an opaque cursor (``projections.cursor``).
 """
 
 from __future__ import annotations
 
+from typing import Final, Literal
+
 import msgspec
 
 from threadlog.events.rollout import DynamicToolSpec
+
+SortKey = Literal["created_at", "updated_at"]
+SORT_KEYS: Final[tuple[SortKey, ...]] = ("created_at", "updated_at")
+Direction = Literal["asc", "desc"]
+MAX_PAGE: Final = 1000
+
+
+class LogPosition(msgspec.Struct, frozen=True):
+    """A position in a thread's log, owned by the log backend that gave it out.
+
+    ``offset`` counts bytes of complete lines before the position; ``identity`` names the
+    incarnation of the log it belongs to ("" when unknown), so a position handed back after
+    the log was replaced is recognised as foreign instead of misread.
+    """
+
+    offset: int = 0
+    identity: str = ""
 
 
 class ThreadRow(msgspec.Struct, frozen=True):
@@ -43,10 +70,11 @@ class ThreadRow(msgspec.Struct, frozen=True):
     agent_role: str | None = None
     forked_from_id: str | None = None
     memory_mode: str = "enabled"
-    file_size: int = 0
-    indexed_offset: int = 0
-    file_mtime_ns: int = 0
-    file_ino: int = 0
+    log_position: LogPosition = LogPosition()
+
+    def sort_value(self, sort_key: SortKey) -> int:
+        """The row's value for a listing sort key."""
+        return self.created_at_ms if sort_key == "created_at" else self.updated_at_ms
 
 
 class ThreadRecord(msgspec.Struct, frozen=True):
@@ -54,3 +82,74 @@ class ThreadRecord(msgspec.Struct, frozen=True):
 
     row: ThreadRow
     dynamic_tools: list[DynamicToolSpec] = []
+
+
+class AnchorError(ValueError):
+    """An anchor that does not belong to the listing it was given to."""
+
+
+class Anchor(msgspec.Struct, frozen=True):
+    """The last row of a page: where the next page starts (exclusive)."""
+
+    sort_key: SortKey
+    value_ms: int
+    thread_id: str
+
+    @classmethod
+    def after(cls, row: ThreadRow, sort_key: SortKey) -> Anchor:
+        """The anchor that continues a listing after ``row``."""
+        return cls(sort_key, row.sort_value(sort_key), row.id)
+
+
+class ThreadQuery(msgspec.Struct, frozen=True):
+    """What to list, in which order, from where (every index backend answers the same)."""
+
+    sort_key: SortKey = "created_at"
+    direction: Direction = "desc"
+    limit: int = 25
+    anchor: Anchor | None = None
+    archived: bool = False
+    model_providers: tuple[str, ...] = ()
+    # None lists every source; an empty tuple matches nothing.
+    source_kinds: tuple[str, ...] | None = None
+    cwd: str | None = None
+    search: str | None = None
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` (``AnchorError`` for a foreign anchor) before any query runs."""
+        if self.sort_key not in SORT_KEYS or self.direction not in ("asc", "desc"):
+            raise ValueError(f"bad sort {self.sort_key!r} {self.direction!r}")
+        if not 1 <= self.limit <= MAX_PAGE:
+            raise ValueError(f"limit must be between 1 and {MAX_PAGE}")
+        if self.anchor is not None and self.anchor.sort_key != self.sort_key:
+            raise AnchorError(
+                f"anchor is for sort key {self.anchor.sort_key!r}, "
+                f"listing sorts by {self.sort_key!r}"
+            )
+
+    def matches(self, row: ThreadRow) -> bool:
+        """Whether ``row`` belongs in this listing (rows without a user message never do)."""
+        if row.archived != self.archived or not row.first_user_message:
+            return False
+        if self.model_providers and row.model_provider not in self.model_providers:
+            return False
+        if self.source_kinds is not None and row.source_kind not in self.source_kinds:
+            return False
+        if self.cwd is not None and row.cwd != self.cwd:
+            return False
+        return not self.search or self.search in row.title
+
+    def after_anchor(self, row: ThreadRow) -> bool:
+        """Whether ``row`` comes after the anchor in this listing's order."""
+        if self.anchor is None:
+            return True
+        key = (row.sort_value(self.sort_key), row.id)
+        anchor = (self.anchor.value_ms, self.anchor.thread_id)
+        return key < anchor if self.direction == "desc" else key > anchor
+
+
+class ThreadPage(msgspec.Struct, frozen=True):
+    """A page of rows and the anchor of the next page (None on the last page)."""
+
+    rows: list[ThreadRow]
+    next_anchor: Anchor | None

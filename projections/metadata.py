@@ -13,8 +13,8 @@
   is also what orders listings: whole seconds, then id).
 
 Incremental like the history fold: ``MetadataExtractor.feed`` one item at a time, and
-``from_row`` to continue from a stored row when a file has only grown. Pure: file facts
-(path, mtime, size, archived) come in as values.
+``from_row`` to continue from a stored row when a log has only grown. Pure: the facts of
+the log (location, modification time, position, archived) come in as values.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import msgspec
 from threadlog.events.event_msgs import ThreadNameUpdated, TokenCount, UserMessage
 from threadlog.events.ids import is_thread_id
 from threadlog.events.rollout import DynamicToolSpec, RolloutItem, SessionMeta, TurnContext
-from threadlog.events.rows import ThreadRecord, ThreadRow
+from threadlog.events.rows import LogPosition, ThreadRecord, ThreadRow
 from threadlog.events.sources import source_kind, source_to_text
 from threadlog.events.timefmt import timestamp_to_ms
 from threadlog.projections.context import is_contextual_text
@@ -216,20 +216,16 @@ class MetadataExtractor:
         updated_at_ms: int | None = None,
         archived: bool | None = None,
         archived_at_ms: int | None = None,
-        file_size: int | None = None,
-        indexed_offset: int | None = None,
-        file_mtime_ns: int | None = None,
+        log_position: LogPosition | None = None,
     ) -> ThreadRecord:
-        """The row as folded so far, with the file facts the caller knows."""
+        """The row as folded so far, with the facts of its log the caller knows."""
         changes: dict[str, Any] = {}
         if not self.row.model_provider:
             changes["model_provider"] = self.default_provider
         for key, value in (
             ("updated_at_ms", updated_at_ms),
             ("archived", archived),
-            ("file_size", file_size),
-            ("indexed_offset", indexed_offset),
-            ("file_mtime_ns", file_mtime_ns),
+            ("log_position", log_position),
         ):
             if value is not None:
                 changes[key] = value

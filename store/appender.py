@@ -2,7 +2,8 @@
 
 One appender per file, enforced with ``fcntl.flock(LOCK_EX | LOCK_NB)`` on its own open file
 description, so a second appender in this process or any other fails with
-``WriterLockedError`` instead of interleaving bytes.
+``WriterLockedError`` instead of interleaving bytes. ``store.files`` builds the log port's
+writer on it.
 
 Durability modes:
 
@@ -29,27 +30,19 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final
 
 import msgspec
 import structlog
 
 from threadlog.store.layout import make_private_dirs
+from threadlog.store.ports import Durability, WriterClosedError, WriterLockedError
 
-Durability = Literal["none", "flush", "fsync"]
 DURABILITY_MODES: Final = ("none", "flush", "fsync")
 _BUFFER_LIMIT: Final = 1 << 16
 _HEAL_CHUNK: Final = 1 << 16
 
 log = structlog.get_logger("threadlog.store")
-
-
-class WriterLockedError(OSError):
-    """Another appender (in this or another process) holds the file."""
-
-
-class AppenderClosedError(OSError):
-    """The appender was closed, or a failed fsync made it unusable."""
 
 
 class HealReport(msgspec.Struct, frozen=True):
@@ -153,7 +146,9 @@ class RolloutAppender:
             if not existed and durability == "fsync":
                 _sync(fd)
                 fsync_dir(path.parent)
-            self._offset = os.fstat(fd).st_size
+            stat = os.fstat(fd)
+            self._offset = stat.st_size
+            self.inode = stat.st_ino
         except BaseException:
             os.close(fd)
             raise
@@ -184,7 +179,7 @@ class RolloutAppender:
             raise ValueError("an append must consist of whole lines ending in \\n")
         with self._write_lock:
             if self._closed:
-                raise AppenderClosedError(f"appender for {self.path} is closed")
+                raise WriterClosedError(f"appender for {self.path} is closed")
             self.appends += 1
             if self.durability == "none":
                 self._buffer += data
@@ -217,9 +212,9 @@ class RolloutAppender:
             if self._synced_seq >= seq:
                 return
             if self._failed is not None:
-                raise AppenderClosedError(f"fsync of {self.path} failed: {self._failed}")
+                raise WriterClosedError(f"fsync of {self.path} failed: {self._failed}")
             if self._fd < 0:
-                raise AppenderClosedError(f"appender for {self.path} is closed")
+                raise WriterClosedError(f"appender for {self.path} is closed")
             # Every write numbered <= target has finished: the counter moves after the write.
             target = self._write_seq
             try:
@@ -228,7 +223,7 @@ class RolloutAppender:
                 # After a failed fsync the page cache state is unknown: stop writing.
                 self._failed = exc
                 self._closed = True
-                raise AppenderClosedError(f"fsync of {self.path} failed: {exc}") from exc
+                raise WriterClosedError(f"fsync of {self.path} failed: {exc}") from exc
             self.fsyncs += 1
             self._synced_seq = target
 

@@ -22,10 +22,7 @@ from threadlog.store.layout import (
     make_private_dirs,
     parse_rollout_file_name,
 )
-
-
-class ArchiveError(ValueError):
-    """An archive or unarchive that must not happen (bad path, name, or target exists)."""
+from threadlog.store.ports import ArchiveError
 
 
 def archive_rollout(home: Path, path: Path) -> Path:

@@ -8,23 +8,12 @@ Checkpoints renew the lease. Times are Unix seconds from the DB's injectable clo
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Final
 
-import msgspec
-
+from threadlog.store.ports import BackfillState
 from threadlog.store.statedb import StateDb
 
 BACKFILL_LEASE_SECONDS: Final = 900
-BackfillStatus = Literal["pending", "running", "complete"]
-
-
-class BackfillState(msgspec.Struct, frozen=True):
-    """The single row of ``backfill_state``."""
-
-    status: BackfillStatus
-    last_watermark: str | None
-    last_success_at: int | None
-    updated_at: int
 
 
 def _now(db: StateDb) -> int:

@@ -12,8 +12,7 @@ raises for bad content. Unknown kinds decode to ``Unknown*`` values and pass thr
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO, Final
 
@@ -170,15 +169,21 @@ class HeadSummary(msgspec.Struct, frozen=True):
 
 
 def read_head_summary(path: Path, report: ReadReport | None = None) -> HeadSummary:
+    """``head_summary`` of a rollout file."""
+    return head_summary(read_rollout(path, report=report))
+
+
+def head_summary(lines: Iterable[ReadLine]) -> HeadSummary:
     """Scan the head: up to 10 records, or 10 + 200 while a meta is seen without a user message.
 
-    Only the first ``session_meta`` counts; stops as soon as both are found.
+    Only the first ``session_meta`` counts; stops as soon as both are found, reading no
+    further than needed when ``lines`` is lazy.
     """
     meta: SessionMeta | None = None
     user: UserMessage | None = None
     first_ts: str | None = None
     count = 0
-    for read in read_rollout(path, report=report):
+    for read in lines:
         count += 1
         item = read.line.item
         if first_ts is None and read.line.timestamp:
@@ -196,26 +201,4 @@ def read_head_summary(path: Path, report: ReadReport | None = None) -> HeadSumma
             break
     return HeadSummary(
         meta=meta, first_user_message=user, first_timestamp=first_ts, lines_read=count
-    )
-
-
-class FileSnapshot(msgspec.Struct, frozen=True):
-    """Bytes of a file from an offset, with the stat taken on the same open file."""
-
-    data: bytes
-    offset: int
-    size: int
-    mtime_ns: int
-    ino: int
-
-
-def read_bytes_from(path: Path, offset: int = 0) -> FileSnapshot:
-    """Read a file from ``offset`` to its end in one go (raises ``OSError`` if unreadable)."""
-    with path.open("rb") as stream:
-        stat = os.fstat(stream.fileno())
-        start = offset if 0 <= offset <= stat.st_size else 0
-        stream.seek(start)
-        data = stream.read()
-    return FileSnapshot(
-        data=data, offset=start, size=stat.st_size, mtime_ns=stat.st_mtime_ns, ino=stat.st_ino
     )

@@ -78,7 +78,20 @@ _V3: Final = """
 ALTER TABLE threads ADD COLUMN file_ino INTEGER NOT NULL DEFAULT 0;
 """
 
-MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2, _V3)
+# The log position becomes one backend-owned value (offset + identity) instead of file
+# facts; rows keep their progress, so no file is read again after the upgrade.
+_V4: Final = """
+ALTER TABLE threads ADD COLUMN log_offset INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE threads ADD COLUMN log_identity TEXT NOT NULL DEFAULT '';
+UPDATE threads SET log_offset = indexed_offset,
+    log_identity = CASE WHEN file_ino <> 0 THEN 'inode:' || file_ino ELSE '' END;
+ALTER TABLE threads DROP COLUMN file_size;
+ALTER TABLE threads DROP COLUMN indexed_offset;
+ALTER TABLE threads DROP COLUMN file_mtime_ns;
+ALTER TABLE threads DROP COLUMN file_ino;
+"""
+
+MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2, _V3, _V4)
 """Migration ``i`` takes ``user_version`` ``i`` to ``i + 1``."""
 
 LATEST_VERSION: Final = len(MIGRATIONS)

@@ -24,12 +24,15 @@ import msgspec
 
 from threadlog.events.ids import parse_thread_id
 from threadlog.events.rollout import DynamicToolSpec
-from threadlog.events.rows import ThreadRecord, ThreadRow
+from threadlog.events.rows import LogPosition, ThreadRecord, ThreadRow
 from threadlog.store.layout import STATE_DB_FILE, make_private_dirs
 from threadlog.store.schema import LATEST_VERSION, MIGRATIONS
 
 BUSY_TIMEOUT_MS: Final = 10_000
-COLUMNS: Final[tuple[str, ...]] = tuple(f.name for f in msgspec.structs.fields(ThreadRow))
+_ROW_FIELDS: Final = tuple(
+    f.name for f in msgspec.structs.fields(ThreadRow) if f.name != "log_position"
+)
+COLUMNS: Final[tuple[str, ...]] = (*_ROW_FIELDS, "log_offset", "log_identity")
 SELECT_COLUMNS: Final = ", ".join(COLUMNS)
 _INSERT: Final = (
     f"INSERT INTO threads ({SELECT_COLUMNS}) VALUES ({', '.join('?' * len(COLUMNS))}) "
@@ -53,7 +56,8 @@ def row_from_sql(values: Sequence[Any]) -> ThreadRow:
     """A ``ThreadRow`` from a ``SELECT {SELECT_COLUMNS}`` result row."""
     fields = dict(zip(COLUMNS, values, strict=True))
     fields["archived"] = bool(fields["archived"])
-    return ThreadRow(**fields)
+    position = LogPosition(fields.pop("log_offset"), fields.pop("log_identity"))
+    return ThreadRow(**fields, log_position=position)
 
 
 def scalar(conn: apsw.Connection, sql: str, bindings: Sequence[Any] = ()) -> Any:
@@ -63,8 +67,12 @@ def scalar(conn: apsw.Connection, sql: str, bindings: Sequence[Any] = ()) -> Any
 
 
 def _row_values(row: ThreadRow) -> tuple[Any, ...]:
-    values = msgspec.structs.astuple(row)
-    return tuple(int(v) if isinstance(v, bool) else v for v in values)
+    values = [getattr(row, name) for name in _ROW_FIELDS]
+    return (
+        *(int(v) if isinstance(v, bool) else v for v in values),
+        row.log_position.offset,
+        row.log_position.identity,
+    )
 
 
 class StateDb:

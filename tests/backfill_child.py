@@ -6,18 +6,19 @@ import sys
 from pathlib import Path
 
 from threadlog.projections.index.backfill import BackfillProgress, run_backfill
-from threadlog.store.statedb import StateDb
+from threadlog.store.files import FileLogStore
+from threadlog.store.sqlite_index import SqliteIndex
 
 
 def main() -> None:
     """Usage: python -m tests.backfill_child HOME."""
     home = Path(sys.argv[1])
-    db = StateDb.for_home(home)
+    db = SqliteIndex.for_home(home)
 
     def checkpoint(progress: BackfillProgress) -> None:
         print(f"checkpoint {progress.done}", flush=True)
 
-    stats = run_backfill(home, db, batch_size=50, progress=checkpoint)
+    stats = run_backfill(FileLogStore(home), db, batch_size=50, progress=checkpoint)
     print(f"done {stats.files}", flush=True)
 
 

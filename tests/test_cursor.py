@@ -5,7 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from threadlog.projections.cursor import Cursor, CursorError, decode_cursor, encode_cursor
+from threadlog.events.rows import Anchor as Cursor
+from threadlog.projections.cursor import CursorError, decode_cursor, encode_cursor
 
 TID = "01a20ab1-0ea2-7d20-b9b7-cee0ff50827c"
 

@@ -9,23 +9,48 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.homes import make_home
 from threadlog.events import RolloutLine, encode_line
 from threadlog.events.event_msgs import TokenCount, TokenUsage, TokenUsageInfo, UserMessage
-from threadlog.projections.index.backfill import pending_files, run_backfill
-from threadlog.projections.index.doctor import doctor
-from threadlog.projections.index.indexer import extract_file, sync_file
-from threadlog.projections.index.listing import ListParams, list_threads
+from threadlog.projections.index.backfill import pending_logs
+from threadlog.projections.index.backfill import run_backfill as backfill_logs
+from threadlog.projections.index.doctor import doctor as doctor_logs
+from threadlog.projections.index.indexer import IndexOutcome, extract_log, sync_log
+from threadlog.projections.index.listing import ListParams
+from threadlog.projections.index.listing import list_threads as list_logs
 from threadlog.projections.index.replay import replay
 from threadlog.store.appender import RolloutAppender
-from threadlog.store.lease import get_backfill_state
-from threadlog.store.statedb import StateDb
+from threadlog.store.files import FileLogStore
+from threadlog.store.sqlite_index import SqliteIndex
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(REPO)}
+
+
+def _home_of(path: Path) -> Path:
+    return path.parents[4] if path.parents[3].name == "sessions" else path.parents[1]
+
+
+def sync_file(index: SqliteIndex, path: Path) -> IndexOutcome:
+    logs = FileLogStore(_home_of(path))
+    return sync_log(index, logs, logs.ref_of(path))
+
+
+def extract_file(path: Path) -> IndexOutcome:
+    logs = FileLogStore(_home_of(path))
+    return extract_log(logs, logs.ref_of(path))
+
+
+def run_backfill(home: Path, index: SqliteIndex, **kwargs: Any) -> Any:
+    return backfill_logs(FileLogStore(home), index, **kwargs)
+
+
+def doctor(home: Path, index: SqliteIndex, **kwargs: Any) -> Any:
+    return doctor_logs(FileLogStore(home), index, **kwargs)
 
 
 def _tokens(total: int) -> bytes:
@@ -35,24 +60,30 @@ def _tokens(total: int) -> bytes:
 
 def test_a_grown_file_is_read_from_where_the_index_stopped(tmp_path: Path) -> None:
     [path] = make_home(tmp_path, 1)
-    db = StateDb.for_home(tmp_path)
+    db = SqliteIndex.for_home(tmp_path)
     first = sync_file(db, path)
     assert first.record is not None and not first.resumed
-    row = db.get_thread(first.record.row.id)
-    assert row is not None and row.indexed_offset == path.stat().st_size and row.tokens_used == 10
+    row = db.get(first.record.row.id)
+    assert (
+        row is not None and row.log_position.offset == path.stat().st_size and row.tokens_used == 10
+    )
     assert sync_file(db, path).unchanged
     with RolloutAppender(path) as appender:
         appender.append([_tokens(500), _tokens(700)])
     grown = sync_file(db, path)
     assert grown.resumed and grown.scan is not None and grown.scan.lines == 2
-    row = db.get_thread(row.id)
-    assert row is not None and row.tokens_used == 700 and row.indexed_offset == path.stat().st_size
+    row = db.get(row.id)
+    assert (
+        row is not None
+        and row.tokens_used == 700
+        and row.log_position.offset == path.stat().st_size
+    )
     assert row.first_user_message == "thread 0 #0"  # kept from the first read
 
 
 def test_a_shrunk_or_replaced_file_is_read_whole(tmp_path: Path) -> None:
     [path] = make_home(tmp_path, 1)
-    db = StateDb.for_home(tmp_path)
+    db = SqliteIndex.for_home(tmp_path)
     sync_file(db, path)
     content = path.read_bytes()
     path.write_bytes(content[: content.index(b"\n") + 1])  # only the meta remains
@@ -73,12 +104,12 @@ def test_bad_files_are_counted_and_do_not_stop_the_run(tmp_path: Path) -> None:
     no_meta.write_bytes(no_meta.read_bytes().split(b"\n", 1)[1])
     with paths[1].open("ab") as stream:
         stream.write(b'{"timestamp":"x","type":"session_meta","payload":{"broken\n')
-    db = StateDb.for_home(tmp_path)
+    db = SqliteIndex.for_home(tmp_path)
     stats = run_backfill(tmp_path, db)
     assert stats.claimed and stats.files == 3 and stats.threads == 2
     assert stats.errors == 1 and stats.error_files[0].reason == "no session_meta"
     assert stats.bad_lines == 1
-    assert get_backfill_state(db).status == "complete"
+    assert db.backfill_state().status == "complete"
     assert extract_file(no_meta).error == "no session_meta"
 
 
@@ -108,23 +139,23 @@ def test_backfill_resumes_after_sigkill_without_redoing_committed_batches(tmp_pa
                     break
         child.send_signal(signal.SIGKILL)
         child.wait()
-        db = StateDb.for_home(home)
-        state = get_backfill_state(db)
+        db = SqliteIndex.for_home(home)
+        state = db.backfill_state()
         assert state.status in ("running", "complete")
-        committed = {row.id for row in db.all_rows()}
-        remaining = pending_files(home, state.last_watermark)
+        committed = {row.id for row in db.rows()}
+        remaining = pending_logs(FileLogStore(home), state.last_watermark)
         assert len(committed) + len(remaining) == total  # the checkpoint and rows agree
         resumed = run_backfill(home, db, lease_seconds=0) if state.status == "running" else None
         if resumed is not None:
             assert resumed.claimed and resumed.files == len(remaining)
-        assert len(db.all_rows()) == total
-        assert get_backfill_state(db).status == "complete"
+        assert len(db.rows()) == total
+        assert db.backfill_state().status == "complete"
         db.close()
 
 
 def test_two_backfill_processes_one_claims(tmp_path: Path) -> None:
     make_home(tmp_path, 400)
-    StateDb.for_home(tmp_path).close()
+    SqliteIndex.for_home(tmp_path).close()
     procs = [
         subprocess.Popen(
             [
@@ -150,8 +181,8 @@ def test_two_backfill_processes_one_claims(tmp_path: Path) -> None:
     winner = next(o for o in outs if o["claimed"])
     assert winner["threads"] == 400 and winner["errors"] == 0
     assert set(winner) == {"claimed", "files", "threads", "bad_lines", "errors", "seconds"}
-    db = StateDb.for_home(tmp_path)
-    assert len(db.all_rows()) == 400
+    db = SqliteIndex.for_home(tmp_path)
+    assert len(db.rows()) == 400
 
 
 def test_replay_then_doctor_is_clean_and_a_deleted_file_is_repaired(tmp_path: Path) -> None:
@@ -159,13 +190,13 @@ def test_replay_then_doctor_is_clean_and_a_deleted_file_is_repaired(tmp_path: Pa
     db_path = tmp_path / "threadlog.sqlite"
     stats = replay(tmp_path, db_path)
     assert stats.threads == 30
-    db = StateDb(db_path)
+    db = SqliteIndex.open(db_path)
     assert doctor(tmp_path, db).clean
     victim = paths[5]
     victim.unlink()
     found = doctor(tmp_path, db)
     assert not found.clean and len(found.missing_files) == 1
-    page = list_threads(tmp_path, ListParams(limit=100, source_kinds=["cli"]), db=db)
+    page = list_logs(FileLogStore(tmp_path), ListParams(limit=100, source_kinds=["cli"]), index=db)
     assert len(page.data) == 29  # the listing drops (and deletes) the stale row
     assert doctor(tmp_path, db).clean
     with RolloutAppender(paths[6]) as appender:
@@ -199,12 +230,12 @@ def test_replay_swaps_atomically_under_a_reader(tmp_path: Path) -> None:
     make_home(tmp_path, 20)
     db_path = tmp_path / "threadlog.sqlite"
     replay(tmp_path, db_path)
-    reader = StateDb(db_path)
-    before = {r.id for r in reader.all_rows()}
+    reader = SqliteIndex.open(db_path)
+    before = {r.id for r in reader.rows()}
     make_home(tmp_path / "more", 0)
     extra = make_home(tmp_path, 5, seed_ms=1_772_366_500_000)
     replay(tmp_path, db_path)
-    after = {r.id for r in reader.all_rows()}  # the same open connection sees the new index
+    after = {r.id for r in reader.rows()}  # the same open connection sees the new index
     assert before < after and len(after - before) == len(extra)
     assert not list(tmp_path.glob("threadlog.sqlite.replay-*"))
 
@@ -246,12 +277,12 @@ def test_list_refuses_bad_cursors_with_exit_2(tmp_path: Path, cursor: str) -> No
 
 def test_doctor_repair_deletes_rows_of_vanished_threads(tmp_path: Path) -> None:
     paths = make_home(tmp_path, 4)
-    db = StateDb.for_home(tmp_path)
+    db = SqliteIndex.for_home(tmp_path)
     run_backfill(tmp_path, db)
     paths[2].unlink()
     fixed = doctor(tmp_path, db, fix=True)
     assert fixed.clean and any("deleted row" in action for action in fixed.repaired)
-    assert len(db.all_rows()) == 3
+    assert len(db.rows()) == 3
 
 
 def test_progress_is_a_bar_on_a_terminal_and_log_events_otherwise(tmp_path: Path) -> None:
@@ -295,12 +326,12 @@ def test_progress_is_a_bar_on_a_terminal_and_log_events_otherwise(tmp_path: Path
 
 def test_a_stopped_backfill_gives_the_lease_back(tmp_path: Path) -> None:
     make_home(tmp_path, 450)
-    db = StateDb.for_home(tmp_path)
+    db = SqliteIndex.for_home(tmp_path)
     calls = iter([False, True])
     stats = run_backfill(tmp_path, db, should_stop=lambda: next(calls))
-    state = get_backfill_state(db)
+    state = db.backfill_state()
     assert stats.claimed and stats.files == 200
     assert state.status == "pending" and state.last_watermark is not None
     again = run_backfill(tmp_path, db)  # claims at once: no stale lease to wait out
     assert again.claimed and again.files == 250
-    assert get_backfill_state(db).status == "complete" and len(db.all_rows()) == 450
+    assert db.backfill_state().status == "complete" and len(db.rows()) == 450

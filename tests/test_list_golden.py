@@ -13,7 +13,8 @@ from tests.corpus import CODEX_REAL, CODEX_REAL_VERSIONS, copy_codex_home, rewri
 from tests.test_read_golden import project_onto
 from threadlog.projections.index.backfill import run_backfill
 from threadlog.projections.index.listing import ListMetrics, ListParams, list_threads
-from threadlog.store.statedb import StateDb
+from threadlog.store.files import FileLogStore
+from threadlog.store.sqlite_index import SqliteIndex
 
 
 def _variants() -> list[tuple[str, str]]:
@@ -34,12 +35,14 @@ def homes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {v: copy_codex_home(v, tmp_path_factory.mktemp(v) / "home") for v in CODEX_REAL_VERSIONS}
 
 
-def _walk(home: Path, params: dict[str, Any], db: StateDb | None) -> list[list[dict[str, Any]]]:
+def _walk(home: Path, params: dict[str, Any], db: SqliteIndex | None) -> list[list[dict[str, Any]]]:
     pages = []
     base = {k: v for k, v in params.items() if k != "cursor"}
     cursor = None
     for _ in range(100):
-        result = list_threads(home, msgspec.convert({**base, "cursor": cursor}, ListParams), db=db)
+        result = list_threads(
+            FileLogStore(home), msgspec.convert({**base, "cursor": cursor}, ListParams), index=db
+        )
         pages.append(msgspec.to_builtins(result.data))
         cursor = result.next_cursor
         if cursor is None:
@@ -55,8 +58,8 @@ def test_pages_match_the_real_server(
     home = homes[version]
     db = None
     if source == "index":
-        db = StateDb(tmp_path / "threadlog.sqlite")
-        assert run_backfill(home, db).claimed
+        db = SqliteIndex.open(tmp_path / "threadlog.sqlite")
+        assert run_backfill(FileLogStore(home), db).claimed
     golden = _golden_pages(version, variant)
     ours = _walk(home, golden[0]["params"], db)
     expected = [rewrite_home_prefix(p["result"]["data"], version, home) for p in golden]
@@ -68,13 +71,17 @@ def test_pages_match_the_real_server(
 
 def test_index_drops_rows_whose_file_vanished(homes: dict[str, Path], tmp_path: Path) -> None:
     home = copy_codex_home("0.105.0", tmp_path / "home")
-    db = StateDb(tmp_path / "threadlog.sqlite")
-    run_backfill(home, db)
-    first = list_threads(home, ListParams(limit=5, source_kinds=["exec"]), db=db).data
+    db = SqliteIndex.open(tmp_path / "threadlog.sqlite")
+    run_backfill(FileLogStore(home), db)
+    first = list_threads(
+        FileLogStore(home), ListParams(limit=5, source_kinds=["exec"]), index=db
+    ).data
     victim = Path(first[1].path or "")
     victim.unlink()
     metrics = ListMetrics()
-    again = list_threads(home, ListParams(limit=5, source_kinds=["exec"]), db=db, metrics=metrics)
+    again = list_threads(
+        FileLogStore(home), ListParams(limit=5, source_kinds=["exec"]), index=db, metrics=metrics
+    )
     assert [t.id for t in again.data] == [first[0].id, *[t.id for t in first[2:]]]
     assert metrics.stale_rows_dropped == 1 and metrics.db_pages == 1
-    assert db.get_thread(first[1].id) is None
+    assert db.get(first[1].id) is None

@@ -12,6 +12,7 @@ import pytest
 
 from tests.corpus import CODEX_REAL, CODEX_REAL_VERSIONS, copy_codex_home, rewrite_home_prefix
 from threadlog.projections.index.read_thread import read_thread
+from threadlog.store.files import FileLogStore
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -71,7 +72,9 @@ def test_every_thread_read_matches_the_real_server(homes: dict[str, Path]) -> No
         )
         include_turns = golden["params"]["includeTurns"]
         home = homes[version]
-        ours = msgspec.to_builtins(read_thread(home, thread_id, include_turns=include_turns))
+        ours = msgspec.to_builtins(
+            read_thread(FileLogStore(home), thread_id, include_turns=include_turns)
+        )
         if "error" in golden:
             message = golden["error"]["message"]
             assert any(m in message for m in KNOWN_SERVER_ERRORS), message

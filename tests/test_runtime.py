@@ -58,13 +58,13 @@ async def test_nothing_exists_before_the_first_turn(tmp_path: Path) -> None:
                 await operation
         assert (await rt.list_threads(ListParams(source_kinds=["vscode"]))).data == []
         await rt.flush_index()
-        assert rt.db is not None and rt.db.get_thread(thread.id) is None
+        assert rt.index is not None and rt.index.get(thread.id) is None
         await rt.start_turn(thread.id, text("first"))
         await rt.wait_turn(thread.id)
         assert Path(thread.path).exists()
         listed = await rt.list_threads(ListParams(source_kinds=["vscode"]))
         assert [t.id for t in listed.data] == [thread.id]
-        assert rt.db.get_thread(thread.id) is not None
+        assert rt.index.get(thread.id) is not None
 
 
 async def test_unknown_ids(tmp_path: Path) -> None:
@@ -174,8 +174,8 @@ async def test_rename_loaded_and_unloaded(tmp_path: Path) -> None:
         assert read.name == "while not loaded"
         assert drain(sub)[-1].params["threadName"] == "while not loaded"
         await rt.flush_index()
-        assert rt.db is not None
-        row = rt.db.get_thread(thread.id)
+        assert rt.index is not None
+        row = rt.index.get(thread.id)
         assert row is not None and row.name == "while not loaded"
 
 
@@ -305,4 +305,5 @@ async def test_index_rows_follow_live_writes(tmp_path: Path) -> None:
     assert (
         row is not None and row.tokens_used == 15 and row.first_user_message.startswith("#script")
     )
-    assert row.indexed_offset == row.file_size == Path(thread.path or "").stat().st_size
+    assert row.log_position.offset == Path(thread.path or "").stat().st_size
+    assert row.log_position.identity == f"inode:{Path(thread.path or '').stat().st_ino}"

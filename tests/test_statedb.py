@@ -16,7 +16,14 @@ from hypothesis import strategies as st
 
 from threadlog.events.ids import Uuid7Generator
 from threadlog.events.rollout import DynamicToolSpec
-from threadlog.events.rows import ThreadRecord, ThreadRow
+from threadlog.events.rows import (
+    Anchor,
+    AnchorError,
+    LogPosition,
+    ThreadQuery,
+    ThreadRecord,
+    ThreadRow,
+)
 from threadlog.store.lease import (
     checkpoint_backfill,
     get_backfill_state,
@@ -26,13 +33,8 @@ from threadlog.store.lease import (
 )
 from threadlog.store.schema import LATEST_VERSION, MIGRATIONS
 from threadlog.store.statedb import SchemaTooNewError, StateDb
-from threadlog.store.thread_listing import (
-    Anchor,
-    AnchorError,
-    ThreadQuery,
-    build_list_sql,
-    list_threads,
-)
+from threadlog.store.thread_listing import build_list_sql
+from threadlog.store.thread_listing import page_threads as list_threads
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -107,7 +109,7 @@ def test_migrates_from_every_earlier_version_keeping_data(tmp_path: Path, start:
         row = db.get_thread(tid)
         assert row is not None
         assert (row.title, row.first_user_message, row.created_at_ms) == ("t", "first", 5)
-        assert (row.file_size, row.indexed_offset) == (0, 0)
+        assert row.log_position == LogPosition()
         assert list_threads(db, ThreadQuery(source_kinds=None)).rows == [row]
 
 

@@ -11,11 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.crash_child import line
-from threadlog.store.appender import (
-    AppenderClosedError,
-    RolloutAppender,
-    WriterLockedError,
-)
+from threadlog.store.appender import RolloutAppender
+from threadlog.store.ports import WriterClosedError, WriterLockedError
 from threadlog.store.reader import ReadReport, iter_raw_lines, read_rollout
 
 GOOD = line(1)
@@ -67,7 +64,8 @@ def test_second_writer_in_another_process_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "r.jsonl"
     code = (
         "import sys; from pathlib import Path\n"
-        "from store.appender import RolloutAppender, WriterLockedError\n"
+        "from threadlog.store.appender import RolloutAppender\n"
+        "from threadlog.store.ports import WriterLockedError\n"
         "try:\n    RolloutAppender(Path(sys.argv[1]))\n"
         "except WriterLockedError:\n    sys.exit(3)\n"
     )
@@ -122,7 +120,7 @@ def test_closed_appender_refuses_appends(tmp_path: Path) -> None:
     appender = RolloutAppender(tmp_path / "r.jsonl")
     appender.close()
     appender.close()
-    with pytest.raises(AppenderClosedError):
+    with pytest.raises(WriterClosedError):
         appender.append(GOOD)
 
 

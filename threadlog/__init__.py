@@ -62,13 +62,13 @@ if TYPE_CHECKING:
     from threadlog.events.views import Thread, ThreadStatus, Turn, TurnError, TurnStatus
     from threadlog.projections.index.listing import ListParams, ListResult
     from threadlog.projections.policy import PersistenceMode
-    from threadlog.store.appender import Durability
+    from threadlog.store.ports import Durability
 
 _EXPORTS: dict[str, str] = {
     # the runtime and its settings
     "Runtime": "threadlog.actors.runtime.host_api",
     "ThreadSettings": "threadlog.actors.runtime.settings",
-    "Durability": "threadlog.store.appender",
+    "Durability": "threadlog.store.ports",
     "PersistenceMode": "threadlog.projections.policy",
     # the model seam
     "Driver": "threadlog.actors.drivers.protocol",

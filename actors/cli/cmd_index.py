@@ -19,8 +19,10 @@ from threadlog.actors.cli.progress import ProgressReporter
 from threadlog.projections.index.backfill import BackfillStats, run_backfill
 from threadlog.projections.index.doctor import DoctorReport, doctor
 from threadlog.projections.index.replay import replay
+from threadlog.store.files import FileLogStore
 from threadlog.store.layout import STATE_DB_FILE
-from threadlog.store.statedb import SchemaTooNewError, StateDb
+from threadlog.store.sqlite_index import SqliteIndex
+from threadlog.store.statedb import SchemaTooNewError
 
 
 def register(subparsers: Any) -> None:
@@ -74,8 +76,8 @@ def run_backfill_command(args: argparse.Namespace) -> int:
         return fail(f"no such home directory: {home}")
     reporter = ProgressReporter("backfill")
     try:
-        with StateDb.for_home(home) as db:
-            stats = run_backfill(home, db, progress=reporter)
+        with SqliteIndex.for_home(home) as index:
+            stats = run_backfill(FileLogStore(home), index, progress=reporter)
     except SchemaTooNewError as exc:
         return fail(str(exc))
     finally:
@@ -128,8 +130,8 @@ def run_doctor_command(args: argparse.Namespace) -> int:
     if not home.is_dir():
         return fail(f"no such home directory: {home}")
     try:
-        with StateDb.for_home(home) as db:
-            report = doctor(home, db, fix=args.repair)
+        with SqliteIndex.for_home(home) as index:
+            report = doctor(FileLogStore(home), index, fix=args.repair)
     except SchemaTooNewError as exc:
         return fail(str(exc))
     if args.json:

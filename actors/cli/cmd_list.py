@@ -16,8 +16,9 @@ from threadlog.actors.cli.common import (
 )
 from threadlog.events.sources import SOURCE_KINDS
 from threadlog.projections.index.listing import ListError, ListParams, ListResult, list_threads
+from threadlog.store.files import FileLogStore
 from threadlog.store.layout import STATE_DB_FILE
-from threadlog.store.statedb import StateDb
+from threadlog.store.sqlite_index import SqliteIndex
 
 
 def register(subparsers: Any) -> None:
@@ -68,14 +69,14 @@ def run(args: argparse.Namespace) -> int:
         cwd=args.cwd,
         search_term=args.search,
     )
-    db = StateDb.for_home(home) if (home / STATE_DB_FILE).exists() else None
+    index = SqliteIndex.for_home(home) if (home / STATE_DB_FILE).exists() else None
     try:
-        result = list_threads(home, params, db=db)
+        result = list_threads(FileLogStore(home), params, index=index)
     except ListError as exc:
         return fail(str(exc), EXIT_USAGE)
     finally:
-        if db is not None:
-            db.close()
+        if index is not None:
+            index.close()
     if args.json:
         print_json(result)
     else:

@@ -16,6 +16,7 @@ from threadlog.actors.cli.common import (
 from threadlog.actors.cli.render import render_thread
 from threadlog.events.errors import ThreadNotFoundError
 from threadlog.projections.index.read_thread import read_thread
+from threadlog.store.files import FileLogStore
 
 
 def register(subparsers: Any) -> None:
@@ -33,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     """Read the thread from its rollout file (no database needed)."""
     home = resolve_home(args)
     try:
-        thread = read_thread(home, args.thread_id, include_turns=args.turns)
+        thread = read_thread(FileLogStore(home), args.thread_id, include_turns=args.turns)
     except ValueError as exc:
         return fail(str(exc), EXIT_USAGE)
     except ThreadNotFoundError as exc:

@@ -134,7 +134,7 @@ class ThreadActor:
         self.history = HistoryBuilder(new_id)
         self.metadata = MetadataExtractor(
             thread_id=self.thread_id,
-            rollout_path=str(recorder.path),
+            rollout_path=recorder.ref.location,
             created_at_ms=created_ms_of(recorder.meta),
         )
         self.metadata.feed(recorder.meta)
@@ -320,8 +320,7 @@ class ThreadActor:
         return self.metadata.record(
             updated_at_ms=self.updated_at_ms,
             archived=False,
-            file_size=self.recorder.end_offset,
-            indexed_offset=self.recorder.end_offset,
+            log_position=self.recorder.position,
         )
 
     def view(self, *, include_turns: bool) -> Thread:

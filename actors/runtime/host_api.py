@@ -56,13 +56,18 @@ from threadlog.events.rollout import DynamicToolSpec, RolloutLine, SessionMeta
 from threadlog.events.views import Active, Idle, Thread, Turn
 from threadlog.projections.context import truncate_before_nth_user_turn
 from threadlog.projections.index.backfill import run_backfill
-from threadlog.projections.index.listing import ListParams, ListResult, db_is_usable, list_threads
+from threadlog.projections.index.listing import (
+    ListParams,
+    ListResult,
+    index_is_usable,
+    list_threads,
+)
 from threadlog.projections.index.read_thread import read_thread
 from threadlog.projections.policy import PersistenceMode
-from threadlog.store.appender import Durability
-from threadlog.store.layout import find_rollout_path, make_private_dirs, new_rollout_path
-from threadlog.store.reader import read_rollout
-from threadlog.store.statedb import StateDb
+from threadlog.store.files import FileLogStore
+from threadlog.store.layout import make_private_dirs
+from threadlog.store.ports import Durability, IndexStore, LogStore
+from threadlog.store.sqlite_index import SqliteIndex
 
 log = structlog.get_logger("threadlog.runtime")
 
@@ -89,7 +94,11 @@ class Runtime:
         defaults: ThreadSettings | None = None,
         index: bool = True,
         index_interval: float = 0.05,
+        logs: LogStore | None = None,
+        index_store: IndexStore | None = None,
     ) -> None:
+        """``logs`` and ``index_store`` choose the storage backends (default: the rollout
+        files and ``threadlog.sqlite`` of ``home``); ``index=False`` runs without an index."""
         self.home = Path(home).resolve()
         self.registry = ThreadRegistry(
             self.home,
@@ -102,7 +111,9 @@ class Runtime:
             source=source,
             defaults=defaults or ThreadSettings(cwd=os.getcwd()),
             index_interval=index_interval,
+            logs=logs or FileLogStore(self.home),
         )
+        self._given_index = index_store
         self.passivation_timeout = passivation_timeout
         self.realtime = RealtimeApi(
             self.registry,
@@ -111,15 +122,20 @@ class Runtime:
             text_capacity=realtime_text_queue,
         )
         self.use_index = index
-        self._backfill_db: StateDb | None = None
+        self._backfill_index: IndexStore | None = None
         self._stack = AsyncExitStack()
         self.backfill_done = trio.Event()
         self._stop_backfill = threading.Event()
 
     @property
-    def db(self) -> StateDb | None:
-        """The state DB (None when the runtime runs without an index)."""
-        return self.registry.db
+    def index(self) -> IndexStore | None:
+        """The index (None when the runtime runs without one)."""
+        return self.registry.index
+
+    @property
+    def logs(self) -> LogStore:
+        """Where the threads' logs live."""
+        return self.registry.logs
 
     @property
     def syncer(self) -> IndexSyncer:
@@ -132,15 +148,17 @@ class Runtime:
         await trio.to_thread.run_sync(make_private_dirs, self.home)
         registry = self.registry
         if self.use_index:
-            registry.db = await trio.to_thread.run_sync(StateDb.for_home, self.home)
-            registry.syncer.db = registry.db
+            registry.index = self._given_index or await trio.to_thread.run_sync(
+                SqliteIndex.for_home, self.home
+            )
+            registry.syncer.index = registry.index
         nursery = await self._stack.enter_async_context(trio.open_nursery())
         registry.nursery = nursery
         nursery.start_soon(registry.syncer.run)
         if self.passivation_timeout > 0:
             nursery.start_soon(self._sweep_idle)
-        db = registry.db
-        if db is not None and not await trio.to_thread.run_sync(db_is_usable, db):
+        index = registry.index
+        if index is not None and not await trio.to_thread.run_sync(index_is_usable, index):
             nursery.start_soon(self._backfill)
         else:
             self.backfill_done.set()
@@ -157,9 +175,10 @@ class Runtime:
             assert nursery is not None
             nursery.cancel_scope.cancel()
             await self._stack.aclose()
-            for db in (self.registry.db, self._backfill_db):
-                if db is not None:
-                    await trio.to_thread.run_sync(db.close)
+            for index in {
+                id(i): i for i in (self.registry.index, self._backfill_index) if i
+            }.values():
+                await trio.to_thread.run_sync(index.close)
 
     async def shutdown(self) -> None:
         """Stop every actor (their running turns end interrupted) and flush the index."""
@@ -186,13 +205,16 @@ class Runtime:
                     actor.stop()
 
     async def _backfill(self) -> None:
-        # Its own connection: listing keeps answering (from the files) while this runs.
+        # Its own connection: listing keeps answering (from the logs) while this runs.
         try:
-            self._backfill_db = await trio.to_thread.run_sync(StateDb.for_home, self.home)
-            db = self._backfill_db
-            await trio.to_thread.run_sync(
-                lambda: run_backfill(self.home, db), abandon_on_cancel=True
-            )
+            if self._given_index is not None:
+                self._backfill_index = self._given_index
+            else:
+                self._backfill_index = await trio.to_thread.run_sync(
+                    SqliteIndex.for_home, self.home
+                )
+            index, logs = self._backfill_index, self.registry.logs
+            await trio.to_thread.run_sync(lambda: run_backfill(logs, index), abandon_on_cancel=True)
         except Exception:
             log.exception("background_backfill_failed")
         finally:
@@ -254,8 +276,8 @@ class Runtime:
             base_instructions={"text": base_instructions} if base_instructions else None,
             dynamic_tools=list(dynamic_tools) if dynamic_tools else None,
         )
-        path = new_rollout_path(self.home, thread_id, datetime.now())
-        recorder = Recorder(path, meta, mode=mode, durability=registry.durability)
+        ref = registry.logs.allocate(thread_id, datetime.now())
+        recorder = Recorder(registry.logs, ref, meta, mode=mode, durability=registry.durability)
         actor = await registry.spawn_actor(ThreadActor(registry, recorder, settings), mode)
         thread = await actor.call(lambda: _async(actor.view(include_turns=False)))
         self.publish(notes.thread_started(thread))
@@ -286,10 +308,11 @@ class Runtime:
         source_actor = registry.loaded(tid)
         if source_actor is not None and not source_actor.recorder.materialized:
             raise ThreadNotFoundError(tid)
-        path = await trio.to_thread.run_sync(find_rollout_path, self.home, tid)
-        if path is None:
+        logs = registry.logs
+        ref = await trio.to_thread.run_sync(lambda: logs.locate(tid))
+        if ref is None:
             raise ThreadNotFoundError(tid)
-        lines = await trio.to_thread.run_sync(lambda: [r.line for r in read_rollout(path)])
+        lines = await trio.to_thread.run_sync(lambda: [r.line for r in logs.read_lines(ref)])
         items = truncate_before_nth_user_turn([line.item for line in lines], before_user_turn)
         copied: list[RolloutLine] = lines[: len(items)]
         source_meta = next((i for i in items if isinstance(i, SessionMeta)), None)
@@ -306,7 +329,8 @@ class Runtime:
             dynamic_tools=source_meta.dynamic_tools if source_meta else None,
         )
         recorder = Recorder(
-            new_rollout_path(self.home, new_tid, datetime.now()),
+            logs,
+            logs.allocate(new_tid, datetime.now()),
             meta,
             mode=mode,
             durability=registry.durability,
@@ -329,8 +353,9 @@ class Runtime:
                 raise NotMaterializedError(tid)
             return await actor.call(lambda: _async(actor.view(include_turns=include_turns)))
         try:
+            logs = self.registry.logs
             return await trio.to_thread.run_sync(
-                lambda: read_thread(self.home, tid, include_turns=include_turns)
+                lambda: read_thread(logs, tid, include_turns=include_turns)
             )
         except ThreadNotFoundError:
             raise ThreadNotLoadedError(tid) from None
@@ -339,8 +364,8 @@ class Runtime:
         """``thread/list``, with the status of loaded threads filled in."""
         await self.registry.syncer.flush()
         query = params or ListParams()
-        db = self.registry.db
-        result = await trio.to_thread.run_sync(lambda: list_threads(self.home, query, db=db))
+        logs, index = self.registry.logs, self.registry.index
+        result = await trio.to_thread.run_sync(lambda: list_threads(logs, query, index=index))
         data = []
         for thread in result.data:
             actor = self.registry.loaded(thread.id)

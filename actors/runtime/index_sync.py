@@ -1,42 +1,29 @@
 """Live sync of the index: rows of loaded threads follow their logs with a short delay.
 
 Actors mark their thread dirty after each write; this task writes the dirty rows in one
-transaction every ``interval`` seconds (and on ``flush``), in a worker thread. Rows carry
-the live ``updated_at`` (made unique per millisecond by the DB) and the file facts the
-indexer needs to resume reading later (size, offset, mtime, inode). A thread that is not
-materialized has no file and gets no row.
+batch every ``interval`` seconds (and on ``flush``), in a worker thread. Rows carry the
+live ``updated_at`` (made unique per millisecond by the index) and the log position their
+recorder reached, so a later index run resumes there. A row whose log has moved or vanished
+since it was marked (an archive raced the flush) is not written: the move updates it.
 """
 
 from __future__ import annotations
 
-import os
-
-import msgspec
 import structlog
 import trio
 
 from threadlog.events.rows import ThreadRecord
-from threadlog.store.statedb import StateDb
+from threadlog.store.ports import IndexStore, LogStore
 
 log = structlog.get_logger("threadlog.index")
-
-
-def _with_file_facts(record: ThreadRecord) -> ThreadRecord | None:
-    try:
-        stat = os.stat(record.row.rollout_path)
-    except OSError:
-        return None
-    row = msgspec.structs.replace(
-        record.row, file_size=stat.st_size, file_mtime_ns=stat.st_mtime_ns, file_ino=stat.st_ino
-    )
-    return ThreadRecord(row, record.dynamic_tools)
 
 
 class IndexSyncer:
     """Batches index writes of live threads."""
 
-    def __init__(self, db: StateDb | None, interval: float = 0.05) -> None:
-        self.db = db
+    def __init__(self, logs: LogStore, index: IndexStore | None, interval: float = 0.05) -> None:
+        self.logs = logs
+        self.index = index
         self.interval = interval
         self._dirty: dict[str, ThreadRecord] = {}
         self._wake = trio.Event()
@@ -45,7 +32,7 @@ class IndexSyncer:
 
     def mark(self, record: ThreadRecord) -> None:
         """Queue a thread's current row."""
-        if self.db is None:
+        if self.index is None:
             return
         self._dirty[record.row.id] = record
         self._wake.set()
@@ -53,15 +40,15 @@ class IndexSyncer:
     async def flush(self) -> None:
         """Write every queued row now."""
         async with self._lock:
-            if not self._dirty or self.db is None:
+            if not self._dirty or self.index is None:
                 return
             batch, self._dirty = list(self._dirty.values()), {}
-            db = self.db
+            index, logs = self.index, self.logs
 
             def write() -> None:
-                records = [r for r in map(_with_file_facts, batch) if r is not None]
+                records = [r for r in batch if logs.ref_at(r.row.rollout_path) is not None]
                 if records:
-                    db.upsert_records(records)
+                    index.upsert(records)
 
             with trio.CancelScope(shield=True):
                 try:

@@ -8,23 +8,19 @@ worker thread.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import msgspec
 
 from threadlog.actors.runtime.settings import ThreadSettings
 from threadlog.events.errors import CorruptRolloutError, ThreadNotFoundError
 from threadlog.events.rollout import RolloutItem, SessionMeta, TurnContext
 from threadlog.projections.prompt import PromptContext, told_from
-from threadlog.store.layout import find_rollout_path
-from threadlog.store.names import find_thread_name
-from threadlog.store.reader import read_items
+from threadlog.store.ports import LogRef, LogStore
 
 
 class LoadedThread(msgspec.Struct):
     """Everything an actor needs to continue a thread from its log."""
 
-    path: Path
+    ref: LogRef
     meta: SessionMeta
     items: list[RolloutItem]
     settings: ThreadSettings
@@ -53,21 +49,23 @@ def settings_from(
     )
 
 
-def load_thread(home: Path, thread_id: str, defaults: ThreadSettings, shell: str) -> LoadedThread:
+def load_thread(
+    logs: LogStore, thread_id: str, defaults: ThreadSettings, shell: str
+) -> LoadedThread:
     """Read a live (not archived) thread's log; ``ThreadNotFoundError`` when there is none."""
-    path = find_rollout_path(home, thread_id, archived=False)
-    if path is None:
+    ref = logs.locate(thread_id, archived=False)
+    if ref is None:
         raise ThreadNotFoundError(thread_id)
-    items = read_items(path)
+    items = [read.line.item for read in logs.read_lines(ref)]
     meta = next((i for i in items if isinstance(i, SessionMeta)), None)
     if meta is None:
-        raise CorruptRolloutError(f"failed to load rollout {path}: empty session file")
+        raise CorruptRolloutError(f"failed to load rollout {ref.location}: empty session file")
     context = next((i for i in reversed(items) if isinstance(i, TurnContext)), None)
     return LoadedThread(
-        path=path,
+        ref=ref,
         meta=meta,
         items=items,
         settings=settings_from(meta, context, defaults),
-        name=find_thread_name(home, thread_id),
+        name=logs.name_of(thread_id),
         told=told_from(items, shell),
     )

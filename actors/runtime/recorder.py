@@ -1,7 +1,10 @@
-"""The recorder: the one writer of a thread's rollout file, with deferred materialization.
+"""The recorder: the one writer of a thread's log, with deferred materialization.
 
-A fresh thread knows its path from the start, but nothing exists on disk (no directory, no
-file, no index row) until ``persist()``: the first user turn, a fork or a rename. Items
+Every write to a thread's log goes through a recorder and its store's ``LogWriter``: live
+turns, forks, and renames of unloaded threads alike, each append at the position the
+recorder expects (a second writer is refused, never interleaved). A fresh thread knows its
+log's ref from the start, but nothing exists (no directory, no file, no index row) until
+``persist()``: the first user turn, a fork or a rename. Items
 recorded before that wait in memory, in order; ``persist`` writes ``session_meta`` (with
 git facts of the cwd) and then those items. Every item passes the persistence policy of its
 thread's mode first. Appends run in a worker thread and are shielded from cancellation, so
@@ -13,7 +16,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import msgspec
 import trio
@@ -21,9 +23,10 @@ import trio
 from threadlog.actors.shell.gitinfo import collect_git_info
 from threadlog.events import RolloutLine, encode_line
 from threadlog.events.rollout import RolloutItem, SessionMeta
+from threadlog.events.rows import LogPosition
 from threadlog.events.timefmt import format_timestamp_ms
 from threadlog.projections.policy import PersistenceMode, persisted_form
-from threadlog.store.appender import Durability, RolloutAppender
+from threadlog.store.ports import Durability, LogRef, LogStore, LogWriter
 
 
 def now_ms() -> int:
@@ -36,39 +39,44 @@ class Recorder:
 
     def __init__(
         self,
-        path: Path,
+        logs: LogStore,
+        ref: LogRef,
         meta: SessionMeta,
         *,
         mode: PersistenceMode,
         durability: Durability,
         clock_ms: Callable[[], int] = now_ms,
     ) -> None:
-        self.path = path
+        self.logs = logs
+        self.ref = ref
         self.meta = meta
         self.mode: PersistenceMode = mode
         self.durability: Durability = durability
         self.clock_ms = clock_ms
         self.materialized = False
         self._pending: list[bytes] = []
-        self._appender: RolloutAppender | None = None
+        self._writer: LogWriter | None = None
         self._lock = trio.Lock()
-        self.end_offset = 0
+        self.position = LogPosition()
 
     @classmethod
     async def reopen(
         cls,
-        path: Path,
+        logs: LogStore,
+        ref: LogRef,
         meta: SessionMeta,
         *,
         mode: PersistenceMode,
         durability: Durability,
     ) -> Recorder:
-        """A recorder appending to an existing file (resume: no new ``session_meta``)."""
-        recorder = cls(path, meta, mode=mode, durability=durability)
-        recorder._appender = await trio.to_thread.run_sync(
-            lambda: RolloutAppender(path, durability=durability)
-        )
-        recorder.end_offset = recorder._appender.offset
+        """A recorder appending to an existing log (resume: no new ``session_meta``).
+
+        Raises ``WriterLockedError`` when another writer holds the log.
+        """
+        recorder = cls(logs, ref, meta, mode=mode, durability=durability)
+        writer = await trio.to_thread.run_sync(lambda: logs.open_writer(ref, durability=durability))
+        recorder._writer = writer
+        recorder.position = writer.position
         recorder.materialized = True
         return recorder
 
@@ -100,10 +108,13 @@ class Recorder:
             await self._append(lines)
 
     async def _append(self, lines: list[bytes]) -> None:
-        appender = self._appender
-        assert appender is not None
+        writer = self._writer
+        assert writer is not None
+        expected = self.position
         with trio.CancelScope(shield=True):
-            self.end_offset = await trio.to_thread.run_sync(appender.append, lines)
+            self.position = await trio.to_thread.run_sync(
+                lambda: writer.append(lines, expected=expected)
+            )
 
     async def persist(self) -> bool:
         """Materialize: create the file, write the meta and what was pending. Idempotent.
@@ -116,11 +127,13 @@ class Recorder:
             git = await collect_git_info(self.meta.cwd)
             if git is not None:
                 self.meta = msgspec.structs.replace(self.meta, git=git)
-            path, durability = self.path, self.durability
+            logs, ref, durability = self.logs, self.ref, self.durability
             with trio.CancelScope(shield=True):
-                self._appender = await trio.to_thread.run_sync(
-                    lambda: RolloutAppender(path, durability=durability)
+                writer = await trio.to_thread.run_sync(
+                    lambda: logs.open_writer(ref, durability=durability)
                 )
+                self._writer = writer
+                self.position = writer.position
                 self.materialized = True
                 lines = [self._line(self.meta), *self._pending]
                 self._pending = []
@@ -134,15 +147,15 @@ class Recorder:
 
     async def flush(self) -> None:
         """Make everything appended durable (buffered modes)."""
-        if self._appender is not None:
-            appender = self._appender
+        if self._writer is not None:
+            writer = self._writer
             with trio.CancelScope(shield=True):
-                await trio.to_thread.run_sync(appender.flush)
+                await trio.to_thread.run_sync(writer.flush)
 
     async def close(self) -> None:
         """Close the file (pending, unmaterialized items are dropped with the thread)."""
         async with self._lock:
-            if self._appender is not None:
-                appender, self._appender = self._appender, None
+            if self._writer is not None:
+                writer, self._writer = self._writer, None
                 with trio.CancelScope(shield=True):
-                    await trio.to_thread.run_sync(appender.close)
+                    await trio.to_thread.run_sync(writer.close)

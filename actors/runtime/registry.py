@@ -37,8 +37,7 @@ from threadlog.events.rollout import DynamicToolSpec, SessionMeta
 from threadlog.events.rows import ThreadRecord
 from threadlog.events.timefmt import format_timestamp_ms
 from threadlog.projections.policy import PersistenceMode
-from threadlog.store.appender import Durability, WriterLockedError
-from threadlog.store.statedb import StateDb
+from threadlog.store.ports import Durability, IndexStore, LogStore, WriterLockedError
 
 log = structlog.get_logger("threadlog.runtime")
 
@@ -59,8 +58,10 @@ class ThreadRegistry:
         source: Any,
         defaults: ThreadSettings,
         index_interval: float,
+        logs: LogStore,
     ) -> None:
         self._home = home
+        self.logs = logs
         self._driver = driver
         self._executor = executor
         self._host = host
@@ -69,8 +70,8 @@ class ThreadRegistry:
         self.persistence: PersistenceMode = persistence
         self.source = source
         self.defaults = defaults
-        self.db: StateDb | None = None
-        self.syncer = IndexSyncer(None, index_interval)
+        self.index: IndexStore | None = None
+        self.syncer = IndexSyncer(logs, None, index_interval)
         self.subscribers = Subscribers()
         self.nursery: trio.Nursery | None = None
         self._actors: dict[str, ThreadActor] = {}
@@ -197,12 +198,12 @@ class ThreadRegistry:
                 await leaving.stopped.wait()
             shell = current_environment(self.defaults.cwd).shell
             loaded = await trio.to_thread.run_sync(
-                load_thread, self.home, tid, self.defaults, shell
+                load_thread, self.logs, tid, self.defaults, shell
             )
             chosen: PersistenceMode = mode or self.mode_of(tid)
             try:
                 recorder = await Recorder.reopen(
-                    loaded.path, loaded.meta, mode=chosen, durability=self.durability
+                    self.logs, loaded.ref, loaded.meta, mode=chosen, durability=self.durability
                 )
             except WriterLockedError:
                 raise ThreadLockedError(
@@ -227,11 +228,11 @@ class ThreadRegistry:
 
     async def _stored_dynamic_tools(self, thread_id: str) -> list[DynamicToolSpec] | None:
         """A thread's dynamic tools from the database (None: ask the log instead)."""
-        db = self.db
-        if db is None:
+        index = self.index
+        if index is None:
             return None
         try:
-            return await trio.to_thread.run_sync(db.get_dynamic_tools, thread_id)
+            return await trio.to_thread.run_sync(index.dynamic_tools, thread_id)
         except Exception as exc:  # a broken index must not stop a thread from loading
             log.warning("dynamic_tools_from_db_failed", thread_id=thread_id, error=str(exc))
             return None

@@ -1,4 +1,4 @@
-"""Thread operations on the files themselves: rename, archive, unarchive.
+"""Thread operations on the logs themselves: rename, archive, unarchive.
 
 These work whether or not the thread is loaded: a loaded thread is renamed through its
 actor (the only writer of its log); an unloaded one gets its line appended under the
@@ -6,8 +6,6 @@ writer lock, so a live writer in another process is refused, not raced.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import trio
 
@@ -26,13 +24,10 @@ from threadlog.events.event_msgs import ThreadNameUpdated
 from threadlog.events.rollout import RolloutLine
 from threadlog.events.timefmt import format_timestamp_ms
 from threadlog.events.views import Thread
-from threadlog.projections.index.indexer import sync_file
+from threadlog.projections.index.indexer import sync_log
 from threadlog.projections.index.read_thread import read_thread
-from threadlog.store.appender import Durability, RolloutAppender, WriterLockedError
-from threadlog.store.archive import archive_rollout, unarchive_rollout
-from threadlog.store.layout import find_rollout_path
-from threadlog.store.names import append_thread_name, normalize_name
-from threadlog.store.statedb import StateDb
+from threadlog.store.names import normalize_name
+from threadlog.store.ports import LogRef, WriterLockedError
 
 
 async def rename(registry: ThreadRegistry, tid: str, name: str) -> None:
@@ -41,69 +36,68 @@ async def rename(registry: ThreadRegistry, tid: str, name: str) -> None:
         clean = normalize_name(name)
     except ValueError:
         raise InvalidRequestError("thread name must not be empty") from None
+    logs = registry.logs
     actor = registry.loaded(tid)
     if actor is not None:
         await actor.call(lambda: actor.rename(clean))
     else:
-        path = await trio.to_thread.run_sync(find_rollout_path, registry.home, tid)
-        if path is None:
+        ref = await trio.to_thread.run_sync(lambda: logs.locate(tid))
+        if ref is None:
             raise ThreadNotLoadedError(tid)
         line = RolloutLine(
             format_timestamp_ms(now_ms()), ThreadNameUpdated(thread_id=tid, thread_name=clean)
         )
-        await trio.to_thread.run_sync(
-            _append_to_unloaded, path, line, registry.durability, registry.db
-        )
+        await trio.to_thread.run_sync(_append_to_unloaded, registry, ref, line)
     stamp = format_timestamp_ms(now_ms())
-    await trio.to_thread.run_sync(append_thread_name, registry.home, tid, clean, stamp)
-    db = registry.db
-    if db is not None:
+    await trio.to_thread.run_sync(logs.set_name, tid, clean, stamp)
+    index = registry.index
+    if index is not None:
         await registry.syncer.flush()
-        await trio.to_thread.run_sync(db.set_name, tid, clean)
+        await trio.to_thread.run_sync(index.set_name, tid, clean)
     registry.publish(notes.name_updated(tid, clean))
 
 
-def _append_to_unloaded(
-    path: Path, line: RolloutLine, durability: Durability, db: StateDb | None
-) -> None:
+def _append_to_unloaded(registry: ThreadRegistry, ref: LogRef, line: RolloutLine) -> None:
+    """Append through the log's one writer, so a writer elsewhere refuses us (blocking)."""
     try:
-        with RolloutAppender(path, durability=durability) as appender:
-            appender.append(encode_line(line))
+        writer = registry.logs.open_writer(ref, durability=registry.durability)
     except WriterLockedError:
-        raise ThreadLockedError(f"thread is open for writing in another process: {path}") from None
-    if db is not None:
-        sync_file(db, path, updated_at_ms=now_ms())
+        raise ThreadLockedError(
+            f"thread is open for writing in another process: {ref.location}"
+        ) from None
+    try:
+        writer.append(encode_line(line), expected=writer.position)
+    finally:
+        writer.close()
+    if registry.index is not None:
+        sync_log(registry.index, registry.logs, ref, updated_at_ms=now_ms())
 
 
 async def archive(registry: ThreadRegistry, tid: str) -> None:
-    """Unload the thread, move its file to ``archived_sessions/``, update the index."""
+    """Unload the thread, move its log to the archive, update the index."""
     actor = registry.loaded(tid)
     if actor is not None and not actor.recorder.materialized:
         raise ThreadNotFoundError(tid)
     await registry.unload(tid)
-    path = await trio.to_thread.run_sync(
-        lambda: find_rollout_path(registry.home, tid, archived=False)
-    )
-    if path is None:
+    logs = registry.logs
+    ref = await trio.to_thread.run_sync(lambda: logs.locate(tid, archived=False))
+    if ref is None:
         raise ThreadNotFoundError(tid)
-    moved = await trio.to_thread.run_sync(archive_rollout, registry.home, path)
-    if registry.db is not None:
-        await trio.to_thread.run_sync(sync_file, registry.db, moved)
+    moved = await trio.to_thread.run_sync(logs.archive, ref)
+    if registry.index is not None:
+        await trio.to_thread.run_sync(sync_log, registry.index, logs, moved)
     registry.publish(notes.thread_archived(tid))
 
 
 async def unarchive(registry: ThreadRegistry, tid: str) -> Thread:
-    """Move an archived thread back under ``sessions/`` (mtime now) and return it."""
-    path = await trio.to_thread.run_sync(
-        lambda: find_rollout_path(registry.home, tid, archived=True)
-    )
-    if path is None:
+    """Move an archived thread back among the live ones (modified now) and return it."""
+    logs = registry.logs
+    ref = await trio.to_thread.run_sync(lambda: logs.locate(tid, archived=True))
+    if ref is None:
         raise ArchivedThreadNotFoundError(tid)
-    moved = await trio.to_thread.run_sync(unarchive_rollout, registry.home, path)
-    if registry.db is not None:
-        await trio.to_thread.run_sync(sync_file, registry.db, moved)
-    thread = await trio.to_thread.run_sync(
-        lambda: read_thread(registry.home, tid, include_turns=False)
-    )
+    moved = await trio.to_thread.run_sync(logs.unarchive, ref)
+    if registry.index is not None:
+        await trio.to_thread.run_sync(sync_log, registry.index, logs, moved)
+    thread = await trio.to_thread.run_sync(lambda: read_thread(logs, tid, include_turns=False))
     registry.publish(notes.thread_unarchived(tid))
     return thread

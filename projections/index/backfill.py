@@ -2,12 +2,13 @@
 
 1. Take the lease (one atomic UPDATE); without it, stop: another worker is indexing, or the
    index is complete.
-2. Collect every rollout under ``sessions/`` and ``archived_sessions/`` and order them by
-   watermark (path relative to the home); skip those at or before the last checkpoint.
-3. Per batch of 200 files: extract each file's row, then upsert the rows *and* checkpoint
+2. Collect every log, live and archived, and order them by their store's key (for rollout
+   files the path relative to the home: the watermark); skip those at or before the last
+   checkpoint.
+3. Per batch of 200 logs: extract each log's row, then upsert the rows *and* checkpoint
    the batch's last watermark in one transaction, which also renews the lease. A crash
    resumes after the last committed batch; at most the batch in flight is done twice.
-4. Mark complete. Files that cannot be read or have no ``session_meta`` are counted and
+4. Mark complete. Logs that cannot be read or have no ``session_meta`` are counted and
    reported, and do not stop the run.
 
 Progress goes to an optional callback (the CLI draws a bar or logs).
@@ -17,24 +18,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Final
 
 import msgspec
 import structlog
 
 from threadlog.events.rows import ThreadRecord
-from threadlog.projections.index.indexer import extract_file
-from threadlog.store.layout import iter_rollout_files, watermark
-from threadlog.store.lease import (
-    BACKFILL_LEASE_SECONDS,
-    checkpoint_backfill,
-    get_backfill_state,
-    mark_backfill_complete,
-    release_backfill,
-    try_claim_backfill,
-)
-from threadlog.store.statedb import StateDb
+from threadlog.projections.index.indexer import extract_log
+from threadlog.store.lease import BACKFILL_LEASE_SECONDS
+from threadlog.store.ports import IndexStore, LogRef, LogStore
 
 BATCH_SIZE: Final = 200
 log = structlog.get_logger("threadlog.backfill")
@@ -68,40 +60,36 @@ class BackfillStats(msgspec.Struct):
     error_files: list[FileError] = []
 
 
-def pending_files(home: Path, after: str | None) -> list[tuple[str, Path]]:
-    """Rollout files in watermark order, those after ``after`` only."""
-    files = [
-        (watermark(home, path), path)
-        for archived in (True, False)
-        for path in iter_rollout_files(home, archived=archived)
-    ]
-    files.sort(key=lambda pair: pair[0].encode())
-    return [(mark, path) for mark, path in files if after is None or mark > after]
+def pending_logs(logs: LogStore, after: str | None) -> list[LogRef]:
+    """Every log in watermark order, those after ``after`` only."""
+    refs = [ref for archived in (True, False) for ref in logs.logs(archived=archived)]
+    refs.sort(key=lambda ref: ref.key.encode())
+    return [ref for ref in refs if after is None or ref.key > after]
 
 
 def index_batch(
-    db: StateDb, home: Path, batch: Sequence[tuple[str, Path]], stats: BackfillStats
+    logs: LogStore, batch: Sequence[LogRef], stats: BackfillStats
 ) -> list[ThreadRecord]:
-    """Extract one batch of files; errors go into ``stats``."""
+    """Extract one batch of logs; errors go into ``stats``."""
     records: list[ThreadRecord] = []
-    for _mark, path in batch:
-        outcome = extract_file(path)
+    for ref in batch:
+        outcome = extract_log(logs, ref)
         stats.files += 1
         if outcome.scan is not None:
             stats.bad_lines += outcome.scan.bad_lines
             stats.bytes += outcome.scan.end_offset
         if outcome.record is None:
             stats.errors += 1
-            stats.error_files.append(FileError(str(path), outcome.error or "unknown"))
-            log.warning("backfill_file_skipped", path=str(path), reason=outcome.error)
+            stats.error_files.append(FileError(ref.location, outcome.error or "unknown"))
+            log.warning("backfill_file_skipped", path=ref.location, reason=outcome.error)
             continue
         records.append(outcome.record)
     return records
 
 
 def run_backfill(
-    home: Path,
-    db: StateDb,
+    logs: LogStore,
+    index: IndexStore,
     *,
     lease_seconds: int = BACKFILL_LEASE_SECONDS,
     batch_size: int = BATCH_SIZE,
@@ -115,31 +103,29 @@ def run_backfill(
     (status ``pending``, watermark kept) so the next run resumes at once.
     """
     started = time.perf_counter()
-    if claim and not try_claim_backfill(db, lease_seconds):
+    if claim and not index.claim_backfill(lease_seconds):
         return BackfillStats(claimed=False, seconds=time.perf_counter() - started)
     stats = BackfillStats(claimed=True)
-    state = get_backfill_state(db)
-    files = pending_files(home, state.last_watermark)
-    total = len(files)
+    state = index.backfill_state()
+    refs = pending_logs(logs, state.last_watermark)
+    total = len(refs)
     log.info("backfill_started", files=total, resume_after=state.last_watermark)
     last_mark = state.last_watermark
     for start in range(0, total, batch_size):
         if should_stop is not None and should_stop():
-            release_backfill(db)
+            index.release_backfill()
             stats.seconds = time.perf_counter() - started
             log.info("backfill_paused", files=stats.files, after=last_mark)
             return stats
-        batch = files[start : start + batch_size]
-        records = index_batch(db, home, batch, stats)
-        last_mark = batch[-1][0]
+        batch = refs[start : start + batch_size]
+        records = index_batch(logs, batch, stats)
+        last_mark = batch[-1].key
         # One transaction: the rows and the checkpoint land together or not at all.
-        with db.transaction():
-            db.upsert_records(records)
-            checkpoint_backfill(db, last_mark)
+        index.commit_batch(records, last_mark)
         stats.threads += len(records)
         if progress is not None:
             progress(BackfillProgress(done=start + len(batch), total=total, bytes=stats.bytes))
-    mark_backfill_complete(db, last_mark)
+    index.complete_backfill(last_mark)
     stats.seconds = time.perf_counter() - started
     log.info(
         "backfill_complete",

@@ -1,25 +1,24 @@
 """``doctor``: compare the index with the logs, and optionally repair what can be repaired.
 
-Checks: rows whose file is gone (or moved), files with no row, rows whose recorded size,
-offset or mtime no longer match their file, torn tails, unreadable lines, and whether the
-backfill completed. Repairs: delete rows of vanished threads, re-point moved ones, index
-missing and stale files, heal torn tails (only when no writer holds the file). Unreadable
-lines are reported, never deleted: they may be someone's data.
+Checks: rows whose log is gone (or moved), logs with no row, rows whose recorded position no
+longer matches their log, torn tails, unreadable lines, and whether the backfill completed.
+Repairs: delete rows of vanished threads, re-point moved ones, index missing and stale
+logs, heal torn tails (only when no writer holds the log: healing goes through the log's
+one writer, like every write). Unreadable lines are reported, never deleted: they may be
+someone's data.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import io
 
 import msgspec
 
+from threadlog.events.rows import LogPosition
 from threadlog.projections.index.backfill import run_backfill
-from threadlog.projections.index.indexer import sync_file
-from threadlog.store.appender import RolloutAppender, WriterLockedError
-from threadlog.store.layout import find_rollout_path, iter_rollout_files, parse_rollout_file_name
-from threadlog.store.lease import get_backfill_state
-from threadlog.store.reader import LineIssue, ReadReport, decode_raw, iter_raw_lines
-from threadlog.store.statedb import StateDb
+from threadlog.projections.index.indexer import sync_log
+from threadlog.store.ports import IndexStore, LogRef, LogStore, WriterLockedError
+from threadlog.store.reader import LineIssue, ReadReport, decode_raw, iter_raw_lines_from
 
 
 class DoctorReport(msgspec.Struct):
@@ -50,81 +49,84 @@ class DoctorReport(msgspec.Struct):
         )
 
 
-def _scan_file(path: Path, report: DoctorReport) -> int:
-    """Read every line; record bad lines and a torn tail; return the good end offset."""
+def _scan_log(logs: LogStore, ref: LogRef, report: DoctorReport) -> LogPosition:
+    """Read every line; record bad lines and a torn tail; return the good end position."""
+    chunk = logs.read_bytes(ref)
     read = ReadReport()
-    for raw in iter_raw_lines(path, report=read):
-        decode_raw(raw, path=str(path), report=read)
+    stream = io.BytesIO(chunk.data)
+    for raw in iter_raw_lines_from(stream, path=ref.location, report=read):
+        decode_raw(raw, path=ref.location, report=read)
     report.bad_lines += read.issues
     if read.torn_tail is not None:
-        report.torn_tails.append(str(path))
-    return read.end_offset
+        report.torn_tails.append(ref.location)
+    return LogPosition(read.end_offset, chunk.identity)
 
 
-def examine(home: Path, db: StateDb) -> DoctorReport:
+def examine(logs: LogStore, index: IndexStore) -> DoctorReport:
     """Compare without changing anything."""
-    report = DoctorReport(backfill_status=get_backfill_state(db).status)
-    rows = {row.id: row for row in db.all_rows()}
+    report = DoctorReport(backfill_status=index.backfill_state().status)
+    rows = {row.id: row for row in index.rows()}
     report.rows = len(rows)
     seen: set[str] = set()
     for archived in (False, True):
-        for path in iter_rollout_files(home, archived=archived):
+        for ref in logs.logs(archived=archived):
             report.files += 1
-            end = _scan_file(path, report)
-            parsed = parse_rollout_file_name(path.name)
-            if parsed is None:
+            try:
+                end = _scan_log(logs, ref, report)
+            except OSError:
                 continue
-            seen.add(parsed.thread_id)
-            row = rows.get(parsed.thread_id)
+            seen.add(ref.thread_id)
+            row = rows.get(ref.thread_id)
             if row is None:
-                report.unindexed_files.append(str(path))
-                continue
-            stat = path.stat()
-            if row.rollout_path != str(path):
+                report.unindexed_files.append(ref.location)
+            elif row.rollout_path != ref.location:
                 report.moved_files.append(row.id)
-            elif (row.file_size, row.indexed_offset, row.file_mtime_ns) != (
-                stat.st_size,
-                end,
-                stat.st_mtime_ns,
-            ):
+            elif row.log_position != end:
                 report.stale_rows.append(row.id)
     for thread_id, row in rows.items():
-        if thread_id not in seen and not Path(row.rollout_path).exists():
+        if thread_id not in seen and logs.ref_at(row.rollout_path) is None:
             report.missing_files.append(thread_id)
     return report
 
 
-def repair(home: Path, db: StateDb, found: DoctorReport) -> list[str]:
+def repair(logs: LogStore, index: IndexStore, found: DoctorReport) -> list[str]:
     """Fix what ``examine`` found that can be fixed; returns what was done."""
     done: list[str] = []
     if found.backfill_status != "complete":
-        stats = run_backfill(home, db)
+        stats = run_backfill(logs, index)
         if stats.claimed:
             done.append(f"ran the backfill ({stats.threads} threads)")
-    for path_text in found.torn_tails:
+    for location in found.torn_tails:
+        ref = logs.ref_at(location)
+        if ref is None:
+            continue
         try:
-            RolloutAppender(Path(path_text), durability="fsync").close()
-            done.append(f"healed torn tail of {path_text}")
+            logs.open_writer(ref, durability="fsync").close()
         except WriterLockedError:
-            done.append(f"left {path_text}: a writer holds it")
+            done.append(f"left {location}: a writer holds it")
+            continue
+        done.append(f"healed torn tail of {location}")
+        if sync_log(index, logs, ref).record is not None:  # its end moved past the fragment
+            done.append(f"re-indexed {ref.thread_id}")
     for thread_id in found.missing_files:
-        db.delete_thread(thread_id)
+        index.delete(thread_id)
         done.append(f"deleted row of {thread_id} (its rollout is gone)")
     for thread_id in found.moved_files + found.stale_rows:
-        path = find_rollout_path(home, thread_id)
-        if path is not None and sync_file(db, path).record is not None:
+        ref = logs.locate(thread_id)
+        if ref is not None and sync_log(index, logs, ref).record is not None:
             done.append(f"re-indexed {thread_id}")
-    for path_text in found.unindexed_files:
-        if sync_file(db, Path(path_text)).record is not None:
-            done.append(f"indexed {path_text}")
+    for location in found.unindexed_files:
+        ref = logs.ref_at(location)
+        if ref is not None and sync_log(index, logs, ref).record is not None:
+            done.append(f"indexed {location}")
     return done
 
 
-def doctor(home: Path, db: StateDb, *, fix: bool = False) -> DoctorReport:
+def doctor(logs: LogStore, index: IndexStore, *, fix: bool = False) -> DoctorReport:
     """Examine; with ``fix``, repair and examine again."""
-    report = examine(home, db)
+    report = examine(logs, index)
     if fix and not report.clean:
-        done = repair(home, db, report)
-        report = examine(home, db)
+        done = repair(logs, index, report)
+        report = examine(logs, index)
         report.repaired = done
     return report

@@ -1,30 +1,27 @@
-"""Indexing one rollout file into a row: from scratch, or resumed where the last read ended.
+"""Indexing one thread's log into a row: from scratch, or resumed where the last read ended.
 
-The row remembers how far into the file it was folded (``indexed_offset``) and which file
-that was (inode, size, mtime). A file that only grew is read from that offset and the new
-lines are folded onto the stored row; a file that shrank or was replaced (another inode) is
-read again from the start; an unchanged file is not read at all.
+The row remembers how far its log was folded (``ThreadRow.log_position``, a position the
+log store gave out). A log that only grew is read from that position and the new lines are
+folded onto the stored row; a log the store no longer recognises the position of (replaced,
+truncated) is read again from the start; a log with nothing new is not folded at all.
+Works on any ``LogStore`` and ``IndexStore``.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import msgspec
 
 from threadlog.events.rollout import DynamicToolSpec
-from threadlog.events.rows import ThreadRecord, ThreadRow
+from threadlog.events.rows import LogPosition, ThreadRecord, ThreadRow
 from threadlog.projections.index_scan import ScanResult, scan_metadata
 from threadlog.projections.metadata import MetadataExtractor, whole_seconds_ms
-from threadlog.store.layout import ARCHIVED_DIR, parse_rollout_file_name
-from threadlog.store.reader import read_bytes_from
-from threadlog.store.statedb import StateDb
+from threadlog.store.ports import IndexStore, LogRef, LogStore
 
 
 class IndexOutcome(msgspec.Struct):
-    """What indexing one file produced."""
+    """What indexing one log produced."""
 
-    path: str
+    location: str
     record: ThreadRecord | None = None
     scan: ScanResult | None = None
     error: str | None = None
@@ -32,85 +29,60 @@ class IndexOutcome(msgspec.Struct):
     unchanged: bool = False
 
 
-def _can_resume(row: ThreadRow, ino: int, size: int) -> bool:
-    return row.indexed_offset > 0 and row.file_ino == ino and size >= row.indexed_offset
-
-
-def extract_file(
-    path: Path,
+def extract_log(
+    logs: LogStore,
+    ref: LogRef,
     *,
     previous: ThreadRow | None = None,
     previous_tools: list[DynamicToolSpec] | None = None,
 ) -> IndexOutcome:
-    """Fold a file's metadata, resuming from ``previous`` when the file only grew."""
-    outcome = IndexOutcome(path=str(path))
-    parsed = parse_rollout_file_name(path.name)
-    if parsed is None:
-        outcome.error = "not a rollout file name"
-        return outcome
+    """Fold a log's metadata, resuming from ``previous`` when the log only grew."""
+    outcome = IndexOutcome(location=ref.location)
     try:
-        head = read_bytes_from(path, 0) if previous is None else None
-        snapshot = head
-        if snapshot is None:
-            assert previous is not None
-            probe = read_bytes_from(path, max(0, previous.indexed_offset - 1))
-            resume = _can_resume(previous, probe.ino, probe.size) and probe.data[:1] == b"\n"
-            if (
-                resume
-                and probe.size == previous.file_size
-                and probe.mtime_ns == previous.file_mtime_ns
-                and previous.rollout_path == str(path)
-            ):
-                outcome.unchanged = True
-                outcome.record = ThreadRecord(previous, list(previous_tools or []))
-                return outcome
-            snapshot = probe if resume else read_bytes_from(path, 0)
-            outcome.resumed = resume
+        chunk = logs.read_bytes(ref, previous.log_position if previous else None)
     except OSError as exc:
         outcome.error = f"unreadable: {exc.strerror or exc}"
         return outcome
-    archived = path.parent.name == ARCHIVED_DIR
+    if previous is not None and chunk.offset == previous.log_position.offset > 0:
+        outcome.resumed = True
+        if not chunk.data and previous.rollout_path == ref.location:
+            outcome.unchanged = True
+            outcome.record = ThreadRecord(previous, list(previous_tools or []))
+            return outcome
     if outcome.resumed and previous is not None:
         extractor = MetadataExtractor.from_row(
-            msgspec.structs.replace(previous, rollout_path=str(path)), previous_tools or []
+            msgspec.structs.replace(previous, rollout_path=ref.location), previous_tools or []
         )
-        data, base = snapshot.data[1:], snapshot.offset + 1
     else:
-        created_ms = int(parsed.timestamp.timestamp() * 1000)
         extractor = MetadataExtractor(
-            thread_id=parsed.thread_id, rollout_path=str(path), created_at_ms=created_ms
+            thread_id=ref.thread_id, rollout_path=ref.location, created_at_ms=ref.created_ms
         )
-        data, base = snapshot.data, snapshot.offset
-    scan = scan_metadata(data, base, extractor)
+    scan = scan_metadata(chunk.data, chunk.offset, extractor)
     outcome.scan = scan
     if not outcome.resumed and not scan.saw_meta:
         outcome.error = "no session_meta"
         return outcome
-    mtime_ms = whole_seconds_ms(snapshot.mtime_ns // 1_000_000)
+    modified_ms = whole_seconds_ms(chunk.modified_ms)
     archived_at = None
-    if archived:
-        archived_at = previous.archived_at_ms if previous and previous.archived_at_ms else mtime_ms
+    if ref.archived:
+        kept = previous.archived_at_ms if previous is not None else None
+        archived_at = kept or modified_ms
     outcome.record = extractor.record(
-        updated_at_ms=mtime_ms,
-        archived=archived,
+        updated_at_ms=modified_ms,
+        archived=ref.archived,
         archived_at_ms=archived_at,
-        file_size=snapshot.size,
-        indexed_offset=scan.end_offset,
-        file_mtime_ns=snapshot.mtime_ns,
-    )
-    outcome.record = ThreadRecord(
-        msgspec.structs.replace(outcome.record.row, file_ino=snapshot.ino),
-        outcome.record.dynamic_tools,
+        log_position=LogPosition(scan.end_offset, chunk.identity),
     )
     return outcome
 
 
-def sync_file(db: StateDb, path: Path, *, updated_at_ms: int | None = None) -> IndexOutcome:
-    """Bring one file's row up to date (live sync after writes, or a repair)."""
-    parsed = parse_rollout_file_name(path.name)
-    previous = db.get_thread(parsed.thread_id) if parsed else None
-    tools = db.get_dynamic_tools(previous.id) if previous else None
-    outcome = extract_file(path, previous=previous, previous_tools=tools)
+def sync_log(
+    index: IndexStore, logs: LogStore, ref: LogRef, *, updated_at_ms: int | None = None
+) -> IndexOutcome:
+    """Bring one log's row up to date (live sync after writes, or a repair)."""
+    previous = index.get(ref.thread_id)
+    tools = index.dynamic_tools(previous.id) if previous else None
+    outcome = extract_log(logs, ref, previous=previous, previous_tools=tools)
     if outcome.record is not None and not outcome.unchanged:
         record = outcome.record
         if updated_at_ms is not None:
@@ -118,5 +90,5 @@ def sync_file(db: StateDb, path: Path, *, updated_at_ms: int | None = None) -> I
                 msgspec.structs.replace(record.row, updated_at_ms=updated_at_ms),
                 record.dynamic_tools,
             )
-        db.upsert_records([record])
+        index.upsert([record])
     return outcome

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from threadlog.projections.index.backfill import BackfillProgress, BackfillStats, run_backfill
+from threadlog.store.files import FileLogStore
+from threadlog.store.sqlite_index import SqliteIndex
 from threadlog.store.statedb import StateDb
 
 
@@ -33,7 +35,7 @@ def replay(
     try:
         fresh = StateDb(scratch)
         try:
-            stats = run_backfill(home, fresh, progress=progress)
+            stats = run_backfill(FileLogStore(home), SqliteIndex(fresh), progress=progress)
         finally:
             fresh.close()  # the last connection checkpoints and removes its WAL
         if db_path.exists():

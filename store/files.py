@@ -1,0 +1,187 @@
+"""The log port on rollout files: ``FileLogStore`` and its ``FileLogWriter``.
+
+A thread's log is its rollout file under ``sessions/`` (or ``archived_sessions/``), its
+location the file's path, its name in ``session_index.jsonl``. The writer is the group-
+committing ``RolloutAppender`` with the position check of the port added; a position's
+identity is the file's inode, which an archive move (a rename) keeps and a replacement
+does not. Blocking I/O: callers in trio run these in worker threads.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO, Final
+
+from threadlog.events.ids import parse_thread_id
+from threadlog.events.rows import LogPosition
+from threadlog.store import names
+from threadlog.store.appender import RolloutAppender
+from threadlog.store.archive import archive_rollout, unarchive_rollout
+from threadlog.store.layout import (
+    ARCHIVED_DIR,
+    ensure_inside,
+    find_rollout_path,
+    iter_rollout_files,
+    new_rollout_path,
+    parse_rollout_file_name,
+    watermark,
+)
+from threadlog.store.ports import (
+    Durability,
+    LogChunk,
+    LogRef,
+    LogStat,
+    PositionConflictError,
+)
+from threadlog.store.reader import ReadLine, ReadReport, read_rollout
+
+_NEWLINE: Final = b"\n"
+
+
+def inode_identity(st_ino: int) -> str:
+    """The identity of a file's positions: its inode."""
+    return f"inode:{st_ino}"
+
+
+class FileLogWriter:
+    """``LogWriter`` over one rollout file's appender."""
+
+    def __init__(self, appender: RolloutAppender, identity: str) -> None:
+        self.appender = appender
+        self._identity = identity
+
+    @property
+    def position(self) -> LogPosition:
+        """The end of the file, buffered bytes included."""
+        return LogPosition(self.appender.offset, self._identity)
+
+    def append(
+        self, lines: Sequence[bytes] | bytes, *, expected: LogPosition | None = None
+    ) -> LogPosition:
+        """Append whole lines at ``expected``; returns the new end (durable in fsync mode)."""
+        if expected is not None and expected != self.position:
+            raise PositionConflictError(
+                f"{self.appender.path} ends at {self.position.offset}, "
+                f"not at the expected {expected.offset}"
+            )
+        return LogPosition(self.appender.append(lines), self._identity)
+
+    def flush(self) -> None:
+        """Hand buffered bytes to the OS (and to disk in fsync mode)."""
+        self.appender.flush()
+
+    def close(self) -> None:
+        """Flush and release the file lock."""
+        self.appender.close()
+
+    def __enter__(self) -> FileLogWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class FileLogStore:
+    """``LogStore`` over the rollout files and the name index of one Codex home."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+
+    def ref_of(self, path: Path) -> LogRef:
+        """The ref of a rollout file (its name gives the thread id and creation time)."""
+        parsed = parse_rollout_file_name(path.name)
+        if parsed is None:
+            raise ValueError(f"not a rollout file name: {path.name}")
+        return LogRef(
+            thread_id=parsed.thread_id,
+            location=str(path),
+            archived=path.parent.name == ARCHIVED_DIR,
+            key=watermark(self.home, path),
+            created_ms=int(parsed.timestamp.timestamp() * 1000),
+        )
+
+    def locate(self, thread_id: str, *, archived: bool | None = None) -> LogRef | None:
+        """The rollout file of a thread, by id (no database needed)."""
+        path = find_rollout_path(self.home, parse_thread_id(thread_id), archived=archived)
+        return None if path is None else self.ref_of(path)
+
+    def allocate(self, thread_id: str, created: datetime) -> LogRef:
+        """The live path a new thread's file will have (``created`` in local time)."""
+        return self.ref_of(new_rollout_path(self.home, parse_thread_id(thread_id), created))
+
+    def logs(self, *, archived: bool) -> Iterator[LogRef]:
+        """Every rollout file with a well-formed name, live or archived."""
+        for path in iter_rollout_files(self.home, archived=archived):
+            yield self.ref_of(path)
+
+    def open_writer(self, ref: LogRef, *, durability: Durability = "fsync") -> FileLogWriter:
+        """The file's one writer (healing a torn tail, creating the file if needed)."""
+        appender = RolloutAppender(Path(ref.location), durability=durability)
+        return FileLogWriter(appender, inode_identity(appender.inode))
+
+    def read_lines(self, ref: LogRef, *, report: ReadReport | None = None) -> Iterator[ReadLine]:
+        """Decoded lines of the file; torn tails and bad lines are reported, not raised."""
+        return read_rollout(Path(ref.location), report=report)
+
+    def read_bytes(self, ref: LogRef, start: LogPosition | None = None) -> LogChunk:
+        """The file's bytes after ``start`` when it is a position in this very file."""
+        with open(ref.location, "rb") as stream:
+            stat = os.fstat(stream.fileno())
+            identity = inode_identity(stat.st_ino)
+            offset = 0
+            if start is not None and _resumable(stream, start, identity, stat.st_size):
+                offset = start.offset
+            stream.seek(offset)
+            data = stream.read()
+        return LogChunk(
+            data=data, offset=offset, identity=identity, modified_ms=stat.st_mtime_ns // 10**6
+        )
+
+    def stat(self, ref: LogRef) -> LogStat:
+        """The file's size, inode and mtime."""
+        st = os.stat(ref.location)
+        return LogStat(st.st_size, inode_identity(st.st_ino), st.st_mtime_ns // 10**6)
+
+    def ref_at(self, location: str) -> LogRef | None:
+        """The rollout file at ``location`` if it still exists inside this home."""
+        path = Path(location)
+        try:
+            ensure_inside(self.home, path)
+        except ValueError:
+            return None
+        if parse_rollout_file_name(path.name) is None or not path.is_file():
+            return None
+        return self.ref_of(path)
+
+    def archive(self, ref: LogRef) -> LogRef:
+        """Move a live rollout into ``archived_sessions/``."""
+        return self.ref_of(archive_rollout(self.home, Path(ref.location)))
+
+    def unarchive(self, ref: LogRef) -> LogRef:
+        """Move an archived rollout back under its date folders (mtime now)."""
+        return self.ref_of(unarchive_rollout(self.home, Path(ref.location)))
+
+    def set_name(self, thread_id: str, name: str, updated_at: str) -> None:
+        """Append a name to ``session_index.jsonl`` (fsynced)."""
+        names.append_thread_name(self.home, thread_id, name, updated_at)
+
+    def name_of(self, thread_id: str) -> str | None:
+        """A thread's current name."""
+        return names.find_thread_name(self.home, thread_id)
+
+    def names_of(self, thread_ids: Iterable[str]) -> dict[str, str]:
+        """The current names of the given threads."""
+        return names.find_thread_names(self.home, thread_ids)
+
+
+def _resumable(stream: BinaryIO, start: LogPosition, identity: str, size: int) -> bool:
+    """A position can be continued from: same file, within it, just after a newline."""
+    if start.identity != identity or not 0 <= start.offset <= size:
+        return False
+    if start.offset == 0:
+        return True
+    stream.seek(start.offset - 1)
+    return bool(stream.read(1) == _NEWLINE)

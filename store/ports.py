@@ -1,0 +1,251 @@
+"""The storage ports: what threadlog needs of a log backend and of an index backend.
+
+Derived the way eventsourcing's persistence chapter derives its recorders: first the
+requirements, numbered (from DESIGN.md's invariants 2-7), then the smallest interfaces that
+meet them. Every implementation (rollout files + SQLite, the in-memory ones, and later
+JetStream and PostgreSQL) passes the one contract suite per port in
+``threadlog.testing.contracts``; each test there names the requirement it checks.
+
+Requirements of the log (``LogStore`` and ``LogWriter``):
+
+* L1 Acknowledged = durable. In ``fsync`` mode ``LogWriter.append`` returns only once its
+  lines would survive a crash of the machine; what it has not acknowledged may be lost,
+  what it has, never.
+* L2 One writer per thread. A second ``open_writer`` for a log that has one fails with
+  ``WriterLockedError``; ``append`` at an expected position that is not the log's end
+  fails with ``PositionConflictError`` and writes nothing, so two writers can never
+  interleave lines.
+* L3 Read from a position. ``read_bytes`` from a position the store gave out returns exactly
+  the bytes appended after it; a position of another incarnation of the log (replaced,
+  truncated) is not trusted and the read starts over from the beginning.
+* L4 Torn tails heal. Readers never return part of a line; opening a writer ends a torn last
+  line so the next append starts on a fresh line, and no complete line is ever lost.
+* L5 Lossless. A line's bytes come back exactly as appended, kinds unknown to us included.
+* L6 Archive and unarchive move a log between the live and the archived set as one step: it
+  is in exactly one of them at any time, and its content and position survive the move.
+* L7 Names. The latest name given to a thread wins; names are data (never a path or SQL).
+* L8 Ids from outside are checked before they reach a location (``ValueError``).
+
+Requirements of the index (``IndexStore``):
+
+* I1 Rows are upserted whole and read back equal; a later upsert of a row replaces it,
+  except that git facts already known are kept when asked (``keep_git``).
+* I2 A batch of rows and its backfill checkpoint commit together or not at all.
+* I3 One backfill at a time: ``claim_backfill`` grants the lease to one caller; it is
+  refused while another holds a fresh lease, granted again once the lease is stale, and
+  always refused once the backfill is complete, until ``reset_backfill``.
+* I4 Pages are keyset pages answering ``ThreadQuery`` exactly as ``ThreadQuery.matches``
+  and its order say, any depth at the cost of the first; a foreign anchor is refused.
+* I5 The log position of each row (``ThreadRow.log_position``) is stored as given, so
+  indexing resumes where it stopped.
+* I6 Thread ids are checked before any query; names and search terms are bound data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Literal, Protocol
+
+import msgspec
+
+from threadlog.events.rollout import DynamicToolSpec
+from threadlog.events.rows import LogPosition, ThreadPage, ThreadQuery, ThreadRecord, ThreadRow
+from threadlog.store.reader import ReadLine, ReadReport
+
+Durability = Literal["none", "flush", "fsync"]
+BackfillStatus = Literal["pending", "running", "complete"]
+
+
+class WriterLockedError(OSError):
+    """Another writer (in this or another process) holds the log (L2)."""
+
+
+class PositionConflictError(OSError):
+    """An append expected the log to end elsewhere: another writer moved it (L2)."""
+
+
+class WriterClosedError(OSError):
+    """The writer was closed, or a failed sync made it unusable (L1)."""
+
+
+class ArchiveError(ValueError):
+    """An archive or unarchive that must not happen (wrong place, bad name, target exists)."""
+
+
+class LogRef(msgspec.Struct, frozen=True):
+    """A thread's log as its store found or allocated it.
+
+    ``location`` is the backend's own address (a file path for rollout files) and what
+    ``Thread.path`` shows; ``key`` orders logs for a resumable scan (the backfill's
+    watermark); ``created_ms`` is the creation time the location records.
+    """
+
+    thread_id: str
+    location: str
+    archived: bool
+    key: str
+    created_ms: int
+
+
+class LogChunk(msgspec.Struct, frozen=True):
+    """A log's bytes from ``offset`` to its end, and what the log is now.
+
+    ``data`` may end in a torn line; ``identity`` is the log's incarnation;
+    ``modified_ms`` when it last changed (a listing's ``updatedAt``).
+    """
+
+    data: bytes
+    offset: int
+    identity: str
+    modified_ms: int
+
+
+class LogStat(msgspec.Struct, frozen=True):
+    """What a log is now: its size in bytes, its incarnation, when it last changed."""
+
+    size: int
+    identity: str
+    modified_ms: int
+
+
+class BackfillState(msgspec.Struct, frozen=True):
+    """The backfill lease and its checkpoint."""
+
+    status: BackfillStatus
+    last_watermark: str | None
+    last_success_at: int | None
+    updated_at: int
+
+
+class LogWriter(Protocol):
+    """The one writer of one thread's log (L1, L2, L4)."""
+
+    @property
+    def position(self) -> LogPosition:
+        """The end of the log, after everything appended (acknowledged or buffered)."""
+        ...
+
+    def append(
+        self, lines: Sequence[bytes] | bytes, *, expected: LogPosition | None = None
+    ) -> LogPosition:
+        """Append whole lines (each ending in ``\\n``) at ``expected`` (when given).
+
+        Returns the new end; in ``fsync`` mode only once the lines are durable.
+        """
+        ...
+
+    def flush(self) -> None:
+        """Make everything appended durable (buffered modes)."""
+
+    def close(self) -> None:
+        """Flush and release the log; idempotent."""
+
+
+class LogStore(Protocol):
+    """Where threads' logs live (L3-L8)."""
+
+    def locate(self, thread_id: str, *, archived: bool | None = None) -> LogRef | None:
+        """A thread's log (live first, then archived, unless ``archived`` says which)."""
+        ...
+
+    def allocate(self, thread_id: str, created: datetime) -> LogRef:
+        """The ref a new thread's log will have; nothing exists until a writer opens it."""
+        ...
+
+    def logs(self, *, archived: bool) -> Iterator[LogRef]:
+        """Every live (or archived) log, in no particular order."""
+        ...
+
+    def open_writer(self, ref: LogRef, *, durability: Durability = "fsync") -> LogWriter:
+        """The log's one writer, creating the log when it does not exist."""
+        ...
+
+    def read_lines(self, ref: LogRef, *, report: ReadReport | None = None) -> Iterator[ReadLine]:
+        """The log's complete, decodable lines in order; what is skipped goes to ``report``."""
+        ...
+
+    def read_bytes(self, ref: LogRef, start: LogPosition | None = None) -> LogChunk:
+        """The log's bytes after ``start`` (from the beginning when it is foreign)."""
+        ...
+
+    def stat(self, ref: LogRef) -> LogStat:
+        """The log's size, identity and modification time (``FileNotFoundError`` if gone)."""
+        ...
+
+    def ref_at(self, location: str) -> LogRef | None:
+        """The log still at a location an index row recorded, or None when it is gone."""
+        ...
+
+    def archive(self, ref: LogRef) -> LogRef:
+        """Move a live log to the archived set; returns its new ref."""
+        ...
+
+    def unarchive(self, ref: LogRef) -> LogRef:
+        """Move an archived log back to the live set; returns its new ref."""
+        ...
+
+    def set_name(self, thread_id: str, name: str, updated_at: str) -> None:
+        """Record a thread's name (the latest wins)."""
+
+    def name_of(self, thread_id: str) -> str | None:
+        """A thread's current name."""
+        ...
+
+    def names_of(self, thread_ids: Iterable[str]) -> dict[str, str]:
+        """The current names of the given threads (ids without a name are absent)."""
+        ...
+
+
+class IndexStore(Protocol):
+    """The index of threads: rows, pages, dynamic tools, the backfill lease (I1-I6)."""
+
+    def upsert(self, records: Sequence[ThreadRecord], *, keep_git: bool = True) -> None:
+        """Insert or replace rows and record each thread's dynamic tools once, atomically."""
+
+    def get(self, thread_id: str) -> ThreadRow | None:
+        """One thread's row."""
+        ...
+
+    def dynamic_tools(self, thread_id: str) -> list[DynamicToolSpec] | None:
+        """A thread's dynamic tools in declaration order (None when it declared none)."""
+        ...
+
+    def delete(self, thread_id: str) -> bool:
+        """Remove a thread's row and tools; False when there was none."""
+        ...
+
+    def set_name(self, thread_id: str, name: str | None) -> bool:
+        """Set or clear a thread's name; False when there is no such row."""
+        ...
+
+    def page(self, query: ThreadQuery) -> ThreadPage:
+        """One keyset page of a listing."""
+        ...
+
+    def rows(self) -> list[ThreadRow]:
+        """Every row (verification and repair, not listing)."""
+        ...
+
+    def commit_batch(self, records: Sequence[ThreadRecord], watermark: str) -> None:
+        """Upsert a backfill batch and checkpoint its watermark in one transaction."""
+
+    def backfill_state(self) -> BackfillState:
+        """The lease and its checkpoint."""
+        ...
+
+    def claim_backfill(self, lease_seconds: int) -> bool:
+        """Take the backfill lease; True when this caller now owns it."""
+        ...
+
+    def complete_backfill(self, watermark: str | None = None) -> None:
+        """The backfill finished: complete is final until a reset."""
+
+    def reset_backfill(self) -> None:
+        """Back to pending with no watermark (a full replay starts over)."""
+
+    def release_backfill(self) -> None:
+        """Give the lease back unfinished (the next worker resumes from the watermark)."""
+
+    def close(self) -> None:
+        """Release the backend's resources."""
