@@ -186,6 +186,10 @@ class MemoryLogStore:
         log.generation = self._generations
         log.data = bytearray(data)
 
+    def touch(self, ref: LogRef, modified_ms: int) -> None:
+        """Set the log's modification time (what ``os.utime`` does to a file); for tests."""
+        self._find(ref).modified_ms = modified_ms
+
     def read_lines(self, ref: LogRef, *, report: ReadReport | None = None) -> Iterator[ReadLine]:
         """Complete, decodable lines; the rest is reported."""
         report = report if report is not None else ReadReport()

@@ -4,13 +4,16 @@
   rollout sequences (``sequences``); importing them needs hypothesis;
 * the scripted driver, ``open_runtime``, ``live_equals_log`` and ``fold_of_log``
   (``runtime``), so a host can test its own driver against the real runtime;
-* in-memory stores and the contract suites every storage backend must pass
-  (``threadlog.testing.contracts``; importing those needs pytest).
+* in-memory stores (``MemoryLogStore``, ``MemoryIndex``), threads made by threadlog's own
+  writer (``thread_lines``, ``write_thread``), and the contract suites every storage
+  backend must pass (``threadlog.testing.contracts``; importing those needs pytest).
 """
 
 from __future__ import annotations
 
 from threadlog.actors.drivers.scripted import ScriptedDriver
+from threadlog.store.memory import MemoryIndex, MemoryLogStore
+from threadlog.testing.homes import thread_lines, write_thread
 from threadlog.testing.runtime import fold_of_log, live_equals_log, open_runtime, script, text
 from threadlog.testing.sequences import noise, valid_rollout_items, with_noise
 from threadlog.testing.vocabulary import (
@@ -25,6 +28,8 @@ from threadlog.testing.vocabulary import (
 )
 
 __all__ = [
+    "MemoryIndex",
+    "MemoryLogStore",
     "ScriptedDriver",
     "event_msgs",
     "fold_of_log",
@@ -38,8 +43,10 @@ __all__ = [
     "script",
     "structs_of",
     "text",
+    "thread_lines",
     "timestamps",
     "unknown_lines",
     "valid_rollout_items",
     "with_noise",
+    "write_thread",
 ]

@@ -1,0 +1,21 @@
+"""Every index store passes the index contract: SQLite and the in-memory index."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from threadlog.store.memory import MemoryIndex
+from threadlog.store.ports import IndexStore
+from threadlog.store.sqlite_index import SqliteIndex
+from threadlog.testing.contracts import IndexStoreContract
+
+
+class TestSqliteIndex(IndexStoreContract):
+    def make_index(self, root: Path, clock_ms: Callable[[], int]) -> IndexStore:
+        return SqliteIndex.for_home(root, clock_ms=clock_ms)
+
+
+class TestMemoryIndex(IndexStoreContract):
+    def make_index(self, root: Path, clock_ms: Callable[[], int]) -> IndexStore:
+        return MemoryIndex(clock_ms=clock_ms)
