@@ -156,14 +156,14 @@ class UndoCompleted(EventMsg, frozen=True, tag="undo_completed"):
     message: str | None = None
 
 
-class Error(EventMsg, frozen=True, tag="error"):
+class ErrorEvent(EventMsg, frozen=True, tag="error"):
     """A turn-level error; ``codex_error_info`` says which kind."""
 
     message: str
     codex_error_info: Any = None
 
 
-class Warning(EventMsg, frozen=True, tag="warning"):
+class WarningEvent(EventMsg, frozen=True, tag="warning"):
     """A warning for the user (never persisted)."""
 
     message: str
@@ -377,8 +377,8 @@ CORE_EVENT_TYPES: tuple[type[EventMsg], ...] = (
     ThreadRolledBack,
     UndoStarted,
     UndoCompleted,
-    Error,
-    Warning,
+    ErrorEvent,
+    WarningEvent,
     StreamError,
     BackgroundEvent,
     DeprecationNotice,

@@ -42,7 +42,7 @@ class Idle(msgspec.Struct, frozen=True, tag_field="type", tag="idle"):
     """The thread is loaded and waiting."""
 
 
-class SystemError(msgspec.Struct, frozen=True, tag_field="type", tag="systemError"):
+class SystemErrorStatus(msgspec.Struct, frozen=True, tag_field="type", tag="systemError"):
     """The thread's runtime failed."""
 
 
@@ -52,7 +52,7 @@ class Active(msgspec.Struct, frozen=True, tag_field="type", tag="active", rename
     active_flags: list[ThreadActiveFlag] = []
 
 
-ThreadStatus = NotLoaded | Idle | SystemError | Active
+ThreadStatus = NotLoaded | Idle | SystemErrorStatus | Active
 
 
 class GitInfoView(msgspec.Struct, frozen=True, rename="camel"):

@@ -1,18 +1,26 @@
 """The history fold: rollout items in, ``Thread > Turn > ThreadItem`` out (Codex section 4).
 
-House rules (everything that changes turn state lives here):
+House rules (everything that changes turn state lives here, driven by two tables):
 
-* Only ``event_msg`` payloads and ``compacted`` items are looked at; response items, turn
-  contexts and session metas are ignored, so what clients see comes from persisted events.
+* Which events matter and how is ``projections.event_kinds.EVENT_KINDS``: each row names
+  the fold transition an event drives (``fold``) and, for tool and review events, the item
+  it becomes and the turn it is routed to. Response items, turn contexts and session metas
+  are ignored, so what clients see comes from persisted events; of the other line kinds
+  only ``compacted`` is looked at.
+* How a turn's status moves is ``projections.turns.TURN_TRANSITIONS``.
 * Explicit turns open at ``task_started`` (or ``turn_started``) and close at
   ``task_complete``; legacy files without them get implicit turns, one per user message.
 * Item ids: a thread-wide ``item-N`` counter for messages, reasoning, compactions and review
   markers; a tool item takes its event's ``call_id`` and is upserted by it.
-* Tool events that carry a ``turn_id`` land in that turn even after it closed (a late exec
-  exit); with no such turn they fall back to the open turn (mid-era rule).
+* Tool events routed ``own`` land in the turn their ``turn_id`` names even after it closed
+  (a late exec exit); with no such turn they fall back to the open turn (mid-era rule).
 * Explicit turns start ``inProgress`` (what the v2 ``turn/started`` shows); a turn still in
   progress when the thread is not running reads as ``interrupted`` (``snapshot``), and so
   does one closed without ``task_complete`` (by the next ``task_started`` or a rollback).
+
+The fold is tolerant by default, as a reader of other writers' logs must be (a crash leaves
+a turn open; old files have no turns). ``strict=True`` (the live actor, the tests) raises
+``HistoryError`` naming the state and the event on a sequence our own writer never makes.
 
 The fold is incremental: ``HistoryBuilder.feed`` takes one item at a time in O(1) and
 returns what changed, which is how the live actor turns the very same fold into
@@ -25,18 +33,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
-import msgspec
-
 from threadlog.events.event_msgs import (
     AgentMessage,
     AgentReasoning,
     AgentReasoningRawContent,
-    ContextCompacted,
     EnteredReviewMode,
-    Error,
+    ErrorEvent,
     ExitedReviewMode,
     ItemCompleted,
-    ItemStarted,
     TaskComplete,
     TaskStarted,
     ThreadRolledBack,
@@ -59,83 +63,37 @@ from threadlog.events.thread_items import (
     UserInput,
     UserMessageItem,
 )
-from threadlog.events.tool_events import (
-    CollabAgentInteractionEnd,
-    CollabAgentSpawnEnd,
-    CollabCloseEnd,
-    CollabResumeEnd,
-    CollabWaitingEnd,
-    DynamicToolCallRequest,
-    DynamicToolCallResponse,
-    ExecCommandEnd,
-    ImageGenerationEnd,
-    McpToolCallEnd,
-    PatchApplyEnd,
-    ViewImageToolCall,
-    WebSearchEnd,
-)
-from threadlog.events.views import Turn, TurnError, TurnStatus
+from threadlog.events.views import Turn, TurnError
 from threadlog.projections import item_mapping as im
+from threadlog.projections.event_kinds import EventKind, kind_of
+from threadlog.projections.turns import (
+    TURN_TRANSITIONS,
+    Change,
+    HistoryError,
+    ItemAdded,
+    ItemUpdated,
+    Signal,
+    TurnChanged,
+    TurnOpened,
+    TurnsDropped,
+    TurnState,
+)
+
+__all__ = [
+    "Change",
+    "HistoryBuilder",
+    "HistoryError",
+    "ItemAdded",
+    "ItemUpdated",
+    "TurnChanged",
+    "TurnOpened",
+    "TurnsDropped",
+    "build_turns",
+    "user_inputs",
+]
 
 # error kinds that never change a turn's status (Codex `affects_turn_status() == false`)
 _NON_STATUS_ERRORS: Final = frozenset({"thread_rollback_failed", "active_turn_not_steerable"})
-
-
-class ItemAdded(msgspec.Struct, frozen=True):
-    """A new item appeared in a turn."""
-
-    turn_id: str
-    item: ThreadItemKind
-
-
-class ItemUpdated(msgspec.Struct, frozen=True):
-    """An existing item changed (reasoning merged, tool begin replaced by end)."""
-
-    turn_id: str
-    item: ThreadItemKind
-
-
-class TurnOpened(msgspec.Struct, frozen=True):
-    """A turn began (explicit turns ``inProgress``, implicit ones ``completed``)."""
-
-    turn_id: str
-    status: TurnStatus
-
-
-class TurnChanged(msgspec.Struct, frozen=True):
-    """A turn's status or error changed."""
-
-    turn_id: str
-    status: TurnStatus
-    error: TurnError | None
-
-
-class TurnsDropped(msgspec.Struct, frozen=True):
-    """Turns were removed: rolled back, or an implicit turn closed empty."""
-
-    dropped: list[str]
-
-
-Change = ItemAdded | ItemUpdated | TurnOpened | TurnChanged | TurnsDropped
-
-
-class _Turn:
-    __slots__ = ("error", "explicit", "id", "index", "items", "saw_compaction", "status")
-
-    def __init__(self, turn_id: str, *, explicit: bool, status: TurnStatus) -> None:
-        self.id = turn_id
-        self.explicit = explicit
-        self.status: TurnStatus = status
-        self.error: TurnError | None = None
-        self.items: list[ThreadItemKind] = []
-        self.index: dict[str, int] = {}
-        self.saw_compaction = False
-
-    def view(self, *, running: bool) -> Turn:
-        status = self.status
-        if status == "inProgress" and not running:
-            status = "interrupted"
-        return Turn(id=self.id, items=list(self.items), status=status, error=self.error)
 
 
 def user_inputs(event: UserMessage) -> list[UserInput]:
@@ -151,11 +109,12 @@ def user_inputs(event: UserMessage) -> list[UserInput]:
 class HistoryBuilder:
     """Feed rollout items one at a time; ask for the turns at any point."""
 
-    def __init__(self, new_id: Callable[[], str]) -> None:
+    def __init__(self, new_id: Callable[[], str], *, strict: bool = False) -> None:
         self._new_id = new_id
-        self._turns: list[_Turn] = []
-        self._by_id: dict[str, _Turn] = {}
-        self._open: _Turn | None = None
+        self.strict = strict
+        self._turns: list[TurnState] = []
+        self._by_id: dict[str, TurnState] = {}
+        self._open: TurnState | None = None
         self._counter = 0
         self._changes: list[Change] = []
 
@@ -183,11 +142,14 @@ class HistoryBuilder:
 
     def feed(self, item: RolloutItem) -> list[Change]:
         """Apply one rollout item; returns what changed."""
-        handler = _handler_for(type(item))
-        if handler is None:
-            return []
         self._changes = []
-        handler(self, item)
+        if isinstance(item, Compacted):
+            self._ensure_turn(item).saw_compaction = True
+            return self._changes
+        row = kind_of(type(item))
+        if row is None or row.fold is None:
+            return self._changes
+        _FOLDS[row.fold](self, item, row)
         return self._changes
 
     def feed_all(self, items: Iterable[RolloutItem]) -> None:
@@ -197,9 +159,16 @@ class HistoryBuilder:
 
     # --- turn bookkeeping --------------------------------------------------------------
 
-    def _start_turn(self, turn_id: str, *, explicit: bool) -> _Turn:
+    def _impossible(self, event: object) -> None:
+        if self.strict:
+            state = f"turn {self._open.id} {self._open.status}" if self._open else "no open turn"
+            raise HistoryError(state, type(event).__name__)
+
+    def _start_turn(self, turn_id: str, *, explicit: bool) -> TurnState:
         self._finish_open()
-        turn = _Turn(turn_id, explicit=explicit, status="inProgress" if explicit else "completed")
+        turn = TurnState(
+            turn_id, explicit=explicit, status="inProgress" if explicit else "completed"
+        )
         self._turns.append(turn)
         self._by_id[turn_id] = turn
         self._open = turn
@@ -211,34 +180,33 @@ class HistoryBuilder:
         self._open = None
         if turn is None:
             return
-        if turn.status == "inProgress":
-            # Closed without task_complete (a crash, then a new turn or a rollback): the
-            # turn can no longer finish, so it reads as interrupted whether or not the
-            # thread is running now. Not running, Codex shows the same.
-            self._set_status(turn, "interrupted", turn.error)
+        # Closed without task_complete (a crash, then a new turn or a rollback): the turn
+        # can no longer finish, so it reads as interrupted, running or not, as in Codex.
+        self._signal(turn, "close")
         if not turn.explicit and not turn.items and not turn.saw_compaction:
             # The open turn is always the last one.
             self._turns.pop()
             del self._by_id[turn.id]
             self._changes.append(TurnsDropped([turn.id]))
 
-    def _ensure_turn(self) -> _Turn:
-        return self._open or self._start_turn(self._new_id(), explicit=False)
+    def _ensure_turn(self, event: object) -> TurnState:
+        if self._open is None:
+            self._impossible(event)
+            return self._start_turn(self._new_id(), explicit=False)
+        return self._open
 
-    def _set_status(self, turn: _Turn, status: TurnStatus, error: TurnError | None) -> None:
+    def _signal(self, turn: TurnState, signal: Signal, error: TurnError | None = None) -> None:
+        status = TURN_TRANSITIONS[(turn.status, signal)]
+        error = error if error is not None else turn.error
         if (turn.status, turn.error) != (status, error):
             turn.status, turn.error = status, error
             self._changes.append(TurnChanged(turn.id, status, error))
-
-    def _mark_completed(self, turn: _Turn) -> None:
-        if turn.status in ("completed", "inProgress"):
-            self._set_status(turn, "completed", turn.error)
 
     def _count(self) -> str:
         self._counter += 1
         return f"item-{self._counter}"
 
-    def _put(self, turn: _Turn, item: ThreadItemKind) -> None:
+    def _put(self, turn: TurnState, item: ThreadItemKind) -> None:
         """Append, or replace in place when an item with this id exists (upsert)."""
         position = turn.index.get(item.id)
         if position is None:
@@ -249,121 +217,112 @@ class HistoryBuilder:
             turn.items[position] = item
             self._changes.append(ItemUpdated(turn.id, item))
 
-    def _routed(self, turn_id: str | None) -> _Turn:
+    def _routed(self, turn_id: str | None, event: object) -> TurnState:
         """The turn a tool event belongs to: its own turn if known, else the open turn."""
         if turn_id:
             found = self._by_id.get(turn_id)
             if found is not None:
                 return found
-        return self._ensure_turn()
+        return self._ensure_turn(event)
 
-    # --- event handlers ----------------------------------------------------------------
+    # --- transitions (one per ``fold`` name of the event table) ------------------------
 
-    def _on_task_started(self, event: TaskStarted) -> None:
+    def _on_task_started(self, event: TaskStarted, _row: EventKind) -> None:
+        if self._open is not None and self._open.status == "inProgress":
+            self._impossible(event)
         self._start_turn(event.turn_id, explicit=True)
 
-    def _on_task_complete(self, event: TaskComplete) -> None:
+    def _on_task_complete(self, event: TaskComplete, _row: EventKind) -> None:
         open_turn = self._open
-        if open_turn is not None and open_turn.id == event.turn_id:
-            self._mark_completed(open_turn)
-            self._finish_open()
-            return
         closed = self._by_id.get(event.turn_id)
-        if closed is not None:
-            self._mark_completed(closed)
-            return
-        if open_turn is not None:
-            self._mark_completed(open_turn)
+        if open_turn is not None and (open_turn.id == event.turn_id or closed is None):
+            self._signal(open_turn, "complete")
             self._finish_open()
+        elif closed is not None:
+            self._signal(closed, "complete")
+        else:
+            self._impossible(event)
 
-    def _on_turn_aborted(self, event: TurnAborted) -> None:
+    def _on_turn_aborted(self, event: TurnAborted, _row: EventKind) -> None:
         target = self._open
         if event.turn_id and (target is None or target.id != event.turn_id):
             target = self._by_id.get(event.turn_id, self._open)
-        if target is not None:
-            self._set_status(target, "interrupted", target.error)
+        if target is None:
+            self._impossible(event)
+            return
+        self._signal(target, "abort")
 
-    def _on_user_message(self, event: UserMessage) -> None:
+    def _on_user_message(self, event: UserMessage, _row: EventKind) -> None:
         turn = self._open
         if turn is None or not turn.explicit:
+            self._impossible(event)
             joins = turn is not None and not turn.items and turn.saw_compaction
             if not joins:
                 turn = self._start_turn(self._new_id(), explicit=False)
         assert turn is not None
         self._put(turn, UserMessageItem(id=self._count(), content=user_inputs(event)))
 
-    def _on_agent_message(self, event: AgentMessage) -> None:
+    def _on_agent_message(self, event: AgentMessage, _row: EventKind) -> None:
         if not event.message:
             return
-        turn = self._ensure_turn()
+        turn = self._ensure_turn(event)
         self._put(turn, AgentMessageItem(id=self._count(), text=event.message, phase=event.phase))
 
-    def _reasoning(self, text: str, *, raw: bool) -> None:
-        turn = self._ensure_turn()
+    def _reasoning(self, event: object, text: str, *, raw: bool) -> None:
+        turn = self._ensure_turn(event)
         last = turn.items[-1] if turn.items else None
         if isinstance(last, ReasoningItem):
-            if raw:
-                merged = ReasoningItem(
-                    id=last.id, summary=last.summary, content=[*last.content, text]
-                )
-            else:
-                merged = ReasoningItem(
-                    id=last.id, summary=[*last.summary, text], content=last.content
-                )
-            self._put(turn, merged)
-        elif raw:
-            self._put(turn, ReasoningItem(id=self._count(), summary=[], content=[text]))
+            summary, content = list(last.summary), list(last.content)
+            item_id = last.id
         else:
-            self._put(turn, ReasoningItem(id=self._count(), summary=[text], content=[]))
+            summary, content, item_id = [], [], self._count()
+        (content if raw else summary).append(text)
+        self._put(turn, ReasoningItem(id=item_id, summary=summary, content=content))
 
-    def _on_reasoning(self, event: AgentReasoning) -> None:
-        self._reasoning(event.text, raw=False)
+    def _on_reasoning(self, event: AgentReasoning, _row: EventKind) -> None:
+        self._reasoning(event, event.text, raw=False)
 
-    def _on_reasoning_raw(self, event: AgentReasoningRawContent) -> None:
-        self._reasoning(event.text, raw=True)
+    def _on_reasoning_raw(self, event: AgentReasoningRawContent, _row: EventKind) -> None:
+        self._reasoning(event, event.text, raw=True)
 
-    def _on_item_completed(self, event: ItemStarted | ItemCompleted) -> None:
+    def _on_item_completed(self, event: ItemCompleted, _row: EventKind) -> None:
         plan = plan_item_of(event)
         if plan is None or not plan.text:
             return
-        self._put(self._routed(event.turn_id), PlanItem(id=plan.id, text=plan.text))
+        self._put(self._routed(event.turn_id, event), PlanItem(id=plan.id, text=plan.text))
 
-    def _on_exec_end(self, event: ExecCommandEnd) -> None:
-        self._put(self._routed(event.turn_id), im.command_execution(event))
+    def _on_tool_item(self, event: Any, row: EventKind) -> None:
+        assert row.item is not None
+        if row.route == "own":
+            turn = self._routed(getattr(event, "turn_id", None), event)
+        else:
+            turn = self._ensure_turn(event)
+        self._put(turn, row.item(event))
 
-    def _on_patch_end(self, event: PatchApplyEnd) -> None:
-        self._put(self._routed(event.turn_id), im.file_change(event))
+    def _on_context_compacted(self, event: object, _row: EventKind) -> None:
+        self._put(self._ensure_turn(event), ContextCompactionItem(id=self._count()))
 
-    def _on_dynamic_request(self, event: DynamicToolCallRequest) -> None:
-        self._put(self._routed(event.turn_id), im.dynamic_tool_request(event))
-
-    def _on_dynamic_response(self, event: DynamicToolCallResponse) -> None:
-        self._put(self._routed(event.turn_id), im.dynamic_tool_response(event))
-
-    def _on_open_turn_item(self, item: ThreadItemKind) -> None:
-        self._put(self._ensure_turn(), item)
-
-    def _on_context_compacted(self, _event: ContextCompacted) -> None:
-        self._put(self._ensure_turn(), ContextCompactionItem(id=self._count()))
-
-    def _on_entered_review(self, event: EnteredReviewMode) -> None:
+    def _on_entered_review(self, event: EnteredReviewMode, _row: EventKind) -> None:
         item = EnteredReviewModeItem(id=self._count(), review=im.entered_review_text(event))
-        self._put(self._ensure_turn(), item)
+        self._put(self._ensure_turn(event), item)
 
-    def _on_exited_review(self, event: ExitedReviewMode) -> None:
+    def _on_exited_review(self, event: ExitedReviewMode, _row: EventKind) -> None:
         item = ExitedReviewModeItem(id=self._count(), review=im.exited_review_text(event))
-        self._put(self._ensure_turn(), item)
+        self._put(self._ensure_turn(event), item)
 
-    def _on_error(self, event: Error) -> None:
+    def _on_error(self, event: ErrorEvent, _row: EventKind) -> None:
         info = event.codex_error_info
-        if (isinstance(info, str) and info in _NON_STATUS_ERRORS) or self._open is None:
+        if isinstance(info, str) and info in _NON_STATUS_ERRORS:
             return
-        error = TurnError(
-            message=event.message, codex_error_info=im.error_info_to_v2(event.codex_error_info)
-        )
-        self._set_status(self._open, "failed", error)
+        if self._open is None:
+            self._impossible(event)
+            return
+        error = TurnError(message=event.message, codex_error_info=im.error_info_to_v2(info))
+        self._signal(self._open, "error", error)
 
-    def _on_rolled_back(self, event: ThreadRolledBack) -> None:
+    def _on_rolled_back(self, event: ThreadRolledBack, _row: EventKind) -> None:
+        if self._open is not None and self._open.status == "inProgress":
+            self._impossible(event)
         self._finish_open()
         keep = max(0, len(self._turns) - max(0, event.num_turns))
         dropped = self._turns[keep:]
@@ -374,61 +333,27 @@ class HistoryBuilder:
         if dropped:
             self._changes.append(TurnsDropped([t.id for t in dropped]))
 
-    def _on_compacted(self, _item: Compacted) -> None:
-        self._ensure_turn().saw_compaction = True
 
-
-def _tool(convert: Callable[[Any], ThreadItemKind]) -> Callable[[HistoryBuilder, Any], None]:
-    def handle(builder: HistoryBuilder, event: Any) -> None:
-        builder._on_open_turn_item(convert(event))
-
-    return handle
-
-
-_HANDLERS: dict[type, Callable[[HistoryBuilder, Any], None]] = {
-    TaskStarted: HistoryBuilder._on_task_started,
-    TaskComplete: HistoryBuilder._on_task_complete,
-    TurnAborted: HistoryBuilder._on_turn_aborted,
-    UserMessage: HistoryBuilder._on_user_message,
-    AgentMessage: HistoryBuilder._on_agent_message,
-    AgentReasoning: HistoryBuilder._on_reasoning,
-    AgentReasoningRawContent: HistoryBuilder._on_reasoning_raw,
-    ItemCompleted: HistoryBuilder._on_item_completed,
-    ExecCommandEnd: HistoryBuilder._on_exec_end,
-    PatchApplyEnd: HistoryBuilder._on_patch_end,
-    DynamicToolCallRequest: HistoryBuilder._on_dynamic_request,
-    DynamicToolCallResponse: HistoryBuilder._on_dynamic_response,
-    McpToolCallEnd: _tool(im.mcp_tool_call),
-    WebSearchEnd: _tool(im.web_search),
-    ViewImageToolCall: _tool(im.image_view),
-    ImageGenerationEnd: _tool(im.image_generation),
-    CollabAgentSpawnEnd: _tool(im.collab_tool_call),
-    CollabAgentInteractionEnd: _tool(im.collab_tool_call),
-    CollabWaitingEnd: _tool(im.collab_tool_call),
-    CollabCloseEnd: _tool(im.collab_tool_call),
-    CollabResumeEnd: _tool(im.collab_tool_call),
-    ContextCompacted: HistoryBuilder._on_context_compacted,
-    EnteredReviewMode: HistoryBuilder._on_entered_review,
-    ExitedReviewMode: HistoryBuilder._on_exited_review,
-    Error: HistoryBuilder._on_error,
-    ThreadRolledBack: HistoryBuilder._on_rolled_back,
-    Compacted: HistoryBuilder._on_compacted,
+_FOLDS: Final[dict[str, Callable[[HistoryBuilder, Any, EventKind], None]]] = {
+    name: getattr(HistoryBuilder, f"_on_{name}")
+    for name in (
+        "task_started",
+        "task_complete",
+        "turn_aborted",
+        "user_message",
+        "agent_message",
+        "reasoning",
+        "reasoning_raw",
+        "item_completed",
+        "tool_item",
+        "context_compacted",
+        "entered_review",
+        "exited_review",
+        "error",
+        "rolled_back",
+    )
 }
-"""Which handler each rollout item kind goes to (subclasses such as ``turn_started`` are
-found by ``isinstance``); kinds not listed change nothing."""
-
-
-_RESOLVED: dict[type, Callable[[HistoryBuilder, Any], None] | None] = {}
-
-
-def _handler_for(kind: type) -> Callable[[HistoryBuilder, Any], None] | None:
-    """The handler of a kind, its own or its nearest modelled base's (cached per type)."""
-    if kind not in _RESOLVED:
-        _RESOLVED[kind] = next(
-            (handler for base in kind.__mro__ if (handler := _HANDLERS.get(base)) is not None),
-            None,
-        )
-    return _RESOLVED[kind]
+"""The transition each ``fold`` name of the event table runs."""
 
 
 def build_turns(

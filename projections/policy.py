@@ -2,12 +2,13 @@
 
 ``session_meta``, ``turn_context`` and ``compacted`` are always written; every modelled
 ``response_item`` is written (Codex's catch-all ``other`` kind is never persisted, so
-unknown response items are not either). ``event_msg`` depends on the thread's mode:
-``limited`` (the default) keeps the message-level events; ``extended`` adds errors and the
-ends of tool calls. ``item_completed`` is kept only for ``Plan`` items, which have no other
-way back on replay. Before writing in extended mode, ``exec_command_end`` loses its
-``stdout``/``stderr``/``formatted_output`` and keeps at most 10,000 bytes of aggregated
-output, cut in the middle. Pure: the actor and the tests share it.
+unknown response items are not either). ``event_msg`` depends on the thread's mode and on
+the kind's row in ``projections.event_kinds``: ``limited`` (the default) keeps the
+message-level events; ``extended`` adds errors and the ends of tool calls; ``item_completed``
+is kept only for ``Plan`` items, which have no other way back on replay. Before writing in
+extended mode, ``exec_command_end`` loses its ``stdout``/``stderr``/``formatted_output`` and
+keeps at most 10,000 bytes of aggregated output, cut in the middle. Pure: the actor and
+the tests share it.
 """
 
 from __future__ import annotations
@@ -16,83 +17,15 @@ from typing import Final, Literal
 
 import msgspec
 
-from threadlog.events.event_msgs import (
-    AgentMessage,
-    AgentReasoning,
-    AgentReasoningRawContent,
-    ContextCompacted,
-    EnteredReviewMode,
-    Error,
-    EventMsg,
-    ExitedReviewMode,
-    ItemCompleted,
-    TaskComplete,
-    TaskStarted,
-    ThreadNameUpdated,
-    ThreadRolledBack,
-    TokenCount,
-    TurnAborted,
-    UndoCompleted,
-    UserMessage,
-    plan_item_of,
-)
+from threadlog.events.event_msgs import EventMsg, ItemCompleted, plan_item_of
 from threadlog.events.response_items import ResponseItem
 from threadlog.events.rollout import Compacted, RolloutItem, SessionMeta, TurnContext
-from threadlog.events.tool_events import (
-    CollabAgentInteractionEnd,
-    CollabAgentSpawnEnd,
-    CollabCloseEnd,
-    CollabResumeEnd,
-    CollabWaitingEnd,
-    DynamicToolCallRequest,
-    DynamicToolCallResponse,
-    ExecCommandEnd,
-    ImageGenerationEnd,
-    McpToolCallEnd,
-    PatchApplyEnd,
-    ViewImageToolCall,
-    WebSearchEnd,
-)
+from threadlog.events.tool_events import ExecCommandEnd
 from threadlog.events.truncate import PERSISTED_EXEC_AGGREGATED_OUTPUT_MAX_BYTES, truncate_middle
+from threadlog.projections.event_kinds import kind_of
 
 PersistenceMode = Literal["limited", "extended"]
 PERSISTENCE_MODES: Final = ("limited", "extended")
-
-LIMITED_EVENTS: Final[tuple[type[EventMsg], ...]] = (
-    UserMessage,
-    AgentMessage,
-    AgentReasoning,
-    AgentReasoningRawContent,
-    TokenCount,
-    ContextCompacted,
-    EnteredReviewMode,
-    ExitedReviewMode,
-    ThreadRolledBack,
-    UndoCompleted,
-    TurnAborted,
-    TaskStarted,
-    TaskComplete,
-    ThreadNameUpdated,
-    ImageGenerationEnd,
-)
-"""Events written in every mode (``task_started``/``task_complete`` cover their aliases)."""
-
-EXTENDED_EVENTS: Final[tuple[type[EventMsg], ...]] = (
-    Error,
-    ExecCommandEnd,
-    PatchApplyEnd,
-    McpToolCallEnd,
-    WebSearchEnd,
-    ViewImageToolCall,
-    CollabAgentSpawnEnd,
-    CollabAgentInteractionEnd,
-    CollabWaitingEnd,
-    CollabCloseEnd,
-    CollabResumeEnd,
-    DynamicToolCallRequest,
-    DynamicToolCallResponse,
-)
-"""Events written only in extended mode."""
 
 
 def is_persisted(item: RolloutItem, mode: PersistenceMode) -> bool:
@@ -101,11 +34,11 @@ def is_persisted(item: RolloutItem, mode: PersistenceMode) -> bool:
         return True
     if not isinstance(item, EventMsg):
         return False  # unknown kinds are never produced live, so never written
-    if isinstance(item, ItemCompleted):
-        return plan_item_of(item) is not None
-    if isinstance(item, LIMITED_EVENTS):
-        return True
-    return mode == "extended" and isinstance(item, EXTENDED_EVENTS)
+    row = kind_of(type(item))
+    keep = row.keep if row is not None else "never"
+    if keep == "plan":
+        return isinstance(item, ItemCompleted) and plan_item_of(item) is not None
+    return keep == "always" or (keep == "extended" and mode == "extended")
 
 
 def sanitize_for_persistence(item: RolloutItem, mode: PersistenceMode) -> RolloutItem:

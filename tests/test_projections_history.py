@@ -16,7 +16,7 @@ from threadlog.events.event_msgs import (
     AgentReasoning,
     AgentReasoningRawContent,
     ContextCompacted,
-    Error,
+    ErrorEvent,
     ItemCompleted,
     TaskComplete,
     TaskStarted,
@@ -188,13 +188,13 @@ def test_abort_and_error_statuses() -> None:
         [
             TaskStarted(turn_id=T1),
             UserMessage(message="one"),
-            Error(message="rollback failed", codex_error_info="thread_rollback_failed"),
+            ErrorEvent(message="rollback failed", codex_error_info="thread_rollback_failed"),
             TurnAborted(reason="interrupted", turn_id=T1),
             TaskComplete(turn_id=T1),
-            Error(message="after the turn", codex_error_info="other"),
+            ErrorEvent(message="after the turn", codex_error_info="other"),
             TaskStarted(turn_id=T2),
             UserMessage(message="two"),
-            Error(
+            ErrorEvent(
                 message="boom",
                 codex_error_info={"http_connection_failed": {"http_status_code": 500}},
             ),

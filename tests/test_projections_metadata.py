@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from tests.corpus import CODEX_ROLLOUTS
 from threadlog.events.event_msgs import (
     AgentMessage,
-    Error,
+    ErrorEvent,
     ItemCompleted,
     TaskStarted,
     ThreadNameUpdated,
@@ -21,7 +21,7 @@ from threadlog.events.event_msgs import (
     TokenUsage,
     TokenUsageInfo,
     UserMessage,
-    Warning,
+    WarningEvent,
 )
 from threadlog.events.response_items import InputText, Message
 from threadlog.events.rollout import (
@@ -194,10 +194,10 @@ def _exec(output: str) -> ExecCommandEnd:
         (UserMessage(message="x"), True, True),
         (AgentMessage(message="x"), True, True),
         (TaskStarted(turn_id="t"), True, True),
-        (Error(message="x"), False, True),
+        (ErrorEvent(message="x"), False, True),
         (_exec("x"), False, True),
         (PatchApplyEnd(call_id="c"), False, True),
-        (Warning(message="w"), False, False),
+        (WarningEvent(message="w"), False, False),
         (
             ItemCompleted(
                 thread_id="t", turn_id="u", item={"type": "Plan", "id": "p", "text": "x"}

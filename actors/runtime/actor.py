@@ -39,7 +39,7 @@ from threadlog.events.errors import (
     TurnAlreadyRunningError,
 )
 from threadlog.events.event_msgs import (
-    Error,
+    ErrorEvent,
     TaskComplete,
     TaskStarted,
     ThreadNameUpdated,
@@ -60,14 +60,9 @@ from threadlog.events.rollout import DynamicToolSpec, RolloutItem, SessionMeta
 from threadlog.events.rows import ThreadRecord
 from threadlog.events.timefmt import timestamp_to_ms
 from threadlog.events.views import Active, Idle, Thread, Turn, TurnError
+from threadlog.projections.announcements import Announcer
 from threadlog.projections.context import model_history
-from threadlog.projections.history import (
-    Change,
-    HistoryBuilder,
-    ItemAdded,
-    ItemUpdated,
-    TurnOpened,
-)
+from threadlog.projections.history import HistoryBuilder
 from threadlog.projections.item_mapping import error_info_to_v2
 from threadlog.projections.metadata import MetadataExtractor
 from threadlog.projections.prompt import PromptContext, first_model
@@ -142,11 +137,14 @@ class ThreadActor:
         for item in items:
             self.history.feed(item)
             self.metadata.feed(item)
+        # The log may come from any writer (a crash, another tool): read it tolerantly,
+        # then hold what this actor writes to the fold's rules.
+        self.history.strict = True
         self.model_history: list[ResponseItem] = model_history(items)
         self.updated_at_ms = now_ms()
         self.active: ActiveTurn | None = None
         self.realtime: RealtimeSession | None = None
-        self._announced: set[str] = set()
+        self.announcer = Announcer(self._thread_id)
         self._emit_lock = trio.Lock()
         self._send, self._receive = trio.open_memory_channel[_Request](MAILBOX_SIZE)
         self.stopped = trio.Event()
@@ -229,25 +227,10 @@ class ThreadActor:
 
     # --- recording and notifying -------------------------------------------------------
 
-    def publish(self, notification: notes.Notification) -> None:
-        """Send a notification to the host's subscribers."""
-        self._services.publish(notification)
-
-    def mark_announced(self, item_id: str) -> None:
-        """An ``item/started`` for this id went out already."""
-        self._announced.add(item_id)
-
-    def publish_finished(self, turn_id: str, item: Any) -> None:
-        """Tell the host an item finished that the log does not keep (limited mode)."""
-        if item.id not in self._announced:
-            self.publish(notes.item_started(self.thread_id, turn_id, item))
-        self._announced.discard(item.id)
-        self.publish(notes.item_completed(self.thread_id, turn_id, item))
-
-    def announce(self, notification: notes.Notification, item_id: str) -> None:
-        """Publish an ``item/started`` ahead of the item itself."""
-        self.mark_announced(item_id)
-        self.publish(notification)
+    def publish(self, *notifications: notes.Notification) -> None:
+        """Send notifications to the host's subscribers, in order."""
+        for notification in notifications:
+            self._services.publish(notification)
 
     def add_usage(self, last: TokenUsage) -> TokenUsage:
         """Accumulate a request's usage into the thread's totals."""
@@ -269,39 +252,18 @@ class ThreadActor:
             kept = await self.recorder.record(items)
             out: list[notes.Notification] = []
             for item in kept:
-                out += self._notifications(self.history.feed(item))
+                out += self.announcer.of_changes(self.history.feed(item), self._running_turn)
                 self.metadata.feed(item)
                 if isinstance(item, ResponseItem):
                     self.model_history.append(item)
             self.updated_at_ms = now_ms()
             if kept:
                 self._index_dirty()
-            for notification in (*transient, *out):
-                self.publish(notification)
+            self.publish(*transient, *out)
             return kept
 
-    def _notifications(self, changes: list[Change]) -> list[notes.Notification]:
-        out: list[notes.Notification] = []
-        for change in changes:
-            if isinstance(change, TurnOpened):
-                turn = self.history.turn(change.turn_id, running=True)
-                if turn is not None:
-                    out.append(notes.turn_started(self.thread_id, turn))
-            elif isinstance(change, ItemAdded):
-                item = change.item
-                if item.id in self._announced:
-                    out.append(notes.item_completed(self.thread_id, change.turn_id, item))
-                    self._announced.discard(item.id)
-                elif notes.is_in_progress(item):
-                    self._announced.add(item.id)
-                    out.append(notes.item_started(self.thread_id, change.turn_id, item))
-                else:
-                    out.append(notes.item_started(self.thread_id, change.turn_id, item))
-                    out.append(notes.item_completed(self.thread_id, change.turn_id, item))
-            elif isinstance(change, ItemUpdated) and not notes.is_in_progress(change.item):
-                self._announced.discard(change.item.id)
-                out.append(notes.item_completed(self.thread_id, change.turn_id, change.item))
-        return out
+    def _running_turn(self, turn_id: str) -> Turn | None:
+        return self.history.turn(turn_id, running=True)
 
     def _index_dirty(self) -> None:
         if self.recorder.materialized:
@@ -398,7 +360,7 @@ class ThreadActor:
                 elif failure is not None:
                     active.failure = failure
                     await self.emit(
-                        [Error(message=failure.message, codex_error_info=raw_info)],
+                        [ErrorEvent(message=failure.message, codex_error_info=raw_info)],
                         transient=[notes.error(self.thread_id, active.turn_id, failure)],
                     )
                     await self.emit([TaskComplete(turn_id=active.turn_id)])

@@ -17,7 +17,6 @@ from threadlog.actors.drivers.protocol import DynamicToolResult
 from threadlog.actors.runtime.active_turn import ActiveTurn
 from threadlog.actors.runtime.host_calls import ask_dynamic_tool
 from threadlog.actors.runtime.services import ThreadOwner
-from threadlog.events import notifications as notes
 from threadlog.events.ids import new_id
 from threadlog.events.response_items import FunctionCall, FunctionCallOutput
 from threadlog.events.tool_events import (
@@ -44,10 +43,7 @@ async def call_dynamic_tool(
     # Limited mode does not persist the request, so the fold cannot announce it: the
     # host is told from the item mapping directly, and the log stays the policy's.
     if not await actor.emit([request]):
-        actor.announce(
-            notes.item_started(actor.thread_id, turn_id, im.dynamic_tool_request(request)),
-            call_id,
-        )
+        actor.publish(actor.announcer.started(turn_id, im.dynamic_tool_request(request)))
     try:
         result = await ask_dynamic_tool(
             active.host,
@@ -93,5 +89,7 @@ async def _dynamic_tool_done(
     )
     text = "\n".join(i.text or "" for i in items) or (result.error or "")
     if not await actor.emit([response]):
-        actor.publish_finished(request.turn_id, im.dynamic_tool_response(response))
+        actor.publish(
+            *actor.announcer.finished(request.turn_id, im.dynamic_tool_response(response))
+        )
     await actor.emit([FunctionCallOutput(call_id=request.call_id, output=text)])

@@ -101,12 +101,8 @@ class LiveTurn:
     async def _normal_text(self, text: str) -> None:
         if self._message_id is None:
             self._message_id = self.actor.history.next_item_id()
-            self.actor.announce(
-                notes.item_started(
-                    self.thread_id, self.turn_id, AgentMessageItem(id=self._message_id, text="")
-                ),
-                self._message_id,
-            )
+            item = AgentMessageItem(id=self._message_id, text="")
+            self.actor.publish(self.actor.announcer.started(self.turn_id, item))
         self._message.append(text)
         if text:
             self.actor.publish(
@@ -118,12 +114,8 @@ class LiveTurn:
             await self._normal_text(segment.text)
         elif isinstance(segment, PlanStart):
             self._plan_id, self._plan = f"plan_{new_id()}", []
-            self.actor.announce(
-                notes.item_started(
-                    self.thread_id, self.turn_id, PlanItem(id=self._plan_id, text="")
-                ),
-                self._plan_id,
-            )
+            plan_item = PlanItem(id=self._plan_id, text="")
+            self.actor.publish(self.actor.announcer.started(self.turn_id, plan_item))
         elif isinstance(segment, PlanTextDelta) and self._plan_id is not None:
             self._plan.append(segment.text)
             self.actor.publish(
@@ -237,10 +229,7 @@ class LiveTurn:
             status="inProgress",
             command_actions=[UnknownAction(command=shown)],
         )
-        actor.mark_announced(call_id)
-        await actor.emit(
-            [begin], transient=[notes.item_started(self.thread_id, self.turn_id, item)]
-        )
+        await actor.emit([begin], transient=[actor.announcer.started(self.turn_id, item)])
 
         async def stream(text: str) -> None:
             actor.publish(notes.command_output_delta(self.thread_id, self.turn_id, call_id, text))
@@ -300,7 +289,9 @@ class LiveTurn:
             status=status,
         )
         if not await self.actor.emit([end]):  # limited mode: the host still sees it end
-            self.actor.publish_finished(self.turn_id, im.command_execution(end))
+            self.actor.publish(
+                *self.actor.announcer.finished(self.turn_id, im.command_execution(end))
+            )
         # What the model reads back is bounded like the persisted output.
         output = truncate_middle(f"Exit code: {exit_code}\nOutput:\n{aggregated}")
         await self.actor.emit([FunctionCallOutput(call_id=begin.call_id, output=output)])

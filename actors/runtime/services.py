@@ -25,6 +25,7 @@ from threadlog.events.notifications import Notification
 from threadlog.events.response_items import ResponseItem
 from threadlog.events.rollout import RolloutItem
 from threadlog.events.rows import ThreadRecord
+from threadlog.projections.announcements import Announcer
 from threadlog.projections.history import HistoryBuilder
 from threadlog.projections.prompt import PromptContext
 
@@ -81,6 +82,7 @@ class ThreadOwner(Protocol):
     model_history: list[ResponseItem]
     first_model: str | None
     told: PromptContext | None
+    announcer: Announcer
 
     @property
     def thread_id(self) -> str:
@@ -98,17 +100,8 @@ class ThreadOwner(Protocol):
         """Record items through the policy, fold them and notify; returns what was kept."""
         ...
 
-    def publish(self, notification: Notification) -> None:
-        """Send a notification to the host's subscribers."""
-
-    def announce(self, notification: Notification, item_id: str) -> None:
-        """Publish an ``item/started`` ahead of the item itself."""
-
-    def mark_announced(self, item_id: str) -> None:
-        """An ``item/started`` for this id went out already."""
-
-    def publish_finished(self, turn_id: str, item: Any) -> None:
-        """Tell the host an item finished that the log does not keep."""
+    def publish(self, *notifications: Notification) -> None:
+        """Send notifications to the host's subscribers, in order."""
 
     def add_usage(self, last: TokenUsage) -> TokenUsage:
         """Accumulate a request's usage into the thread's totals."""

@@ -20,7 +20,7 @@ from threadlog.events.event_msgs import (
     AgentReasoningRawContent,
     ContextCompacted,
     EnteredReviewMode,
-    Error,
+    ErrorEvent,
     ExitedReviewMode,
     ItemCompleted,
     TaskComplete,
@@ -126,7 +126,7 @@ def valid_rollout_items(draw: st.DrawFn, *, explicit: bool | None = None) -> lis
             elif step == 6:
                 items.append(Compacted(message="summary"))
             elif step == 7:
-                items.append(Error(message="failed", codex_error_info=draw(_ERROR_INFO)))
+                items.append(ErrorEvent(message="failed", codex_error_info=draw(_ERROR_INFO)))
             elif step == 8:
                 items.append(
                     ItemCompleted(
