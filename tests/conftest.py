@@ -1,4 +1,11 @@
-"""Shared fixtures for the test suite."""
+"""Shared fixtures and the markers of the suite's kinds.
+
+The suite is grouped by kind: ``unit/`` (pure folds, codecs, single stores), ``contracts/``
+(every storage backend against the port contracts), ``corpus/`` (answers equal to the
+real Codex's), ``e2e/`` (the runtime, ``serve`` and the CLI as real processes), and
+``support/`` (helpers and child processes, no tests). Markers let a run pick a kind:
+``-m corpus``, ``-m property`` (hypothesis), ``-m "not slow"``.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +15,26 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from tests.corpus import CORPUS_ROOT
+from tests.support.corpus import CORPUS_ROOT
 
 # CI runs the same examples every time (a run that lands must not depend on luck); set
 # HYPOTHESIS_PROFILE=explore locally to draw fresh examples on every run.
 settings.register_profile("ci", derandomize=True, print_blob=True)
 settings.register_profile("explore", derandomize=False, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+_TESTS = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by kind: its folder, and ``property`` for hypothesis tests."""
+    for item in items:
+        kind = Path(str(item.fspath)).resolve().relative_to(_TESTS).parts[0]
+        if kind in ("unit", "contracts", "corpus", "e2e"):
+            item.add_marker(getattr(pytest.mark, kind))
+        function = getattr(item, "function", None)
+        if getattr(function, "is_hypothesis_test", False):
+            item.add_marker(pytest.mark.property)
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,7 @@ from threadlog.actors.runtime.settings import ThreadSettings
 from threadlog.events.ops import TextUserInput, UserInputItem
 from threadlog.events.views import Thread, Turn
 from threadlog.projections.history import build_turns
+from threadlog.store.ports import LogStore
 from threadlog.store.reader import read_items
 
 
@@ -45,14 +46,24 @@ def script(steps: list[dict[str, Any]]) -> list[UserInputItem]:
     return text("#script\n" + msgspec.json.encode(steps).decode())
 
 
-def fold_of_log(path: str | Path | None) -> list[Turn]:
-    """The turns a replay of the rollout file gives (implicit turn ids made deterministic)."""
-    assert path is not None, "the thread has no rollout file yet"
+def fold_of_log(path: str | Path | None, logs: LogStore | None = None) -> list[Turn]:
+    """The turns a replay of a thread's log gives (implicit turn ids made deterministic).
+
+    ``path`` is the thread's ``path`` (its log's location); ``logs`` the store it lives in
+    (the rollout files when omitted).
+    """
+    assert path is not None, "the thread has no log yet"
+    if logs is None:
+        items = read_items(Path(path))
+    else:
+        ref = logs.ref_at(str(path))
+        assert ref is not None, f"no log at {path}"
+        items = [read.line.item for read in logs.read_lines(ref)]
     counter = itertools.count()
-    return build_turns(read_items(Path(path)), new_id=lambda: f"implicit-{next(counter)}")
+    return build_turns(items, new_id=lambda: f"implicit-{next(counter)}")
 
 
-def live_equals_log(thread: Thread) -> bool:
-    """The live view's turns equal a fresh fold of the thread's file."""
+def live_equals_log(thread: Thread, logs: LogStore | None = None) -> bool:
+    """The live view's turns equal a fresh fold of the thread's log (invariant 1)."""
     live: object = msgspec.to_builtins(thread.turns)
-    return bool(live == msgspec.to_builtins(fold_of_log(thread.path)))
+    return bool(live == msgspec.to_builtins(fold_of_log(thread.path, logs)))

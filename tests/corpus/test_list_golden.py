@@ -1,0 +1,92 @@
+"""Acceptance: walking every page of our thread/list gives the real server's pages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+
+from tests.corpus.test_read_golden import project_onto
+from tests.support.corpus import (
+    CODEX_REAL,
+    CODEX_REAL_VERSIONS,
+    copy_codex_home,
+    rewrite_home_prefix,
+)
+from threadlog.projections.index.backfill import run_backfill
+from threadlog.projections.index.listing import ListMetrics, ListParams, list_threads
+from threadlog.store.files import FileLogStore
+from threadlog.store.sqlite_index import SqliteIndex
+
+
+def _variants() -> list[tuple[str, str]]:
+    return [
+        (version, variant.name)
+        for version in CODEX_REAL_VERSIONS
+        for variant in sorted((CODEX_REAL / version / "golden" / "thread_list").iterdir())
+    ]
+
+
+def _golden_pages(version: str, variant: str) -> list[dict[str, Any]]:
+    folder = CODEX_REAL / version / "golden" / "thread_list" / variant
+    return [json.loads(p.read_text()) for p in sorted(folder.glob("page_*.json"))]
+
+
+@pytest.fixture(scope="module")
+def homes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return {v: copy_codex_home(v, tmp_path_factory.mktemp(v) / "home") for v in CODEX_REAL_VERSIONS}
+
+
+def _walk(home: Path, params: dict[str, Any], db: SqliteIndex | None) -> list[list[dict[str, Any]]]:
+    pages = []
+    base = {k: v for k, v in params.items() if k != "cursor"}
+    cursor = None
+    for _ in range(100):
+        result = list_threads(
+            FileLogStore(home), msgspec.convert({**base, "cursor": cursor}, ListParams), index=db
+        )
+        pages.append(msgspec.to_builtins(result.data))
+        cursor = result.next_cursor
+        if cursor is None:
+            return pages
+    raise AssertionError("paging did not end")
+
+
+@pytest.mark.parametrize("source", ["files", "index"])
+@pytest.mark.parametrize(("version", "variant"), _variants())
+def test_pages_match_the_real_server(
+    homes: dict[str, Path], tmp_path: Path, version: str, variant: str, source: str
+) -> None:
+    home = homes[version]
+    db = None
+    if source == "index":
+        db = SqliteIndex.open(tmp_path / "threadlog.sqlite")
+        assert run_backfill(FileLogStore(home), db).claimed
+    golden = _golden_pages(version, variant)
+    ours = _walk(home, golden[0]["params"], db)
+    expected = [rewrite_home_prefix(p["result"]["data"], version, home) for p in golden]
+    if version != "0.105.0":
+        ours = [project_onto(page, exp) for page, exp in zip(ours, expected, strict=False)]
+    assert [len(p) for p in ours] == [len(p) for p in expected]
+    assert ours == expected
+
+
+def test_index_drops_rows_whose_file_vanished(homes: dict[str, Path], tmp_path: Path) -> None:
+    home = copy_codex_home("0.105.0", tmp_path / "home")
+    db = SqliteIndex.open(tmp_path / "threadlog.sqlite")
+    run_backfill(FileLogStore(home), db)
+    first = list_threads(
+        FileLogStore(home), ListParams(limit=5, source_kinds=["exec"]), index=db
+    ).data
+    victim = Path(first[1].path or "")
+    victim.unlink()
+    metrics = ListMetrics()
+    again = list_threads(
+        FileLogStore(home), ListParams(limit=5, source_kinds=["exec"]), index=db, metrics=metrics
+    )
+    assert [t.id for t in again.data] == [first[0].id, *[t.id for t in first[2:]]]
+    assert metrics.stale_rows_dropped == 1 and metrics.db_pages == 1
+    assert db.get(first[1].id) is None

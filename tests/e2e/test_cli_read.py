@@ -1,0 +1,75 @@
+"""``threadlog read`` as a user runs it: real subprocess, real corpus home."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.corpus import CODEX_REAL, copy_codex_home, rewrite_home_prefix
+
+VERSION = "0.105.0"
+EXTENDED = "01a20ab1-2c33-7ea3-bc90-12778727d285"
+RENAMED = "01a20ab1-1016-7a22-b0af-338a78237cd0"
+
+
+def threadlog(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "threadlog.actors.cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return copy_codex_home(VERSION, tmp_path_factory.mktemp("cli") / "home")
+
+
+@pytest.mark.parametrize(
+    ("thread_id", "turns"), [(EXTENDED, True), (RENAMED, False), (RENAMED, True)]
+)
+def test_json_output_is_the_thread_read_result(home: Path, thread_id: str, turns: bool) -> None:
+    kind = "thread_read" if turns else "thread_read_noturns"
+    golden = json.loads((CODEX_REAL / VERSION / "golden" / kind / f"{thread_id}.json").read_text())
+    args = ["read", thread_id, "--home", str(home), "--json"] + (["--turns"] if turns else [])
+    proc = threadlog(*args)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == rewrite_home_prefix(golden["result"], VERSION, home)
+
+
+def test_readable_output_shows_turns_and_failures(home: Path) -> None:
+    proc = threadlog("read", EXTENDED, "--home", str(home), "--turns")
+    assert proc.returncode == 0
+    assert "$ /bin/bash -lc 'echo extended-history'" in proc.stdout
+    assert "failed: We're currently experiencing high demand" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("thread_id", "message"),
+    [
+        ("../../etc/passwd", "invalid thread id"),
+        ("not-a-uuid", "invalid thread id"),
+        ("01a20ab1-2c33-7ea3-bc90-000000000000", "no rollout found for thread id"),
+    ],
+)
+def test_bad_or_unknown_ids_exit_2_with_a_message(home: Path, thread_id: str, message: str) -> None:
+    proc = threadlog("read", thread_id, "--home", str(home), "--json")
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert proc.stdout == ""
+
+
+def test_home_defaults_to_codex_home(home: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "threadlog.actors.cli.main", "read", RENAMED, "--json"],
+        capture_output=True,
+        text=True,
+        env={"CODEX_HOME": str(home), "PATH": "/usr/bin:/bin"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["thread"]["name"] == "Final name (renamed twice)"
