@@ -15,9 +15,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from threadlog.events.ids import Uuid7Generator
-from threadlog.events.rows import Anchor, ThreadQuery, ThreadRecord, ThreadRow
+from threadlog.events.rows import Anchor, IndexEntry, ThreadQuery, ThreadRow
 from threadlog.store.statedb import _INSERT, StateDb, _row_values
-from threadlog.store.thread_listing import page_threads as list_threads
+from threadlog.store.thread_listing import page_threads
 
 BATCH = 200
 
@@ -59,7 +59,7 @@ def time_page(db: StateDb, key: str, depth: int, repeats: int = 50) -> float:
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        list_threads(db, query)
+        page_threads(db, query)
         times.append(time.perf_counter() - start)
     return sorted(times)[len(times) // 2]
 
@@ -72,7 +72,7 @@ def main() -> None:
         db = StateDb(Path(tmp) / "threadlog.sqlite")
         start = time.perf_counter()
         for i in range(0, count, BATCH):
-            db.upsert_records([ThreadRecord(r) for r in rows[i : i + BATCH]])
+            db.upsert_records([IndexEntry(r) for r in rows[i : i + BATCH]])
         ours = count / (time.perf_counter() - start)
 
         ref_path = Path(tmp) / "ref.sqlite"

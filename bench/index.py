@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _gen import thread_lines
 
 from threadlog.events.ids import Uuid7Generator
-from threadlog.projections.index.listing import ListParams, list_threads
+from threadlog.projections.index.listing import ListParams, list_page
 from threadlog.projections.index.replay import replay
 from threadlog.store.appender import RolloutAppender
 from threadlog.store.files import FileLogStore
@@ -78,18 +78,18 @@ def main() -> None:
     samples = []
     for _ in range(50):
         t = time.perf_counter()
-        page = list_threads(FileLogStore(home), first, index=db)
+        page = list_page(FileLogStore(home), first, index=db)
         samples.append(time.perf_counter() - t)
     first_ms = sorted(samples)[25] * 1e3
     cursor = page.next_cursor
     for _ in range(int(len(paths) * 0.9) // 25):
-        cursor = list_threads(
+        cursor = list_page(
             FileLogStore(home), ListParams(limit=25, source_kinds=["cli"], cursor=cursor), index=db
         ).next_cursor
     samples = []
     for _ in range(50):
         t = time.perf_counter()
-        list_threads(
+        list_page(
             FileLogStore(home), ListParams(limit=25, source_kinds=["cli"], cursor=cursor), index=db
         )
         samples.append(time.perf_counter() - t)
@@ -99,7 +99,7 @@ def main() -> None:
     samples = []
     for _ in range(5):
         t = time.perf_counter()
-        list_threads(FileLogStore(home), first, index=None)
+        list_page(FileLogStore(home), first, index=None)
         samples.append(time.perf_counter() - t)
     print(f"list first page (files, no index): {sorted(samples)[2] * 1e3:6.1f} ms")
 

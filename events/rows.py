@@ -77,7 +77,7 @@ class ThreadRow(msgspec.Struct, frozen=True):
         return self.created_at_ms if sort_key == "created_at" else self.updated_at_ms
 
 
-class ThreadRecord(msgspec.Struct, frozen=True):
+class IndexEntry(msgspec.Struct, frozen=True):
     """A row together with the dynamic tools its first ``session_meta`` declared."""
 
     row: ThreadRow

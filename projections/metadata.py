@@ -28,7 +28,7 @@ import msgspec
 from threadlog.events.event_msgs import ThreadNameUpdated, TokenCount, UserMessage
 from threadlog.events.ids import is_thread_id
 from threadlog.events.rollout import DynamicToolSpec, RolloutItem, SessionMeta, TurnContext
-from threadlog.events.rows import LogPosition, ThreadRecord, ThreadRow
+from threadlog.events.rows import IndexEntry, LogPosition, ThreadRow
 from threadlog.events.sources import source_kind, source_to_text
 from threadlog.events.timefmt import timestamp_to_ms
 from threadlog.projections.context import is_contextual_text
@@ -79,7 +79,7 @@ def _policy_text(value: Any) -> str | None:
 
 
 class MetadataExtractor:
-    """Folds rollout items into a ``ThreadRecord``."""
+    """Folds rollout items into a ``IndexEntry``."""
 
     def __init__(
         self,
@@ -210,14 +210,14 @@ class MetadataExtractor:
         if changes:
             self._set(**changes)
 
-    def record(
+    def entry(
         self,
         *,
         updated_at_ms: int | None = None,
         archived: bool | None = None,
         archived_at_ms: int | None = None,
         log_position: LogPosition | None = None,
-    ) -> ThreadRecord:
+    ) -> IndexEntry:
         """The row as folded so far, with the facts of its log the caller knows."""
         changes: dict[str, Any] = {}
         if not self.row.model_provider:
@@ -232,4 +232,4 @@ class MetadataExtractor:
         if archived is not None:
             changes["archived_at_ms"] = archived_at_ms if archived else None
         row = msgspec.structs.replace(self.row, **changes) if changes else self.row
-        return ThreadRecord(row=row, dynamic_tools=list(self.dynamic_tools))
+        return IndexEntry(row=row, dynamic_tools=list(self.dynamic_tools))

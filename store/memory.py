@@ -8,7 +8,6 @@ for testing the real backends: the suites run against those too.
 from __future__ import annotations
 
 import io
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Final
@@ -19,12 +18,13 @@ from threadlog.events.ids import parse_thread_id
 from threadlog.events.rollout import DynamicToolSpec
 from threadlog.events.rows import (
     Anchor,
+    IndexEntry,
     LogPosition,
     ThreadPage,
     ThreadQuery,
-    ThreadRecord,
     ThreadRow,
 )
+from threadlog.store.clock import wall_clock_ms
 from threadlog.store.names import normalize_name
 from threadlog.store.ports import (
     ArchiveError,
@@ -41,10 +41,6 @@ from threadlog.store.reader import ReadLine, ReadReport, decode_raw, iter_raw_li
 
 _SCHEME: Final = "memory://"
 _LIVE_WINDOW_MS: Final = 1000
-
-
-def _wall_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 class _Log:
@@ -108,7 +104,7 @@ class MemoryLogWriter:
 class MemoryLogStore:
     """``LogStore`` in memory; locations are ``memory://sessions/…`` and ``…/archived/…``."""
 
-    def __init__(self, *, clock_ms: Callable[[], int] = _wall_ms) -> None:
+    def __init__(self, *, clock_ms: Callable[[], int] = wall_clock_ms) -> None:
         self.clock_ms = clock_ms
         self._live: dict[str, _Log] = {}
         self._archived: dict[str, _Log] = {}
@@ -273,7 +269,7 @@ class MemoryLogStore:
 class MemoryIndex:
     """``IndexStore`` in memory, with the state DB's rules for git facts and live times."""
 
-    def __init__(self, *, clock_ms: Callable[[], int] = _wall_ms) -> None:
+    def __init__(self, *, clock_ms: Callable[[], int] = wall_clock_ms) -> None:
         self.clock_ms = clock_ms
         self._rows: dict[str, ThreadRow] = {}
         self._tools: dict[str, list[DynamicToolSpec]] = {}
@@ -285,7 +281,7 @@ class MemoryIndex:
         high = max((r.updated_at_ms for r in self._rows.values()), default=0)
         return max(requested_ms, high + 1)
 
-    def upsert(self, records: Sequence[ThreadRecord], *, keep_git: bool = True) -> None:
+    def upsert(self, records: Sequence[IndexEntry], *, keep_git: bool = True) -> None:
         """Insert or replace rows; known git facts stay when ``keep_git``."""
         for record in records:
             row = msgspec.structs.replace(record.row, id=parse_thread_id(record.row.id))
@@ -350,7 +346,7 @@ class MemoryIndex:
         """Every row."""
         return list(self._rows.values())
 
-    def commit_batch(self, records: Sequence[ThreadRecord], watermark: str) -> None:
+    def commit_batch(self, records: Sequence[IndexEntry], watermark: str) -> None:
         """Rows and checkpoint together (trivially atomic here)."""
         self.upsert(records)
         self._state = BackfillState("running", watermark, self._state.last_success_at, self._now())

@@ -50,7 +50,7 @@ from typing import Literal, Protocol
 import msgspec
 
 from threadlog.events.rollout import DynamicToolSpec
-from threadlog.events.rows import LogPosition, ThreadPage, ThreadQuery, ThreadRecord, ThreadRow
+from threadlog.events.rows import IndexEntry, LogPosition, ThreadPage, ThreadQuery, ThreadRow
 from threadlog.store.reader import ReadLine, ReadReport
 
 Durability = Literal["none", "flush", "fsync"]
@@ -200,7 +200,7 @@ class LogStore(Protocol):
 class IndexStore(Protocol):
     """The index of threads: rows, pages, dynamic tools, the backfill lease (I1-I6)."""
 
-    def upsert(self, records: Sequence[ThreadRecord], *, keep_git: bool = True) -> None:
+    def upsert(self, records: Sequence[IndexEntry], *, keep_git: bool = True) -> None:
         """Insert or replace rows and record each thread's dynamic tools once, atomically."""
 
     def get(self, thread_id: str) -> ThreadRow | None:
@@ -227,7 +227,7 @@ class IndexStore(Protocol):
         """Every row (verification and repair, not listing)."""
         ...
 
-    def commit_batch(self, records: Sequence[ThreadRecord], watermark: str) -> None:
+    def commit_batch(self, records: Sequence[IndexEntry], watermark: str) -> None:
         """Upsert a backfill batch and checkpoint its watermark in one transaction."""
 
     def backfill_state(self) -> BackfillState:

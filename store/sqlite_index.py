@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from threadlog.events.rollout import DynamicToolSpec
-from threadlog.events.rows import ThreadPage, ThreadQuery, ThreadRecord, ThreadRow
+from threadlog.events.rows import IndexEntry, ThreadPage, ThreadQuery, ThreadRow
 from threadlog.store import lease
 from threadlog.store.layout import STATE_DB_FILE
 from threadlog.store.ports import BackfillState
@@ -41,7 +41,7 @@ class SqliteIndex:
         """The database file."""
         return self.db.path
 
-    def upsert(self, records: Sequence[ThreadRecord], *, keep_git: bool = True) -> None:
+    def upsert(self, records: Sequence[IndexEntry], *, keep_git: bool = True) -> None:
         """Insert or replace rows and their dynamic tools in one transaction."""
         self.db.upsert_records(records, keep_git=keep_git)
 
@@ -69,7 +69,7 @@ class SqliteIndex:
         """Every row."""
         return self.db.all_rows()
 
-    def commit_batch(self, records: Sequence[ThreadRecord], watermark: str) -> None:
+    def commit_batch(self, records: Sequence[IndexEntry], watermark: str) -> None:
         """The rows and the checkpoint in one transaction (I2)."""
         with self.db.transaction():
             self.db.upsert_records(records)

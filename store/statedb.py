@@ -13,7 +13,6 @@ The clock is injectable (``clock_ms``) so tests can pin time.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,7 +23,8 @@ import msgspec
 
 from threadlog.events.ids import parse_thread_id
 from threadlog.events.rollout import DynamicToolSpec
-from threadlog.events.rows import LogPosition, ThreadRecord, ThreadRow
+from threadlog.events.rows import IndexEntry, LogPosition, ThreadRow
+from threadlog.store.clock import wall_clock_ms
 from threadlog.store.layout import STATE_DB_FILE, make_private_dirs
 from threadlog.store.schema import LATEST_VERSION, MIGRATIONS
 
@@ -45,11 +45,6 @@ _LIVE_WINDOW_MS: Final = 1000
 
 class SchemaTooNewError(RuntimeError):
     """The database was written by a newer threadlog than this one."""
-
-
-def wall_clock_ms() -> int:
-    """Unix milliseconds from the system clock."""
-    return time.time_ns() // 1_000_000
 
 
 def row_from_sql(values: Sequence[Any]) -> ThreadRow:
@@ -170,7 +165,7 @@ class StateDb:
         high = scalar(conn, "SELECT MAX(updated_at_ms) FROM threads")
         return max(requested_ms, int(high or 0) + 1)
 
-    def upsert_records(self, records: Sequence[ThreadRecord], *, keep_git: bool = True) -> None:
+    def upsert_records(self, records: Sequence[IndexEntry], *, keep_git: bool = True) -> None:
         """Insert or update rows and write each thread's dynamic tools once, atomically."""
         with self.transaction() as conn:
             for record in records:

@@ -15,7 +15,7 @@ from threadlog.actors.cli.common import (
     resolve_home,
 )
 from threadlog.events.sources import SOURCE_KINDS
-from threadlog.projections.index.listing import ListError, ListParams, ListResult, list_threads
+from threadlog.projections.index.listing import ListError, ListParams, ListResult, list_page
 from threadlog.store.files import FileLogStore
 from threadlog.store.layout import STATE_DB_FILE
 from threadlog.store.sqlite_index import SqliteIndex
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     )
     index = SqliteIndex.for_home(home) if (home / STATE_DB_FILE).exists() else None
     try:
-        result = list_threads(FileLogStore(home), params, index=index)
+        result = list_page(FileLogStore(home), params, index=index)
     except ListError as exc:
         return fail(str(exc), EXIT_USAGE)
     finally:

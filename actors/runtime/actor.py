@@ -28,7 +28,7 @@ from threadlog.actors.runtime.active_turn import ActiveTurn
 from threadlog.actors.runtime.host_calls import HostCalls
 from threadlog.actors.runtime.live_turn import LiveTurn
 from threadlog.actors.runtime.prompting import context_messages, prompt_context, turn_context
-from threadlog.actors.runtime.recorder import Recorder, now_ms
+from threadlog.actors.runtime.recorder import Recorder
 from threadlog.actors.runtime.services import ActorServices
 from threadlog.actors.runtime.settings import ThreadSettings
 from threadlog.events import notifications as notes
@@ -57,7 +57,7 @@ from threadlog.events.response_items import (
     ResponseItem,
 )
 from threadlog.events.rollout import DynamicToolSpec, RolloutItem, SessionMeta
-from threadlog.events.rows import ThreadRecord
+from threadlog.events.rows import IndexEntry
 from threadlog.events.timefmt import timestamp_to_ms
 from threadlog.events.views import Active, Idle, Thread, Turn, TurnError
 from threadlog.projections.announcements import Announcer
@@ -67,6 +67,7 @@ from threadlog.projections.item_mapping import error_info_to_v2
 from threadlog.projections.metadata import MetadataExtractor
 from threadlog.projections.prompt import PromptContext, first_model
 from threadlog.projections.thread_view import thread_view
+from threadlog.store.clock import wall_clock_ms
 
 T = TypeVar("T")
 log = structlog.get_logger("threadlog.actor")
@@ -88,7 +89,7 @@ def created_ms_of(meta: SessionMeta) -> int:
     try:
         return timestamp_to_ms(meta.timestamp)
     except ValueError:
-        return now_ms()
+        return wall_clock_ms()
 
 
 def user_content(inputs: Sequence[UserInputItem]) -> tuple[str, list[str], list[str]]:
@@ -141,7 +142,7 @@ class ThreadActor:
         # then hold what this actor writes to the fold's rules.
         self.history.strict = True
         self.model_history: list[ResponseItem] = model_history(items)
-        self.updated_at_ms = now_ms()
+        self.updated_at_ms = wall_clock_ms()
         self.active: ActiveTurn | None = None
         self.realtime: RealtimeSession | None = None
         self.announcer = Announcer(self._thread_id)
@@ -256,7 +257,7 @@ class ThreadActor:
                 self.metadata.feed(item)
                 if isinstance(item, ResponseItem):
                     self.model_history.append(item)
-            self.updated_at_ms = now_ms()
+            self.updated_at_ms = wall_clock_ms()
             if kept:
                 self._index_dirty()
             self.publish(*transient, *out)
@@ -267,7 +268,7 @@ class ThreadActor:
 
     def _index_dirty(self) -> None:
         if self.recorder.materialized:
-            self._services.index_dirty(self.record())
+            self._services.index_dirty(self.index_entry())
 
     async def _close_realtime(self) -> None:
         """A thread leaving memory closes its realtime session as if asked to."""
@@ -277,9 +278,9 @@ class ThreadActor:
 
     # --- views -------------------------------------------------------------------------
 
-    def record(self) -> ThreadRecord:
+    def index_entry(self) -> IndexEntry:
         """The index row as the live fold has it."""
-        return self.metadata.record(
+        return self.metadata.entry(
             updated_at_ms=self.updated_at_ms,
             archived=False,
             log_position=self.recorder.position,
@@ -289,7 +290,7 @@ class ThreadActor:
         """The live ``Thread`` (turns from the live fold when asked)."""
         status = Active() if self.active is not None else Idle()
         turns = self.history.snapshot(running=self.active is not None) if include_turns else None
-        return thread_view(self.record().row, name=self.name, turns=turns, status=status)
+        return thread_view(self.index_entry().row, name=self.name, turns=turns, status=status)
 
     # --- requests (run inside the actor) -----------------------------------------------
 

@@ -60,7 +60,7 @@ from threadlog.projections.index.listing import (
     ListParams,
     ListResult,
     index_is_usable,
-    list_threads,
+    list_page,
 )
 from threadlog.projections.index.read_thread import read_thread
 from threadlog.projections.policy import PersistenceMode
@@ -339,7 +339,7 @@ class Runtime:
         await recorder.persist()
         actor = ThreadActor(registry, recorder, settings, items=items)
         await registry.spawn_actor(actor, mode)
-        registry.index_dirty(actor.record())
+        registry.index_dirty(actor.index_entry())
         thread = await actor.call(lambda: _async(actor.view(include_turns=True)))
         self.publish(notes.thread_started(thread))
         return thread
@@ -365,7 +365,7 @@ class Runtime:
         await self.registry.syncer.flush()
         query = params or ListParams()
         logs, index = self.registry.logs, self.registry.index
-        result = await trio.to_thread.run_sync(lambda: list_threads(logs, query, index=index))
+        result = await trio.to_thread.run_sync(lambda: list_page(logs, query, index=index))
         data = []
         for thread in result.data:
             actor = self.registry.loaded(thread.id)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import structlog
 import trio
 
-from threadlog.events.rows import ThreadRecord
+from threadlog.events.rows import IndexEntry
 from threadlog.store.ports import IndexStore, LogStore
 
 log = structlog.get_logger("threadlog.index")
@@ -25,16 +25,16 @@ class IndexSyncer:
         self.logs = logs
         self.index = index
         self.interval = interval
-        self._dirty: dict[str, ThreadRecord] = {}
+        self._dirty: dict[str, IndexEntry] = {}
         self._wake = trio.Event()
         self._lock = trio.Lock()
         self.writes = 0
 
-    def mark(self, record: ThreadRecord) -> None:
+    def mark(self, entry: IndexEntry) -> None:
         """Queue a thread's current row."""
         if self.index is None:
             return
-        self._dirty[record.row.id] = record
+        self._dirty[entry.row.id] = entry
         self._wake.set()
 
     async def flush(self) -> None:

@@ -14,7 +14,6 @@ bytes are on disk.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 
 import msgspec
@@ -26,12 +25,8 @@ from threadlog.events.rollout import RolloutItem, SessionMeta
 from threadlog.events.rows import LogPosition
 from threadlog.events.timefmt import format_timestamp_ms
 from threadlog.projections.policy import PersistenceMode, persisted_form
+from threadlog.store.clock import wall_clock_ms
 from threadlog.store.ports import Durability, LogRef, LogStore, LogWriter
-
-
-def now_ms() -> int:
-    """Wall-clock Unix milliseconds."""
-    return time.time_ns() // 1_000_000
 
 
 class Recorder:
@@ -45,7 +40,7 @@ class Recorder:
         *,
         mode: PersistenceMode,
         durability: Durability,
-        clock_ms: Callable[[], int] = now_ms,
+        clock_ms: Callable[[], int] = wall_clock_ms,
     ) -> None:
         self.logs = logs
         self.ref = ref

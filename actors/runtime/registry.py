@@ -24,7 +24,7 @@ from threadlog.actors.runtime.actor import ThreadActor
 from threadlog.actors.runtime.host_calls import HostCalls
 from threadlog.actors.runtime.index_sync import IndexSyncer
 from threadlog.actors.runtime.loader import load_thread
-from threadlog.actors.runtime.recorder import Recorder, now_ms
+from threadlog.actors.runtime.recorder import Recorder
 from threadlog.actors.runtime.settings import ThreadSettings
 from threadlog.actors.runtime.subscribers import SUBSCRIBER_BUFFER, Subscribers
 from threadlog.actors.shell.environment import current_environment
@@ -34,9 +34,10 @@ from threadlog.events import notifications as notes
 from threadlog.events.errors import InvalidThreadIdError, ThreadLockedError
 from threadlog.events.ids import parse_thread_id
 from threadlog.events.rollout import DynamicToolSpec, SessionMeta
-from threadlog.events.rows import ThreadRecord
+from threadlog.events.rows import IndexEntry
 from threadlog.events.timefmt import format_timestamp_ms
 from threadlog.projections.policy import PersistenceMode
+from threadlog.store.clock import wall_clock_ms
 from threadlog.store.ports import Durability, IndexStore, LogStore, WriterLockedError
 
 log = structlog.get_logger("threadlog.runtime")
@@ -115,9 +116,9 @@ class ThreadRegistry:
         """Deliver to every matching subscriber (see ``Subscribers``)."""
         self.subscribers.publish(notification)
 
-    def index_dirty(self, record: ThreadRecord) -> None:
+    def index_dirty(self, entry: IndexEntry) -> None:
         """A thread wrote: queue its row for the index."""
-        self.syncer.mark(record)
+        self.syncer.mark(entry)
 
     def forget(self, thread_id: str, actor: object) -> None:
         """Called by an actor as it stops; a later request loads the thread again."""
@@ -256,7 +257,7 @@ class ThreadRegistry:
         """The ``session_meta`` of a thread this runtime creates."""
         return SessionMeta(
             id=thread_id,
-            timestamp=format_timestamp_ms(now_ms()),
+            timestamp=format_timestamp_ms(wall_clock_ms()),
             cwd=settings.cwd,
             originator="threadlog",
             cli_version=__version__,

@@ -24,7 +24,7 @@ from threadlog.events.event_msgs import TokenUsage
 from threadlog.events.notifications import Notification
 from threadlog.events.response_items import ResponseItem
 from threadlog.events.rollout import RolloutItem
-from threadlog.events.rows import ThreadRecord
+from threadlog.events.rows import IndexEntry
 from threadlog.projections.announcements import Announcer
 from threadlog.projections.history import HistoryBuilder
 from threadlog.projections.prompt import PromptContext
@@ -64,7 +64,7 @@ class ActorServices(Protocol):
     def publish(self, notification: Notification) -> None:
         """Deliver a notification to the host's subscribers."""
 
-    def index_dirty(self, record: ThreadRecord) -> None:
+    def index_dirty(self, entry: IndexEntry) -> None:
         """The thread wrote: its index row should follow."""
 
     def forget(self, thread_id: str, actor: object) -> None:

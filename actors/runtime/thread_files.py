@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import trio
 
-from threadlog.actors.runtime.recorder import now_ms
 from threadlog.actors.runtime.registry import ThreadRegistry
 from threadlog.events import encode_line
 from threadlog.events import notifications as notes
@@ -26,6 +25,7 @@ from threadlog.events.timefmt import format_timestamp_ms
 from threadlog.events.views import Thread
 from threadlog.projections.index.indexer import sync_log
 from threadlog.projections.index.read_thread import read_thread
+from threadlog.store.clock import wall_clock_ms
 from threadlog.store.names import normalize_name
 from threadlog.store.ports import LogRef, WriterLockedError
 
@@ -45,10 +45,11 @@ async def rename(registry: ThreadRegistry, tid: str, name: str) -> None:
         if ref is None:
             raise ThreadNotLoadedError(tid)
         line = RolloutLine(
-            format_timestamp_ms(now_ms()), ThreadNameUpdated(thread_id=tid, thread_name=clean)
+            format_timestamp_ms(wall_clock_ms()),
+            ThreadNameUpdated(thread_id=tid, thread_name=clean),
         )
         await trio.to_thread.run_sync(_append_to_unloaded, registry, ref, line)
-    stamp = format_timestamp_ms(now_ms())
+    stamp = format_timestamp_ms(wall_clock_ms())
     await trio.to_thread.run_sync(logs.set_name, tid, clean, stamp)
     index = registry.index
     if index is not None:
@@ -70,7 +71,7 @@ def _append_to_unloaded(registry: ThreadRegistry, ref: LogRef, line: RolloutLine
     finally:
         writer.close()
     if registry.index is not None:
-        sync_log(registry.index, registry.logs, ref, updated_at_ms=now_ms())
+        sync_log(registry.index, registry.logs, ref, updated_at_ms=wall_clock_ms())
 
 
 async def archive(registry: ThreadRegistry, tid: str) -> None:

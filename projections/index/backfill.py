@@ -23,7 +23,7 @@ from typing import Final
 import msgspec
 import structlog
 
-from threadlog.events.rows import ThreadRecord
+from threadlog.events.rows import IndexEntry
 from threadlog.projections.index.indexer import extract_log
 from threadlog.store.lease import BACKFILL_LEASE_SECONDS
 from threadlog.store.ports import IndexStore, LogRef, LogStore
@@ -67,23 +67,21 @@ def pending_logs(logs: LogStore, after: str | None) -> list[LogRef]:
     return [ref for ref in refs if after is None or ref.key > after]
 
 
-def index_batch(
-    logs: LogStore, batch: Sequence[LogRef], stats: BackfillStats
-) -> list[ThreadRecord]:
+def index_batch(logs: LogStore, batch: Sequence[LogRef], stats: BackfillStats) -> list[IndexEntry]:
     """Extract one batch of logs; errors go into ``stats``."""
-    records: list[ThreadRecord] = []
+    records: list[IndexEntry] = []
     for ref in batch:
         outcome = extract_log(logs, ref)
         stats.files += 1
         if outcome.scan is not None:
             stats.bad_lines += outcome.scan.bad_lines
             stats.bytes += outcome.scan.end_offset
-        if outcome.record is None:
+        if outcome.entry is None:
             stats.errors += 1
             stats.error_files.append(FileError(ref.location, outcome.error or "unknown"))
             log.warning("backfill_file_skipped", path=ref.location, reason=outcome.error)
             continue
-        records.append(outcome.record)
+        records.append(outcome.entry)
     return records
 
 

@@ -106,18 +106,18 @@ def repair(logs: LogStore, index: IndexStore, found: DoctorReport) -> list[str]:
             done.append(f"left {location}: a writer holds it")
             continue
         done.append(f"healed torn tail of {location}")
-        if sync_log(index, logs, ref).record is not None:  # its end moved past the fragment
+        if sync_log(index, logs, ref).entry is not None:  # its end moved past the fragment
             done.append(f"re-indexed {ref.thread_id}")
     for thread_id in found.missing_files:
         index.delete(thread_id)
         done.append(f"deleted row of {thread_id} (its rollout is gone)")
     for thread_id in found.moved_files + found.stale_rows:
         ref = logs.locate(thread_id)
-        if ref is not None and sync_log(index, logs, ref).record is not None:
+        if ref is not None and sync_log(index, logs, ref).entry is not None:
             done.append(f"re-indexed {thread_id}")
     for location in found.unindexed_files:
         ref = logs.ref_at(location)
-        if ref is not None and sync_log(index, logs, ref).record is not None:
+        if ref is not None and sync_log(index, logs, ref).entry is not None:
             done.append(f"indexed {location}")
     return done
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import msgspec
 
 from threadlog.events.rollout import DynamicToolSpec
-from threadlog.events.rows import LogPosition, ThreadRecord, ThreadRow
+from threadlog.events.rows import IndexEntry, LogPosition, ThreadRow
 from threadlog.projections.index_scan import ScanResult, scan_metadata
 from threadlog.projections.metadata import MetadataExtractor, whole_seconds_ms
 from threadlog.store.ports import IndexStore, LogRef, LogStore
@@ -22,7 +22,7 @@ class IndexOutcome(msgspec.Struct):
     """What indexing one log produced."""
 
     location: str
-    record: ThreadRecord | None = None
+    entry: IndexEntry | None = None
     scan: ScanResult | None = None
     error: str | None = None
     resumed: bool = False
@@ -47,7 +47,7 @@ def extract_log(
         outcome.resumed = True
         if not chunk.data and previous.rollout_path == ref.location:
             outcome.unchanged = True
-            outcome.record = ThreadRecord(previous, list(previous_tools or []))
+            outcome.entry = IndexEntry(previous, list(previous_tools or []))
             return outcome
     if outcome.resumed and previous is not None:
         extractor = MetadataExtractor.from_row(
@@ -67,7 +67,7 @@ def extract_log(
     if ref.archived:
         kept = previous.archived_at_ms if previous is not None else None
         archived_at = kept or modified_ms
-    outcome.record = extractor.record(
+    outcome.entry = extractor.entry(
         updated_at_ms=modified_ms,
         archived=ref.archived,
         archived_at_ms=archived_at,
@@ -83,10 +83,10 @@ def sync_log(
     previous = index.get(ref.thread_id)
     tools = index.dynamic_tools(previous.id) if previous else None
     outcome = extract_log(logs, ref, previous=previous, previous_tools=tools)
-    if outcome.record is not None and not outcome.unchanged:
-        record = outcome.record
+    if outcome.entry is not None and not outcome.unchanged:
+        record = outcome.entry
         if updated_at_ms is not None:
-            record = ThreadRecord(
+            record = IndexEntry(
                 msgspec.structs.replace(record.row, updated_at_ms=updated_at_ms),
                 record.dynamic_tools,
             )

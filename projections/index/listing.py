@@ -115,7 +115,7 @@ def index_is_usable(index: IndexStore | None) -> bool:
     return index is not None and index.backfill_state().status == "complete"
 
 
-def list_threads(
+def list_page(
     logs: LogStore,
     params: ListParams,
     *,
@@ -222,6 +222,6 @@ def _head_row(logs: LogStore, ref: LogRef, default_provider: str) -> ThreadRow |
     )
     extractor.feed(head.meta)
     extractor.feed(head.first_user_message)
-    return extractor.record(
+    return extractor.entry(
         updated_at_ms=whole_seconds_ms(stat.modified_ms), archived=ref.archived
     ).row

@@ -14,7 +14,7 @@ import msgspec
 from threadlog.events.errors import ThreadNotFoundError
 from threadlog.events.ids import new_id, parse_thread_id
 from threadlog.events.rollout import RolloutItem
-from threadlog.events.rows import LogPosition, ThreadRecord
+from threadlog.events.rows import IndexEntry, LogPosition
 from threadlog.events.views import Thread, ThreadStatus
 from threadlog.projections.history import HistoryBuilder
 from threadlog.projections.metadata import MetadataExtractor, whole_seconds_ms
@@ -27,7 +27,7 @@ class LoadedLog(msgspec.Struct):
     """Everything one read of a thread's log yields."""
 
     ref: LogRef
-    record: ThreadRecord
+    entry: IndexEntry
     items: list[RolloutItem]
     report: ReadReport
 
@@ -47,13 +47,13 @@ def load_log(
         if keep_items:
             items.append(read.line.item)
     modified_ms = whole_seconds_ms(stat.modified_ms)
-    record = extractor.record(
+    record = extractor.entry(
         updated_at_ms=modified_ms,
         archived=ref.archived,
         archived_at_ms=modified_ms if ref.archived else None,
         log_position=LogPosition(report.end_offset, stat.identity),
     )
-    return LoadedLog(ref=ref, record=record, items=items, report=report)
+    return LoadedLog(ref=ref, entry=record, items=items, report=report)
 
 
 def read_thread(
@@ -75,4 +75,4 @@ def read_thread(
         builder = HistoryBuilder(id_source)
         builder.feed_all(loaded.items)
         turns = builder.snapshot(running=False)
-    return thread_view(loaded.record.row, name=logs.name_of(tid), turns=turns, status=status)
+    return thread_view(loaded.entry.row, name=logs.name_of(tid), turns=turns, status=status)

@@ -17,7 +17,7 @@ from tests.support.corpus import (
     rewrite_home_prefix,
 )
 from threadlog.projections.index.backfill import run_backfill
-from threadlog.projections.index.listing import ListMetrics, ListParams, list_threads
+from threadlog.projections.index.listing import ListMetrics, ListParams, list_page
 from threadlog.store.files import FileLogStore
 from threadlog.store.sqlite_index import SqliteIndex
 
@@ -45,7 +45,7 @@ def _walk(home: Path, params: dict[str, Any], db: SqliteIndex | None) -> list[li
     base = {k: v for k, v in params.items() if k != "cursor"}
     cursor = None
     for _ in range(100):
-        result = list_threads(
+        result = list_page(
             FileLogStore(home), msgspec.convert({**base, "cursor": cursor}, ListParams), index=db
         )
         pages.append(msgspec.to_builtins(result.data))
@@ -78,13 +78,11 @@ def test_index_drops_rows_whose_file_vanished(homes: dict[str, Path], tmp_path: 
     home = copy_codex_home("0.105.0", tmp_path / "home")
     db = SqliteIndex.open(tmp_path / "threadlog.sqlite")
     run_backfill(FileLogStore(home), db)
-    first = list_threads(
-        FileLogStore(home), ListParams(limit=5, source_kinds=["exec"]), index=db
-    ).data
+    first = list_page(FileLogStore(home), ListParams(limit=5, source_kinds=["exec"]), index=db).data
     victim = Path(first[1].path or "")
     victim.unlink()
     metrics = ListMetrics()
-    again = list_threads(
+    again = list_page(
         FileLogStore(home), ListParams(limit=5, source_kinds=["exec"]), index=db, metrics=metrics
     )
     assert [t.id for t in again.data] == [first[0].id, *[t.id for t in first[2:]]]

@@ -53,7 +53,7 @@ def fold_shape(path: Path) -> dict[str, Any]:
         thread_id="01a20ab1-0ea2-7d20-b9b7-cee0ff50827c", rollout_path="x", created_at_ms=0
     )
     extractor.feed_all(items)
-    row = msgspec.to_builtins(extractor.record().row)
+    row = msgspec.to_builtins(extractor.entry().row)
     for field in _TEXT_FIELDS:
         row[field] = _digest(row[field])
     for field in _DROPPED:

@@ -172,7 +172,7 @@ def test_previews_and_titles_skip_contextual_text() -> None:
     extractor.feed(UserMessage(message="<environment_context>\n  <cwd>/</cwd>"))
     extractor.feed(UserMessage(message="# AGENTS.md instructions for /x\n\n<INSTRUCTIONS>"))
     extractor.feed(UserMessage(message="the real question"))
-    row = extractor.record().row
+    row = extractor.entry().row
     assert row.first_user_message == "the real question" and row.title == "the real question"
 
 

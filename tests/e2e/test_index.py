@@ -21,7 +21,7 @@ from threadlog.projections.index.backfill import run_backfill as backfill_logs
 from threadlog.projections.index.doctor import doctor as doctor_logs
 from threadlog.projections.index.indexer import IndexOutcome, extract_log, sync_log
 from threadlog.projections.index.listing import ListParams
-from threadlog.projections.index.listing import list_threads as list_logs
+from threadlog.projections.index.listing import list_page as list_logs
 from threadlog.projections.index.replay import replay
 from threadlog.store.appender import RolloutAppender
 from threadlog.store.files import FileLogStore
@@ -62,8 +62,8 @@ def test_a_grown_file_is_read_from_where_the_index_stopped(tmp_path: Path) -> No
     [path] = make_home(tmp_path, 1)
     db = SqliteIndex.for_home(tmp_path)
     first = sync_file(db, path)
-    assert first.record is not None and not first.resumed
-    row = db.get(first.record.row.id)
+    assert first.entry is not None and not first.resumed
+    row = db.get(first.entry.row.id)
     assert (
         row is not None and row.log_position.offset == path.stat().st_size and row.tokens_used == 10
     )
@@ -88,14 +88,14 @@ def test_a_shrunk_or_replaced_file_is_read_whole(tmp_path: Path) -> None:
     content = path.read_bytes()
     path.write_bytes(content[: content.index(b"\n") + 1])  # only the meta remains
     shrunk = sync_file(db, path)
-    assert not shrunk.resumed and shrunk.record is not None
-    assert shrunk.record.row.first_user_message == ""
+    assert not shrunk.resumed and shrunk.entry is not None
+    assert shrunk.entry.row.first_user_message == ""
     replacement = path.with_name(path.name + ".new")
     replacement.write_bytes(content.replace(b"thread 0 #0", b"other 0 #0"))
     os.replace(replacement, path)  # same name, another inode
     replaced = sync_file(db, path)
-    assert not replaced.resumed and replaced.record is not None
-    assert replaced.record.row.first_user_message == "other 0 #0"
+    assert not replaced.resumed and replaced.entry is not None
+    assert replaced.entry.row.first_user_message == "other 0 #0"
 
 
 def test_bad_files_are_counted_and_do_not_stop_the_run(tmp_path: Path) -> None:
@@ -247,7 +247,7 @@ def test_user_message_events_after_the_first_do_not_change_the_preview(tmp_path:
             encode_line(RolloutLine("2026-03-01T12:00:00.000Z", UserMessage(message="later")))
         )
     outcome = extract_file(path)
-    assert outcome.record is not None and outcome.record.row.first_user_message == "thread 0 #0"
+    assert outcome.entry is not None and outcome.entry.row.first_user_message == "thread 0 #0"
 
 
 @pytest.mark.parametrize(

@@ -42,7 +42,7 @@ SOURCE_TID = "01a20ab1-1016-7a22-b0af-338a78237cd0"
 def extract(items: list[Any], **record: Any) -> Any:
     extractor = MetadataExtractor(thread_id=TID, rollout_path="/h/r.jsonl", created_at_ms=1_000)
     extractor.feed_all(items)
-    return extractor.record(**record)
+    return extractor.entry(**record)
 
 
 def meta(**kw: Any) -> SessionMeta:
@@ -149,13 +149,13 @@ def test_resuming_from_a_stored_row_equals_folding_everything(items: list[Any], 
     cut = min(cut, len(full))
     first = MetadataExtractor(thread_id=TID, rollout_path="/p", created_at_ms=0)
     first.feed_all(full[:cut])
-    partial = first.record()
+    partial = first.entry()
     identified = any(isinstance(i, SessionMeta) for i in full[:cut])
     resumed = MetadataExtractor.from_row(partial.row, partial.dynamic_tools, identified=identified)
     resumed.feed_all(full[cut:])
     whole = MetadataExtractor(thread_id=TID, rollout_path="/p", created_at_ms=0)
     whole.feed_all(full)
-    assert resumed.record() == whole.record()
+    assert resumed.entry() == whole.entry()
 
 
 # --- policy ---------------------------------------------------------------------------

@@ -19,9 +19,9 @@ from threadlog.events.rollout import DynamicToolSpec
 from threadlog.events.rows import (
     Anchor,
     AnchorError,
+    IndexEntry,
     LogPosition,
     ThreadQuery,
-    ThreadRecord,
     ThreadRow,
 )
 from threadlog.store.lease import (
@@ -33,8 +33,7 @@ from threadlog.store.lease import (
 )
 from threadlog.store.schema import LATEST_VERSION, MIGRATIONS
 from threadlog.store.statedb import SchemaTooNewError, StateDb
-from threadlog.store.thread_listing import build_list_sql
-from threadlog.store.thread_listing import page_threads as list_threads
+from threadlog.store.thread_listing import build_list_sql, page_threads
 
 REPO = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -110,7 +109,7 @@ def test_migrates_from_every_earlier_version_keeping_data(tmp_path: Path, start:
         assert row is not None
         assert (row.title, row.first_user_message, row.created_at_ms) == ("t", "first", 5)
         assert row.log_position == LogPosition()
-        assert list_threads(db, ThreadQuery(source_kinds=None)).rows == [row]
+        assert page_threads(db, ThreadQuery(source_kinds=None)).rows == [row]
 
 
 def test_newer_schema_is_a_clear_error(tmp_path: Path) -> None:
@@ -220,10 +219,10 @@ def test_keyset_listing_filters(db: StateDb, ids: Uuid7Generator) -> None:
         make_row(ids(), 6, archived=True),
         make_row(ids(), 7, title="50% off_sale", first_user_message="50% off_sale"),
     ]
-    db.upsert_records([ThreadRecord(r) for r in rows])
+    db.upsert_records([IndexEntry(r) for r in rows])
 
     def ids_of(**kw: object) -> list[str]:
-        return [r.id for r in list_threads(db, ThreadQuery(**kw)).rows]  # type: ignore[arg-type]
+        return [r.id for r in page_threads(db, ThreadQuery(**kw)).rows]  # type: ignore[arg-type]
 
     everyone = [r.id for r in reversed(rows) if r.first_user_message and not r.archived]
     assert ids_of() == everyone
@@ -242,9 +241,9 @@ def test_keyset_listing_filters(db: StateDb, ids: Uuid7Generator) -> None:
 def test_anchor_from_another_sort_key_is_refused(db: StateDb, ids: Uuid7Generator) -> None:
     anchor = Anchor("created_at", 5, ids())
     with pytest.raises(AnchorError):
-        list_threads(db, ThreadQuery(sort_key="updated_at", anchor=anchor))
+        page_threads(db, ThreadQuery(sort_key="updated_at", anchor=anchor))
     with pytest.raises(ValueError, match="invalid thread id"):
-        list_threads(db, ThreadQuery(anchor=Anchor("created_at", 5, "1 OR 1=1")))
+        page_threads(db, ThreadQuery(anchor=Anchor("created_at", 5, "1 OR 1=1")))
 
 
 @pytest.mark.parametrize("bad", ["", "x", "../x", "1' OR '1'='1"])
@@ -274,11 +273,11 @@ def test_paging_walks_every_row_once_in_order(
     rows = [
         make_row(gen(), 0, created_at_ms=v, updated_at_ms=1000 + v) for v in values
     ]  # many ties in the sort value
-    db.upsert_records([ThreadRecord(r) for r in rows])
+    db.upsert_records([IndexEntry(r) for r in rows])
     seen: list[str] = []
     anchor = None
     while True:
-        page = list_threads(
+        page = page_threads(
             db,
             ThreadQuery(sort_key=key, direction=direction, limit=limit, anchor=anchor),  # type: ignore[arg-type]
         )

@@ -17,9 +17,9 @@ from threadlog.events.rollout import DynamicToolSpec
 from threadlog.events.rows import (
     Anchor,
     AnchorError,
+    IndexEntry,
     LogPosition,
     ThreadQuery,
-    ThreadRecord,
     ThreadRow,
 )
 from threadlog.store.ports import IndexStore
@@ -84,21 +84,21 @@ class IndexStoreContract:
         [tid] = self.ids(1)
         assert index.get(tid) is None
         row = row_of(tid, 1, name="named", archived=True, archived_at_ms=PAST_MS)
-        index.upsert([ThreadRecord(row)])
+        index.upsert([IndexEntry(row)])
         assert index.get(tid) == row
         newer = row_of(tid, 2)
-        index.upsert([ThreadRecord(newer)])
+        index.upsert([IndexEntry(newer)])
         assert index.get(tid) == newer
         assert index.rows() == [newer]
 
     def test_i1_known_git_facts_are_kept_when_asked(self) -> None:
         index, _ = self.fresh()
         [tid] = self.ids(1)
-        index.upsert([ThreadRecord(row_of(tid, 1, git_sha="abc", git_branch="main"))])
-        index.upsert([ThreadRecord(row_of(tid, 2))])
+        index.upsert([IndexEntry(row_of(tid, 1, git_sha="abc", git_branch="main"))])
+        index.upsert([IndexEntry(row_of(tid, 2))])
         kept = index.get(tid)
         assert kept is not None and (kept.git_sha, kept.git_branch) == ("abc", "main")
-        index.upsert([ThreadRecord(row_of(tid, 3))], keep_git=False)
+        index.upsert([IndexEntry(row_of(tid, 3))], keep_git=False)
         dropped = index.get(tid)
         assert dropped is not None and dropped.git_sha is None
 
@@ -109,16 +109,16 @@ class IndexStoreContract:
             DynamicToolSpec(name="lookup", input_schema={"type": "object"}),
             DynamicToolSpec("x"),
         ]
-        index.upsert([ThreadRecord(row_of(a, 1), tools), ThreadRecord(row_of(b, 2))])
+        index.upsert([IndexEntry(row_of(a, 1), tools), IndexEntry(row_of(b, 2))])
         assert index.dynamic_tools(a) == tools
         assert index.dynamic_tools(b) is None
-        index.upsert([ThreadRecord(row_of(a, 3), [DynamicToolSpec("other")])])
+        index.upsert([IndexEntry(row_of(a, 3), [DynamicToolSpec("other")])])
         assert index.dynamic_tools(a) == tools
 
     def test_i1_delete_and_name_say_whether_there_was_a_row(self) -> None:
         index, _ = self.fresh()
         a, b = self.ids(2)
-        index.upsert([ThreadRecord(row_of(a, 1))])
+        index.upsert([IndexEntry(row_of(a, 1))])
         assert index.set_name(a, "renamed") and not index.set_name(b, "ghost")
         row = index.get(a)
         assert row is not None and row.name == "renamed"
@@ -131,8 +131,8 @@ class IndexStoreContract:
         now = PAST_MS + 10**9
         index, _ = self.fresh(now)
         a, b = self.ids(2)
-        index.upsert([ThreadRecord(row_of(a, 1, updated_at_ms=now))])
-        index.upsert([ThreadRecord(row_of(b, 2, updated_at_ms=now))])
+        index.upsert([IndexEntry(row_of(a, 1, updated_at_ms=now))])
+        index.upsert([IndexEntry(row_of(b, 2, updated_at_ms=now))])
         first, second = index.get(a), index.get(b)
         assert first is not None and second is not None
         assert second.updated_at_ms > first.updated_at_ms >= now
@@ -148,7 +148,7 @@ class IndexStoreContract:
         with pytest.raises(ValueError):
             index.set_name(bad, "x")
         with pytest.raises(ValueError):
-            index.upsert([ThreadRecord(row_of(bad, 1))])
+            index.upsert([IndexEntry(row_of(bad, 1))])
         with pytest.raises(ValueError):
             index.page(ThreadQuery(anchor=Anchor("created_at", 1, bad)))
 
@@ -157,8 +157,8 @@ class IndexStoreContract:
         a, b = self.ids(2)
         index.upsert(
             [
-                ThreadRecord(row_of(a, 1, title="it's 100% done")),
-                ThreadRecord(row_of(b, 2, title="plain")),
+                IndexEntry(row_of(a, 1, title="it's 100% done")),
+                IndexEntry(row_of(b, 2, title="plain")),
             ]
         )
         for term, expected in (("'", [a]), ("%", [a]), ("' OR 1=1 --", []), ("_", [])):
@@ -170,7 +170,7 @@ class IndexStoreContract:
         index, _ = self.fresh()
         a, b = self.ids(2)
         assert index.claim_backfill(900)
-        index.commit_batch([ThreadRecord(row_of(a, 1)), ThreadRecord(row_of(b, 2))], "2026/03/x")
+        index.commit_batch([IndexEntry(row_of(a, 1)), IndexEntry(row_of(b, 2))], "2026/03/x")
         state = index.backfill_state()
         assert state.status == "running" and state.last_watermark == "2026/03/x"
         assert {r.id for r in index.rows()} == {a, b}
@@ -269,7 +269,7 @@ class IndexStoreContract:
                 zip(ids, rows, strict=True)
             )
         ]
-        index.upsert([ThreadRecord(r) for r in stored])
+        index.upsert([IndexEntry(r) for r in stored])
         query = ThreadQuery(sort_key=sort_key, direction=direction, limit=limit, **filters)
         expected = sorted(
             (r for r in stored if query.matches(r)),

@@ -18,9 +18,9 @@ import msgspec
 import pytest
 
 from threadlog.events.ids import Uuid7Generator
-from threadlog.events.rows import ThreadRecord
+from threadlog.events.rows import IndexEntry
 from threadlog.projections.index.backfill import run_backfill
-from threadlog.projections.index.listing import ListParams, ListResult, list_threads
+from threadlog.projections.index.listing import ListParams, ListResult, list_page
 from threadlog.store.ports import IndexStore, LogRef, LogStore
 from threadlog.testing.homes import thread_lines, write_thread
 
@@ -84,7 +84,7 @@ class ListingContract:
         pages: list[list[str]] = []
         cursor = None
         for _ in range(50):
-            result: ListResult = list_threads(
+            result: ListResult = list_page(
                 logs, msgspec.convert({**params, "cursor": cursor}, ListParams), index=index
             )
             pages.append([t.id for t in result.data])
@@ -119,15 +119,15 @@ class ListingContract:
         row = index.get(before[0])
         assert row is not None
         gone = msgspec.structs.replace(row, rollout_path=row.rollout_path + ".gone")
-        index.upsert([ThreadRecord(gone)])
+        index.upsert([IndexEntry(gone)])
         [after] = self.walk(logs, index, params)
         assert after == before[1:] and index.get(before[0]) is None
 
     def test_names_are_joined_into_both_paths(self) -> None:
         logs, index, ids = self.home()
         logs.set_name(ids[0], "the first", "now")
-        by_logs = list_threads(logs, ListParams(limit=100), index=None).data
+        by_logs = list_page(logs, ListParams(limit=100), index=None).data
         run_backfill(logs, index)
-        by_index = list_threads(logs, ListParams(limit=100), index=index).data
+        by_index = list_page(logs, ListParams(limit=100), index=index).data
         for data in (by_logs, by_index):
             assert {t.id: t.name for t in data}[ids[0]] == "the first"
