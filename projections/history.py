@@ -31,7 +31,7 @@ implicit-turn ids come from the injected ``new_id``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, Final
+from typing import Any, Final, get_args
 
 from threadlog.events.event_msgs import (
     AgentMessage,
@@ -65,7 +65,7 @@ from threadlog.events.thread_items import (
 )
 from threadlog.events.views import Turn, TurnError
 from threadlog.projections import item_mapping as im
-from threadlog.projections.event_kinds import EventKind, kind_of
+from threadlog.projections.event_kinds import EventKind, Fold, kind_of
 from threadlog.projections.turns import (
     TURN_TRANSITIONS,
     Change,
@@ -335,23 +335,7 @@ class HistoryBuilder:
 
 
 _FOLDS: Final[dict[str, Callable[[HistoryBuilder, Any, EventKind], None]]] = {
-    name: getattr(HistoryBuilder, f"_on_{name}")
-    for name in (
-        "task_started",
-        "task_complete",
-        "turn_aborted",
-        "user_message",
-        "agent_message",
-        "reasoning",
-        "reasoning_raw",
-        "item_completed",
-        "tool_item",
-        "context_compacted",
-        "entered_review",
-        "exited_review",
-        "error",
-        "rolled_back",
-    )
+    name: getattr(HistoryBuilder, f"_on_{name}") for name in get_args(Fold)
 }
 """The transition each ``fold`` name of the event table runs."""
 

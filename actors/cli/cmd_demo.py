@@ -13,7 +13,7 @@ from typing import Any
 import trio
 
 from threadlog.actors.cli.cmd_list import render_table
-from threadlog.actors.cli.common import EXIT_OK, add_common_arguments, fail, print_json
+from threadlog.actors.cli.common import EXIT_OK, add_command, fail, print_json
 from threadlog.actors.cli.render import render_thread
 from threadlog.actors.drivers.scripted import (
     Exec,
@@ -54,11 +54,13 @@ SCRIPTS: dict[str, Script] = {
 
 def register(subparsers: Any) -> None:
     """Add the ``demo`` subcommand."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "demo", help="run a few threads through the runtime and show them", description=__doc__
+    add_command(
+        subparsers,
+        "demo",
+        run,
+        "run a few threads through the runtime and show them",
+        description=__doc__,
     )
-    add_common_arguments(parser)
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:

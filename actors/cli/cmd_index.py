@@ -10,7 +10,7 @@ import msgspec
 from threadlog.actors.cli.common import (
     EXIT_FAILURE,
     EXIT_OK,
-    add_common_arguments,
+    add_command,
     fail,
     print_json,
     resolve_home,
@@ -27,20 +27,20 @@ from threadlog.store.statedb import SchemaTooNewError
 
 def register(subparsers: Any) -> None:
     """Add ``backfill``, ``replay`` and ``doctor``."""
-    backfill = subparsers.add_parser(
-        "backfill", help="index the rollouts incrementally, under the lease"
+    add_command(
+        subparsers,
+        "backfill",
+        run_backfill_command,
+        "index the rollouts incrementally, under the lease",
     )
-    add_common_arguments(backfill)
-    backfill.set_defaults(handler=run_backfill_command)
-    rebuild = subparsers.add_parser(
-        "replay", help="rebuild the index from the logs alone and swap it in atomically"
+    add_command(
+        subparsers,
+        "replay",
+        run_replay_command,
+        "rebuild the index from the logs alone and swap it in atomically",
     )
-    add_common_arguments(rebuild)
-    rebuild.set_defaults(handler=run_replay_command)
-    check = subparsers.add_parser("doctor", help="compare the index with the logs")
+    check = add_command(subparsers, "doctor", run_doctor_command, "compare the index with the logs")
     check.add_argument("--repair", action="store_true", help="fix what can be fixed")
-    add_common_arguments(check)
-    check.set_defaults(handler=run_doctor_command)
 
 
 def _summary(stats: BackfillStats) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any
 from threadlog.actors.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
-    add_common_arguments,
+    add_command,
     fail,
     print_json,
     resolve_home,
@@ -23,9 +23,7 @@ from threadlog.store.sqlite_index import SqliteIndex
 
 def register(subparsers: Any) -> None:
     """Add the ``list`` subcommand."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "list", help="list threads (thread/list)", description=__doc__
-    )
+    parser = add_command(subparsers, "list", run, "list threads (thread/list)", description=__doc__)
     parser.add_argument("--archived", action="store_true", help="list archived threads")
     parser.add_argument("--limit", type=int, default=None, help="page size (default 25, max 100)")
     parser.add_argument("--cursor", default=None, help="the nextCursor of a previous page")
@@ -35,8 +33,6 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--source", action="append", default=None, choices=SOURCE_KINDS)
     parser.add_argument("--cwd", default=None, help="only threads started in this directory")
     parser.add_argument("--search", default=None, help="substring of the thread title")
-    add_common_arguments(parser)
-    parser.set_defaults(handler=run)
 
 
 def render_table(result: ListResult) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 from threadlog.actors.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
-    add_common_arguments,
+    add_command,
     fail,
     print_json,
     resolve_home,
@@ -21,13 +21,15 @@ from threadlog.store.files import FileLogStore
 
 def register(subparsers: Any) -> None:
     """Add the ``read`` subcommand."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "read", help="print one thread (thread/read)", description=__doc__
+    parser = add_command(
+        subparsers,
+        "read",
+        run,
+        "print one thread (thread/read)",
+        description=__doc__,
+        thread_id=True,
     )
-    parser.add_argument("thread_id", metavar="THREAD_ID")
     parser.add_argument("--turns", action="store_true", help="include the turns and their items")
-    add_common_arguments(parser)
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ import trio
 from threadlog.actors.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
-    add_common_arguments,
+    add_command,
     fail,
     resolve_home,
 )
@@ -26,10 +26,13 @@ from threadlog.store.appender import DURABILITY_MODES
 
 def register(subparsers: Any) -> None:
     """Add the ``serve`` subcommand."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "serve",
-        help="serve the app-server v2 JSON-RPC protocol over stdio",
+        run,
+        "serve the app-server v2 JSON-RPC protocol over stdio",
         description=__doc__,
+        json_flag=False,
     )
     parser.add_argument(
         "--driver",
@@ -57,8 +60,6 @@ def register(subparsers: Any) -> None:
         default=300.0,
         help="seconds to wait for the client's answer to item/tool/call before failing the call",
     )
-    add_common_arguments(parser, json_flag=False)
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:

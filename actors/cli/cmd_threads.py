@@ -14,7 +14,7 @@ from threadlog.actors.cli.common import (
     EXIT_FAILURE,
     EXIT_OK,
     EXIT_USAGE,
-    add_common_arguments,
+    add_command,
     fail,
     print_json,
     resolve_home,
@@ -38,21 +38,15 @@ _USAGE_ERRORS = (InvalidThreadIdError, ThreadNotFoundError, ThreadNotLoadedError
 
 def register(subparsers: Any) -> None:
     """Add ``rename``, ``archive``, ``unarchive`` and ``fork``."""
-    rename = subparsers.add_parser("rename", help="name a thread")
-    rename.add_argument("thread_id", metavar="THREAD_ID")
-    rename.add_argument("name", metavar="NAME")
-    add_common_arguments(rename)
-    rename.set_defaults(handler=run_rename)
-    for verb, helptext in (
-        ("archive", "move a thread to archived_sessions/"),
-        ("unarchive", "bring an archived thread back"),
-    ):
-        parser = subparsers.add_parser(verb, help=helptext)
-        parser.add_argument("thread_id", metavar="THREAD_ID")
-        add_common_arguments(parser)
-        parser.set_defaults(handler=run_archive if verb == "archive" else run_unarchive)
-    fork = subparsers.add_parser("fork", help="copy a thread into a new one")
-    fork.add_argument("thread_id", metavar="THREAD_ID")
+    rename = add_command(subparsers, "rename", run_rename, "name a thread", thread_id=True)
+    rename.add_argument("name", metavar="NAME", help="the new name")
+    add_command(
+        subparsers, "archive", run_archive, "move a thread to archived_sessions/", thread_id=True
+    )
+    add_command(
+        subparsers, "unarchive", run_unarchive, "bring an archived thread back", thread_id=True
+    )
+    fork = add_command(subparsers, "fork", run_fork, "copy a thread into a new one", thread_id=True)
     fork.add_argument(
         "--before-turn",
         type=int,
@@ -60,8 +54,6 @@ def register(subparsers: Any) -> None:
         metavar="N",
         help="copy only what came before the N-th user turn (0-based)",
     )
-    add_common_arguments(fork)
-    fork.set_defaults(handler=run_fork)
 
 
 def _with_runtime(args: argparse.Namespace, work: Callable[[Runtime], Awaitable[T]]) -> T:

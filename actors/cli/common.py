@@ -11,6 +11,7 @@ import argparse
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
@@ -48,6 +49,30 @@ def add_common_arguments(parser: argparse.ArgumentParser, *, json_flag: bool = T
     )
     if json_flag:
         parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def add_command(
+    subparsers: Any,
+    name: str,
+    handler: Handler,
+    summary: str,
+    *,
+    description: str | None = None,
+    thread_id: bool = False,
+    json_flag: bool = True,
+) -> argparse.ArgumentParser:
+    """One subcommand: its parser, a ``THREAD_ID`` when it takes one, the common options."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        name, help=summary, description=description or summary
+    )
+    if thread_id:
+        parser.add_argument("thread_id", metavar="THREAD_ID", help="the thread's id")
+    add_common_arguments(parser, json_flag=json_flag)
+    parser.set_defaults(handler=handler)
+    return parser
 
 
 def resolve_home(args: argparse.Namespace) -> Path:
