@@ -29,6 +29,7 @@ from threadlog.actors.drivers.protocol import Driver
 from threadlog.actors.realtime.session import AUDIO_QUEUE, TEXT_QUEUE, RealtimeTransport
 from threadlog.actors.runtime import thread_files
 from threadlog.actors.runtime.actor import ThreadActor
+from threadlog.actors.runtime.fork import fork
 from threadlog.actors.runtime.host_calls import (
     ApprovalHandler,
     CallbackHost,
@@ -52,9 +53,8 @@ from threadlog.events.errors import (
 )
 from threadlog.events.ids import new_id
 from threadlog.events.ops import UserInputItem
-from threadlog.events.rollout import DynamicToolSpec, RolloutLine, SessionMeta
+from threadlog.events.rollout import DynamicToolSpec
 from threadlog.events.views import Active, Idle, Thread, Turn
-from threadlog.projections.context import truncate_before_nth_user_turn
 from threadlog.projections.index.backfill import run_backfill
 from threadlog.projections.index.listing import (
     ListParams,
@@ -303,44 +303,13 @@ class Runtime:
         persist_extended_history: bool | None = None,
     ) -> Thread:
         """A new thread holding the source's items (cut before a user turn if asked)."""
-        registry = self.registry
-        tid = registry.checked_id(thread_id)
-        source_actor = registry.loaded(tid)
-        if source_actor is not None and not source_actor.recorder.materialized:
-            raise ThreadNotFoundError(tid)
-        logs = registry.logs
-        ref = await trio.to_thread.run_sync(lambda: logs.locate(tid))
-        if ref is None:
-            raise ThreadNotFoundError(tid)
-        lines = await trio.to_thread.run_sync(lambda: [r.line for r in logs.read_lines(ref)])
-        items = truncate_before_nth_user_turn([line.item for line in lines], before_user_turn)
-        copied: list[RolloutLine] = lines[: len(items)]
-        source_meta = next((i for i in items if isinstance(i, SessionMeta)), None)
-        settings = registry.settings(
-            registry.defaults, cwd=cwd or (source_meta.cwd if source_meta else None)
+        thread = await fork(
+            self.registry,
+            thread_id,
+            before_user_turn=before_user_turn,
+            cwd=cwd,
+            persist_extended_history=persist_extended_history,
         )
-        mode: PersistenceMode = "extended" if persist_extended_history else registry.mode_of(tid)
-        new_tid = new_id()
-        meta = registry.new_meta(
-            new_tid,
-            settings,
-            forked_from_id=tid,
-            base_instructions=source_meta.base_instructions if source_meta else None,
-            dynamic_tools=source_meta.dynamic_tools if source_meta else None,
-        )
-        recorder = Recorder(
-            logs,
-            logs.allocate(new_tid, datetime.now()),
-            meta,
-            mode=mode,
-            durability=registry.durability,
-        )
-        await recorder.write_lines([line.raw + b"\n" for line in copied if line.raw])
-        await recorder.persist()
-        actor = ThreadActor(registry, recorder, settings, items=items)
-        await registry.spawn_actor(actor, mode)
-        registry.index_dirty(actor.index_entry())
-        thread = await actor.call(lambda: _async(actor.view(include_turns=True)))
         self.publish(notes.thread_started(thread))
         return thread
 
