@@ -286,6 +286,10 @@ class ThreadActor:
             log_position=self.recorder.position,
         )
 
+    async def read_view(self, *, include_turns: bool) -> Thread:
+        """``view`` taken inside the actor, after the requests queued before it."""
+        return await self.call(lambda: _value(self.view(include_turns=include_turns)))
+
     def view(self, *, include_turns: bool) -> Thread:
         """The live ``Thread`` (turns from the live fold when asked)."""
         status = Active() if self.active is not None else Idle()
@@ -414,3 +418,7 @@ class ThreadActor:
         self.model_history = model_history([*self.model_history, ThreadRolledBack(num_turns)])
         self.told = None  # the dropped turns may have carried updates: tell it all again
         return self.view(include_turns=True)
+
+
+async def _value(value: T) -> T:
+    return value

@@ -8,7 +8,6 @@ recorder, the one writer path, before its actor starts.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TypeVar
 
 import trio
 
@@ -21,12 +20,6 @@ from threadlog.events.rollout import RolloutLine, SessionMeta
 from threadlog.events.views import Thread
 from threadlog.projections.context import truncate_before_nth_user_turn
 from threadlog.projections.policy import PersistenceMode
-
-T = TypeVar("T")
-
-
-async def _value(value: T) -> T:
-    return value
 
 
 async def fork(
@@ -74,5 +67,4 @@ async def fork(
     actor = ThreadActor(registry, recorder, settings, items=items)
     await registry.spawn_actor(actor, mode)
     registry.index_dirty(actor.index_entry())
-    thread = await actor.call(lambda: _value(actor.view(include_turns=True)))
-    return thread
+    return await actor.read_view(include_turns=True)

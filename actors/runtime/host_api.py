@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
 import structlog
@@ -279,7 +279,7 @@ class Runtime:
         ref = registry.logs.allocate(thread_id, datetime.now())
         recorder = Recorder(registry.logs, ref, meta, mode=mode, durability=registry.durability)
         actor = await registry.spawn_actor(ThreadActor(registry, recorder, settings), mode)
-        thread = await actor.call(lambda: _async(actor.view(include_turns=False)))
+        thread = await actor.read_view(include_turns=False)
         self.publish(notes.thread_started(thread))
         return thread
 
@@ -292,7 +292,7 @@ class Runtime:
             mode = "extended" if persist_extended_history else "limited"
         actor = await self.registry.actor(thread_id, mode=mode)
         assert actor is not None
-        return await actor.call(lambda: _async(actor.view(include_turns=True)))
+        return await actor.read_view(include_turns=True)
 
     async def fork_thread(
         self,
@@ -320,7 +320,7 @@ class Runtime:
         if actor is not None:
             if include_turns and not actor.recorder.materialized:
                 raise NotMaterializedError(tid)
-            return await actor.call(lambda: _async(actor.view(include_turns=include_turns)))
+            return await actor.read_view(include_turns=include_turns)
         try:
             logs = self.registry.logs
             return await trio.to_thread.run_sync(
@@ -434,10 +434,3 @@ class Runtime:
     async def flush_index(self) -> None:
         """Write pending index rows now."""
         await self.registry.syncer.flush()
-
-
-T = TypeVar("T")
-
-
-async def _async(value: T) -> T:
-    return value
