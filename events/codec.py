@@ -22,10 +22,12 @@ from threadlog.events.rollout import (
     RolloutItem,
     RolloutLine,
     SessionMeta,
+    TokenUsageRecord,
     TurnContext,
     UnknownEventMsg,
     UnknownItem,
     UnknownResponseItem,
+    WorldState,
     item_kind,
 )
 from threadlog.events.tool_events import TOOL_EVENT_TYPES
@@ -48,30 +50,55 @@ class DecodeError(ValueError):
 class _SessionMetaLine(msgspec.Struct, tag_field="type", tag="session_meta", gc=False):
     timestamp: str
     payload: SessionMeta
+    ordinal: int | None = None
 
 
 class _ResponseItemLine(msgspec.Struct, tag_field="type", tag="response_item", gc=False):
     timestamp: str
     payload: ResponseItemUnion
+    ordinal: int | None = None
 
 
 class _EventMsgLine(msgspec.Struct, tag_field="type", tag="event_msg", gc=False):
     timestamp: str
     payload: EventMsgUnion
+    ordinal: int | None = None
 
 
 class _TurnContextLine(msgspec.Struct, tag_field="type", tag="turn_context", gc=False):
     timestamp: str
     payload: TurnContext
+    ordinal: int | None = None
 
 
 class _CompactedLine(msgspec.Struct, tag_field="type", tag="compacted", gc=False):
     timestamp: str
     payload: Compacted
+    ordinal: int | None = None
+
+
+class _WorldStateLine(msgspec.Struct, tag_field="type", tag="world_state", gc=False):
+    timestamp: str
+    payload: WorldState
+    ordinal: int | None = None
+
+
+class _TokenUsageRecordLine(
+    msgspec.Struct, tag_field="type", tag="token_usage_record", gc=False
+):
+    timestamp: str
+    payload: TokenUsageRecord
+    ordinal: int | None = None
 
 
 _TypedLine = (
-    _SessionMetaLine | _ResponseItemLine | _EventMsgLine | _TurnContextLine | _CompactedLine
+    _SessionMetaLine
+    | _ResponseItemLine
+    | _EventMsgLine
+    | _TurnContextLine
+    | _CompactedLine
+    | _WorldStateLine
+    | _TokenUsageRecordLine
 )
 
 
@@ -79,6 +106,7 @@ class _Envelope(msgspec.Struct):
     timestamp: Any = None
     type: Any = None
     payload: msgspec.Raw = msgspec.Raw(b"")
+    ordinal: Any = None
 
 
 class _Tag(msgspec.Struct):
@@ -95,6 +123,8 @@ _payload_decoders: dict[str, msgspec.json.Decoder[Any]] = {
     "session_meta": msgspec.json.Decoder(SessionMeta),
     "turn_context": msgspec.json.Decoder(TurnContext),
     "compacted": msgspec.json.Decoder(Compacted),
+    "world_state": msgspec.json.Decoder(WorldState),
+    "token_usage_record": msgspec.json.Decoder(TokenUsageRecord),
 }
 _encoder = msgspec.json.Encoder()
 
@@ -111,7 +141,7 @@ def decode_line(data: bytes | bytearray | memoryview) -> RolloutLine:
         typed = _typed_decoder.decode(raw)
     except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
         return _decode_slow(raw)
-    return RolloutLine(typed.timestamp, typed.payload, raw)
+    return RolloutLine(typed.timestamp, typed.payload, raw, typed.ordinal)
 
 
 def _decode_slow(raw: bytes) -> RolloutLine:
@@ -146,7 +176,8 @@ def _decode_slow(raw: bytes) -> RolloutLine:
     if not isinstance(envelope.timestamp, str):
         raise DecodeError("missing or non-string `timestamp`")
     item = decode_payload(envelope.type, envelope.payload)
-    return RolloutLine(envelope.timestamp, item, raw)
+    ordinal = envelope.ordinal if type(envelope.ordinal) is int else None
+    return RolloutLine(envelope.timestamp, item, raw, ordinal)
 
 
 def _legacy_item(raw: bytes) -> LegacyItem | None:
@@ -223,6 +254,7 @@ def encode_line(line: RolloutLine) -> bytes:
         (
             b'{"timestamp":',
             _encoder.encode(line.timestamp),
+            b"" if line.ordinal is None else b',"ordinal":%d' % line.ordinal,
             b',"type":',
             _encoder.encode(item_kind(item)),
             b',"payload":',

@@ -36,6 +36,7 @@ class TaskStarted(EventMsg, frozen=True, tag="task_started"):
     started_at: int | None = None
     model_context_window: int | None = None
     collaboration_mode_kind: str | None = None
+    root_turn_id: str | None = None
 
 
 class TurnStartedAlias(TaskStarted, frozen=True, tag="turn_started"):
@@ -49,6 +50,12 @@ class TaskComplete(EventMsg, frozen=True, tag="task_complete"):
     last_agent_message: str | None = None
     completed_at: int | None = None
     duration_ms: int | None = None
+    root_turn_id: str | None = None
+    started_at: int | None = None
+    time_to_first_token_ms: int | None = None
+    # 0.169+: a failed turn carries its error here ({message, codex_error_info}) instead of
+    # a separate ``error`` event.
+    error: Any = None
 
 
 class TurnCompleteAlias(TaskComplete, frozen=True, tag="turn_complete"):
@@ -242,11 +249,14 @@ class ItemStarted(EventMsg, frozen=True, tag="item_started"):
 
 
 class ItemCompleted(EventMsg, frozen=True, tag="item_completed"):
-    """A turn item completed; persisted only for ``Plan`` items."""
+    """A turn item completed. Up to 0.105 persisted only for ``Plan`` items; since 0.169
+    every completed item of a turn is recorded this way, with its timings."""
 
     thread_id: str
     turn_id: str
     item: Any
+    started_at_ms: int | None = None
+    completed_at_ms: int | None = None
 
 
 class PlanTurnItem(msgspec.Struct, frozen=True, tag_field="type", tag="Plan"):

@@ -5,7 +5,8 @@ A rollout line is ``{"timestamp": …, "type": <kind>, "payload": {…}}`` (Code
 timestamp with a typed item and, for a line read from disk, the line's own bytes: encoding a
 decoded line re-emits those bytes, so fields and kinds we do not model survive a round trip
 unchanged (invariant 4 of DESIGN.md). A line built in code has ``raw=None`` and is encoded
-from its typed item.
+from its typed item. Since 0.169 a line also carries ``ordinal`` (and ``metadata`` on
+response items); the ordinal is decoded, the metadata survives in the raw bytes.
 
 Nested objects that Codex keeps extending (sandbox and approval policies, sources, error
 info) are typed ``Any``: a new variant in a newer Codex must not make the whole line
@@ -40,6 +41,18 @@ class DynamicToolSpec(msgspec.Struct, frozen=True, rename="camel", omit_defaults
     namespace: str | None = None
 
 
+class HistoryBase(msgspec.Struct, frozen=True):
+    """Where a fork by reference (or a revert's new file) takes its inherited history from.
+
+    The inherited history is the lines of ``thread_id``'s log before ``end_byte_offset``
+    (equivalently, before ``end_ordinal_exclusive``).
+    """
+
+    thread_id: str
+    end_ordinal_exclusive: int | None = None
+    end_byte_offset: int | None = None
+
+
 class SessionMeta(msgspec.Struct, frozen=True):
     """``session_meta`` payload: the thread's identity (the first one in a file wins)."""
 
@@ -61,6 +74,14 @@ class SessionMeta(msgspec.Struct, frozen=True):
     # Later Codex versions; optional so every era reads.
     thread_source: Any = None
     parent_thread_id: str | None = None
+    session_id: str | None = None
+    history_mode: str | None = None
+    history_base: HistoryBase | None = None
+    forked_from_ordinal_exclusive: int | None = None
+    multi_agent_version: str | None = None
+    runtime_workspace_roots: list[str] | None = None
+    context_window: Any = None
+    account_scoped: bool | None = None
 
 
 class TurnContext(msgspec.Struct, frozen=True):
@@ -86,6 +107,26 @@ class TurnContext(msgspec.Struct, frozen=True):
     file_system_sandbox_policy: Any = None
     permission_profile: Any = None
     workspace_roots: list[str] | None = None
+
+
+class WorldState(msgspec.Struct, frozen=True):
+    """``world_state`` payload (0.169+): the environment the model saw, whole or as a diff."""
+
+    full: bool = False
+    state: Any = None
+
+
+class TokenUsageRecord(msgspec.Struct, frozen=True):
+    """``token_usage_record`` payload (0.169+): one model response's token usage."""
+
+    thread_id: str | None = None
+    turn_id: str | None = None
+    session_id: str | None = None
+    root_turn_id: str | None = None
+    response_id: str | None = None
+    usage: Any = None
+    turn_token_usage: Any = None
+    thread_token_usage: Any = None
 
 
 class Compacted(msgspec.Struct, frozen=True):
@@ -129,6 +170,8 @@ RolloutItem = (
     | EventMsg
     | TurnContext
     | Compacted
+    | WorldState
+    | TokenUsageRecord
     | UnknownItem
     | UnknownEventMsg
     | UnknownResponseItem
@@ -149,17 +192,26 @@ def item_kind(item: RolloutItem) -> str:
         return "turn_context"
     if isinstance(item, Compacted):
         return "compacted"
+    if isinstance(item, WorldState):
+        return "world_state"
+    if isinstance(item, TokenUsageRecord):
+        return "token_usage_record"
     if isinstance(item, UnknownItem):
         return item.type
     return "legacy"
 
 
 class RolloutLine(msgspec.Struct, frozen=True, gc=False):
-    """One line of a rollout file: when it was written, what it holds, its original bytes."""
+    """One line of a rollout file: when it was written, what it holds, its original bytes.
+
+    ``ordinal`` is the line's place in its file's numbering (0.169+ files; a fork continues
+    its parent's numbering); None for files of earlier eras and legacy-mode threads.
+    """
 
     timestamp: str | None
     item: RolloutItem
     raw: bytes | None = None
+    ordinal: int | None = None
 
     @property
     def kind(self) -> str:

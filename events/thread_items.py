@@ -1,7 +1,10 @@
 """The v2 ``ThreadItem`` kinds clients see inside a turn (camelCase JSON, ``type`` tag).
 
 Shapes follow the app-server v2 schema of Codex 0.105.0 (the version threadlog follows),
-plus the kinds later versions added (``dynamicToolCall``, ``imageGeneration``). A few
+plus what later versions added: the kinds ``dynamicToolCall`` and ``imageGeneration``, and
+0.171's fields (``startedAtMs``/``completedAtMs`` on every item, ``clientId``, ``source``,
+...). The added fields are always sent (null when a log does not say), as 0.171 sends them;
+clients of the older protocol ignore them. A few
 fields keep Codex's own snake_case spelling on the wire (``text_elements``); they are
 spelled out with ``msgspec.field(name=…)`` where that happens.
 """
@@ -45,16 +48,19 @@ class LocalImageInput(msgspec.Struct, frozen=True, tag_field="type", tag="localI
 UserInput = TextInput | ImageInput | LocalImageInput
 
 
-class ThreadItem(msgspec.Struct, frozen=True, tag_field="type", rename="camel"):
-    """Base of every v2 thread item."""
+class ThreadItem(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", rename="camel"):
+    """Base of every v2 thread item (``startedAtMs``/``completedAtMs`` from 0.169+ logs)."""
 
     id: str
+    started_at_ms: int | None = None
+    completed_at_ms: int | None = None
 
 
 class UserMessageItem(ThreadItem, frozen=True, tag="userMessage"):
     """What the user sent."""
 
     content: list[UserInput]
+    client_id: str | None = None
 
 
 class AgentMessageItem(ThreadItem, frozen=True, tag="agentMessage"):
@@ -62,6 +68,10 @@ class AgentMessageItem(ThreadItem, frozen=True, tag="agentMessage"):
 
     text: str
     phase: str | None = None
+    moderation: Any = None
+    memory_citation: Any = None
+    delivery: Any = None
+    questions: Any = None
 
 
 class PlanItem(ThreadItem, frozen=True, tag="plan"):
@@ -121,6 +131,9 @@ class CommandExecutionItem(ThreadItem, frozen=True, tag="commandExecution"):
     aggregated_output: str | None = None
     exit_code: int | None = None
     duration_ms: int | None = None
+    source: str | None = None
+    plugin_id: str | None = None
+    script_path: str | None = None
 
 
 class PatchChangeKind(msgspec.Struct, frozen=True, tag_field="type"):

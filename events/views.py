@@ -23,15 +23,24 @@ class TurnError(msgspec.Struct, frozen=True, rename="camel"):
     message: str
     codex_error_info: Any = None
     additional_details: str | None = None
+    misalignment: Any = None
 
 
-class Turn(msgspec.Struct, frozen=True):
-    """One user turn and the items it produced."""
+TurnItemsView = Literal["full", "summary", "notLoaded"]
+
+
+class Turn(msgspec.Struct, frozen=True, rename="camel"):
+    """One user turn and the items it produced (timings in Unix seconds, from 0.169+ logs)."""
 
     id: str
     items: list[ThreadItemKind]
     status: TurnStatus
     error: TurnError | None = None
+    root_turn_id: str | None = None
+    items_view: TurnItemsView = "full"
+    started_at: int | None = None
+    completed_at: int | None = None
+    duration_ms: int | None = None
 
 
 class NotLoaded(msgspec.Struct, frozen=True, tag_field="type", tag="notLoaded"):
@@ -64,7 +73,11 @@ class GitInfoView(msgspec.Struct, frozen=True, rename="camel"):
 
 
 class Thread(msgspec.Struct, frozen=True, rename="camel"):
-    """A thread as ``thread/read``, ``thread/list`` and friends return it."""
+    """A thread as ``thread/read``, ``thread/list`` and friends return it.
+
+    The fields after ``turns`` are 0.171's: always sent, with the values 0.171 gives for the
+    same log (``sessionId`` is the thread id; what a log cannot say is null).
+    """
 
     id: str
     preview: str
@@ -81,3 +94,21 @@ class Thread(msgspec.Struct, frozen=True, rename="camel"):
     git_info: GitInfoView | None = None
     name: str | None = None
     turns: list[Turn] = []
+    session_id: str = ""
+    forked_from_id: str | None = None
+    parent_thread_id: str | None = None
+    attached_to_thread_id: str | None = None
+    ephemeral: bool = False
+    history_mode: str = "legacy"
+    model: str | None = None
+    reasoning_effort: str | None = None
+    recency_at: int | None = None
+    originator: str = ""
+    thread_source: Any = None
+    environments: Any = None
+    extra: Any = None
+    section: Any = None
+    section_entered_at: int | None = None
+    project_id: str | None = None
+    can_accept_direct_input: bool | None = None
+    daybreak_enabled: bool | None = None

@@ -66,6 +66,7 @@ from threadlog.events.thread_items import (
 from threadlog.events.views import Turn, TurnError
 from threadlog.projections import item_mapping as im
 from threadlog.projections.event_kinds import EventKind, Fold, kind_of
+from threadlog.projections.turn_items import thread_item_of
 from threadlog.projections.turns import (
     TURN_TRANSITIONS,
     Change,
@@ -77,6 +78,7 @@ from threadlog.projections.turns import (
     TurnOpened,
     TurnsDropped,
     TurnState,
+    TurnTimed,
 )
 
 __all__ = [
@@ -87,6 +89,7 @@ __all__ = [
     "ItemUpdated",
     "TurnChanged",
     "TurnOpened",
+    "TurnTimed",
     "TurnsDropped",
     "build_turns",
     "user_inputs",
@@ -94,6 +97,15 @@ __all__ = [
 
 # error kinds that never change a turn's status (Codex `affects_turn_status() == false`)
 _NON_STATUS_ERRORS: Final = frozenset({"thread_rollback_failed", "active_turn_not_steerable"})
+
+
+def _task_error(error: Any) -> TurnError | None:
+    """The ``TurnError`` of a 0.169+ ``task_complete.error`` (None when it has none)."""
+    if not isinstance(error, dict) or not isinstance(error.get("message"), str):
+        return None
+    return TurnError(
+        message=error["message"], codex_error_info=im.error_info_to_v2(error.get("codex_error_info"))
+    )
 
 
 def user_inputs(event: UserMessage) -> list[UserInput]:
@@ -230,18 +242,43 @@ class HistoryBuilder:
     def _on_task_started(self, event: TaskStarted, _row: EventKind) -> None:
         if self._open is not None and self._open.status == "inProgress":
             self._impossible(event)
-        self._start_turn(event.turn_id, explicit=True)
+        turn = self._start_turn(event.turn_id, explicit=True)
+        self._timed(turn, event.root_turn_id, event.started_at, None, None)
 
     def _on_task_complete(self, event: TaskComplete, _row: EventKind) -> None:
         open_turn = self._open
         closed = self._by_id.get(event.turn_id)
         if open_turn is not None and (open_turn.id == event.turn_id or closed is None):
-            self._signal(open_turn, "complete")
-            self._finish_open()
-        elif closed is not None:
-            self._signal(closed, "complete")
+            target: TurnState | None = open_turn
         else:
+            target = closed
+        if target is None:
             self._impossible(event)
+            return
+        self._complete_timing(target, event)
+        error = _task_error(event.error)
+        if error is not None:
+            self._signal(target, "error", error)
+        self._signal(target, "complete")
+        if target is open_turn:
+            self._finish_open()
+
+    def _complete_timing(self, turn: TurnState, event: TaskComplete) -> None:
+        root = event.root_turn_id or turn.root_turn_id
+        started = turn.started_at if turn.started_at is not None else event.started_at
+        self._timed(turn, root, started, event.completed_at, event.duration_ms)
+
+    def _timed(
+        self,
+        turn: TurnState,
+        root_turn_id: str | None,
+        started_at: int | None,
+        completed_at: int | None,
+        duration_ms: int | None,
+    ) -> None:
+        change = turn.set_timing(root_turn_id, started_at, completed_at, duration_ms)
+        if change is not None:
+            self._changes.append(change)
 
     def _on_turn_aborted(self, event: TurnAborted, _row: EventKind) -> None:
         target = self._open
@@ -287,9 +324,20 @@ class HistoryBuilder:
 
     def _on_item_completed(self, event: ItemCompleted, _row: EventKind) -> None:
         plan = plan_item_of(event)
-        if plan is None or not plan.text:
+        if plan is not None:
+            # Up to 0.105 only Plan items were persisted; an empty plan shows nothing.
+            if plan.text:
+                item = PlanItem(
+                    id=plan.id,
+                    text=plan.text,
+                    started_at_ms=event.started_at_ms,
+                    completed_at_ms=event.completed_at_ms,
+                )
+                self._put(self._routed(event.turn_id, event), item)
             return
-        self._put(self._routed(event.turn_id, event), PlanItem(id=plan.id, text=plan.text))
+        converted = thread_item_of(event.item, event.started_at_ms, event.completed_at_ms)
+        if converted is not None:
+            self._put(self._routed(event.turn_id, event), converted)
 
     def _on_tool_item(self, event: Any, row: EventKind) -> None:
         assert row.item is not None

@@ -76,9 +76,30 @@ def error_info_to_v2(info: Any) -> Any:
     return camel_keys(info)
 
 
+_UNQUOTED = re.compile(r"[A-Za-z0-9_@%+=:,./-]+")
+
+
+def quote_word(word: str) -> str:
+    """One shell word as Codex quotes it (the Rust ``shlex`` crate's choice).
+
+    Unquoted when safe; else single quotes; a word holding a single quote (and no ``!``)
+    goes in double quotes with ``\\ " $ ` `` escaped, where Python's ``shlex.quote`` would
+    splice quotes.
+    """
+    if not word:
+        return "''"
+    if _UNQUOTED.fullmatch(word):
+        return word
+    if "'" not in word:
+        return f"'{word}'"
+    if "!" not in word:
+        return '"' + re.sub(r'([\\"$`])', r"\\\1", word) + '"'
+    return shlex.quote(word)
+
+
 def join_command(command: list[str]) -> str:
     """Shell-join a command the way Codex shows it (``echo 'hello world'``)."""
-    return shlex.join(command)
+    return " ".join(quote_word(word) for word in command)
 
 
 def command_action(parsed: Any) -> CommandActionKind:
@@ -116,7 +137,8 @@ def command_execution(event: ExecCommandEnd) -> CommandExecutionItem:
     )
 
 
-def _change(path: str, change: Any) -> FileUpdateChange:
+def file_update_change(path: str, change: Any) -> FileUpdateChange:
+    """One v2 file change from an on-disk ``FileChange`` value (add, delete or update)."""
     kind = change.get("type") if isinstance(change, dict) else None
     if kind == "add":
         return FileUpdateChange(path=path, kind=AddChange(), diff=str(change.get("content", "")))
@@ -135,7 +157,7 @@ def file_change(event: PatchApplyEnd) -> FileChangeItem:
     status = event.status or ("completed" if event.success else "failed")
     if status not in ("completed", "failed", "declined", "inProgress"):
         status = "failed"
-    changes = [_change(path, event.changes[path]) for path in sorted(event.changes)]
+    changes = [file_update_change(path, event.changes[path]) for path in sorted(event.changes)]
     return FileChangeItem(id=event.call_id, changes=changes, status=status)  # type: ignore[arg-type]
 
 

@@ -78,19 +78,41 @@ class TurnChanged(msgspec.Struct, frozen=True):
     error: TurnError | None
 
 
+class TurnTimed(msgspec.Struct, frozen=True):
+    """A turn's root id or timings became known (0.169+ ``task_started``/``task_complete``)."""
+
+    turn_id: str
+    root_turn_id: str | None
+    started_at: int | None
+    completed_at: int | None
+    duration_ms: int | None
+
+
 class TurnsDropped(msgspec.Struct, frozen=True):
     """Turns were removed: rolled back, or an implicit turn closed empty."""
 
     dropped: list[str]
 
 
-Change = ItemAdded | ItemUpdated | TurnOpened | TurnChanged | TurnsDropped
+Change = ItemAdded | ItemUpdated | TurnOpened | TurnChanged | TurnTimed | TurnsDropped
 
 
 class TurnState:
     """One turn as the fold builds it (mutable inside the fold only)."""
 
-    __slots__ = ("error", "explicit", "id", "index", "items", "saw_compaction", "status")
+    __slots__ = (
+        "completed_at",
+        "duration_ms",
+        "error",
+        "explicit",
+        "id",
+        "index",
+        "items",
+        "root_turn_id",
+        "saw_compaction",
+        "started_at",
+        "status",
+    )
 
     def __init__(self, turn_id: str, *, explicit: bool, status: TurnStatus) -> None:
         self.id = turn_id
@@ -100,10 +122,38 @@ class TurnState:
         self.items: list[ThreadItemKind] = []
         self.index: dict[str, int] = {}
         self.saw_compaction = False
+        self.root_turn_id: str | None = None
+        self.started_at: int | None = None
+        self.completed_at: int | None = None
+        self.duration_ms: int | None = None
+
+    def timing(self) -> tuple[str | None, int | None, int | None, int | None]:
+        """Root turn id, start, completion and duration as known so far."""
+        return (self.root_turn_id, self.started_at, self.completed_at, self.duration_ms)
+
+    def set_timing(
+        self, root_turn_id: str | None, started_at: int | None, completed_at: int | None,
+        duration_ms: int | None,
+    ) -> TurnTimed | None:
+        """Record new timings; the change to report, or None when nothing changed."""
+        new = (root_turn_id, started_at, completed_at, duration_ms)
+        if new == self.timing():
+            return None
+        self.root_turn_id, self.started_at, self.completed_at, self.duration_ms = new
+        return TurnTimed(self.id, *new)
 
     def view(self, *, running: bool) -> Turn:
         """The turn as clients see it; not running, a turn in progress reads interrupted."""
         status = self.status
         if status == "inProgress" and not running:
             status = "interrupted"
-        return Turn(id=self.id, items=list(self.items), status=status, error=self.error)
+        return Turn(
+            id=self.id,
+            items=list(self.items),
+            status=status,
+            error=self.error,
+            root_turn_id=self.root_turn_id or self.id,
+            started_at=self.started_at,
+            completed_at=self.completed_at,
+            duration_ms=self.duration_ms,
+        )

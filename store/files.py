@@ -23,10 +23,12 @@ from threadlog.store.archive import archive_rollout, unarchive_rollout
 from threadlog.store.layout import (
     ARCHIVED_DIR,
     ensure_inside,
+    file_order,
     find_rollout_path,
     iter_rollout_files,
     new_rollout_path,
     parse_rollout_file_name,
+    rollout_paths_of,
     watermark,
 )
 from threadlog.store.ports import (
@@ -113,9 +115,24 @@ class FileLogStore:
         return self.ref_of(new_rollout_path(self.home, parse_thread_id(thread_id), created))
 
     def logs(self, *, archived: bool) -> Iterator[LogRef]:
-        """Every rollout file with a well-formed name, live or archived."""
+        """Each thread's newest rollout file, live or archived (one per thread)."""
+        newest: dict[str, Path] = {}
         for path in iter_rollout_files(self.home, archived=archived):
+            parsed = parse_rollout_file_name(path.name)
+            assert parsed is not None  # iter_rollout_files yields well-formed names only
+            known = newest.get(parsed.thread_id)
+            if known is None or file_order(path) > file_order(known):
+                newest[parsed.thread_id] = path
+        for path in newest.values():
             yield self.ref_of(path)
+
+    def segments(self, thread_id: str) -> list[LogRef]:
+        """All rollout files of a thread, oldest first, where its newest one is."""
+        head = self.locate(thread_id)
+        if head is None:
+            return []
+        paths = rollout_paths_of(self.home, head.thread_id, archived=head.archived)
+        return [self.ref_of(path) for path in paths]
 
     def open_writer(self, ref: LogRef, *, durability: Durability = "fsync") -> FileLogWriter:
         """The file's one writer (healing a torn tail, creating the file if needed)."""
@@ -157,11 +174,18 @@ class FileLogStore:
         return self.ref_of(path)
 
     def archive(self, ref: LogRef) -> LogRef:
-        """Move a live rollout into ``archived_sessions/``."""
+        """Move a live rollout (and the thread's older files) into ``archived_sessions/``."""
+        for older in rollout_paths_of(self.home, ref.thread_id, archived=False):
+            if str(older) != ref.location:
+                archive_rollout(self.home, older)
         return self.ref_of(archive_rollout(self.home, Path(ref.location)))
 
     def unarchive(self, ref: LogRef) -> LogRef:
-        """Move an archived rollout back under its date folders (mtime now)."""
+        """Move an archived rollout (and the thread's older files) back under its date
+        folders (mtime now)."""
+        for older in rollout_paths_of(self.home, ref.thread_id, archived=True):
+            if str(older) != ref.location:
+                unarchive_rollout(self.home, older)
         return self.ref_of(unarchive_rollout(self.home, Path(ref.location)))
 
     def set_name(self, thread_id: str, name: str, updated_at: str) -> None:

@@ -31,8 +31,10 @@ STATE_DB_FILE: Final = "threadlog.sqlite"
 
 _HEX = "[0-9a-fA-F]"
 _UUID = f"{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}"
+# A thread's later files (0.169+ ``thread/revert`` starts a new one) add ``_<uuid>``.
 _NAME = re.compile(
-    rf"rollout-(\d{{4}})-(\d{{2}})-(\d{{2}})T(\d{{2}})-(\d{{2}})-(\d{{2}})-({_UUID})\.jsonl"
+    rf"rollout-(\d{{4}})-(\d{{2}})-(\d{{2}})T(\d{{2}})-(\d{{2}})-(\d{{2}})-({_UUID})"
+    rf"(?:_({_UUID}))?\.jsonl"
 )
 
 
@@ -41,10 +43,12 @@ class PathEscapeError(ValueError):
 
 
 class RolloutName(msgspec.Struct, frozen=True):
-    """What a rollout file name says: its (UTC-read) timestamp and its thread id."""
+    """What a rollout file name says: its (UTC-read) timestamp, its thread id and, for a
+    thread's later file, the uuid that tells it from the thread's other files."""
 
     timestamp: datetime
     thread_id: str
+    segment: str | None = None
 
 
 def rollout_file_name(created_local: datetime, thread_id: str) -> str:
@@ -70,7 +74,12 @@ def parse_rollout_file_name(name: str) -> RolloutName | None:
         stamp = datetime(y, mo, d, h, mi, sec, tzinfo=UTC)
     except ValueError:
         return None
-    return RolloutName(timestamp=stamp, thread_id=match.group(7).lower())
+    segment = match.group(8)
+    return RolloutName(
+        timestamp=stamp,
+        thread_id=match.group(7).lower(),
+        segment=segment.lower() if segment else None,
+    )
 
 
 def date_parts_of(name: str) -> tuple[str, str, str] | None:
@@ -138,42 +147,86 @@ def iter_rollout_files(home: Path, *, archived: bool) -> Iterator[Path]:
             yield path
 
 
-def _likely_day_dirs(home: Path, thread_id: str) -> list[Path]:
-    """Date folders a UUIDv7 id was probably created in (its ms, in local time, +-1 day)."""
+def _day_dirs_since(home: Path, thread_id: str) -> list[Path] | None:
+    """Date folders from the day before a UUIDv7 id was created on; None for other ids.
+
+    A thread's first file is in its creation day's folder (+-1 day for time zones); a
+    later file (a revert) is in the folder of the day it was made, so every folder since
+    creation may hold one. Folders are named ``YYYY/MM/DD``, so they compare as text.
+    """
     try:
         ms = uuid7_timestamp_ms(thread_id)
-        moment = datetime.fromtimestamp(ms / 1000)
+        moment = datetime.fromtimestamp(ms / 1000) - timedelta(days=1)
     except (ValueError, OverflowError, OSError):
+        return None
+    first = moment.strftime("%Y/%m/%d")
+    root = home / SESSIONS_DIR
+    found: list[Path] = []
+    for year in _sorted_subdirs(root):
+        if year < first[:4]:
+            continue
+        for month in _sorted_subdirs(root / year):
+            if f"{year}/{month}" < first[:7]:
+                continue
+            found += [
+                root / year / month / day
+                for day in _sorted_subdirs(root / year / month)
+                if f"{year}/{month}/{day}" >= first
+            ]
+    return found
+
+
+def _sorted_subdirs(directory: Path) -> list[str]:
+    try:
+        return sorted(e.name for e in os.scandir(directory) if e.is_dir(follow_symlinks=False))
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
         return []
-    return [
-        home / SESSIONS_DIR / (moment + timedelta(days=delta)).strftime("%Y/%m/%d")
-        for delta in (0, -1, 1)
-    ]
+
+
+def file_order(path: Path) -> tuple[datetime, str]:
+    """How a thread's files are ordered: by the time in their names, then by name."""
+    parsed = parse_rollout_file_name(path.name)
+    return (parsed.timestamp if parsed else datetime.min.replace(tzinfo=UTC), path.name)
+
+
+def _is_file_of(name: str, thread_id: str) -> bool:
+    parsed = parse_rollout_file_name(name)
+    return parsed is not None and parsed.thread_id == thread_id
+
+
+def rollout_paths_of(home: Path, thread_id: str, *, archived: bool | None = None) -> list[Path]:
+    """Every rollout file of a thread, oldest first (one, unless the thread was reverted).
+
+    ``archived=None`` gives the live files when there are any, else the archived ones.
+    """
+    tid = parse_thread_id(thread_id)
+    found: list[Path] = []
+    if archived is not True:
+        days = _day_dirs_since(home, tid)
+        for day in days or ():
+            try:
+                found += [
+                    Path(e.path)
+                    for e in os.scandir(day)
+                    if tid in e.name.lower() and _is_file_of(e.name, tid) and e.is_file()
+                ]
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+        if not found:
+            # Not a UUIDv7, or a file outside its date folders: look everywhere.
+            found = [p for p in iter_rollout_files(home, archived=False) if _is_file_of(p.name, tid)]
+    if archived is True or (archived is None and not found):
+        found = [p for p in iter_rollout_files(home, archived=True) if _is_file_of(p.name, tid)]
+    return sorted(set(found), key=file_order)
 
 
 def find_rollout_path(home: Path, thread_id: str, *, archived: bool | None = None) -> Path | None:
-    """The rollout file of a thread, by id, without the database; None when there is none.
+    """The rollout file a thread is read from (its newest), by id, without the database.
 
     ``archived=None`` looks in live sessions first, then in the archive.
     """
-    tid = parse_thread_id(thread_id)
-    suffix = f"-{tid}.jsonl"
-    if archived is not True:
-        for day in _likely_day_dirs(home, tid):
-            try:
-                for entry in os.scandir(day):
-                    if entry.name.lower().endswith(suffix) and entry.is_file():
-                        return Path(entry.path)
-            except (FileNotFoundError, NotADirectoryError):
-                continue
-        for path in iter_rollout_files(home, archived=False):
-            if path.name.lower().endswith(suffix):
-                return path
-    if archived is not False:
-        for path in iter_rollout_files(home, archived=True):
-            if path.name.lower().endswith(suffix):
-                return path
-    return None
+    paths = rollout_paths_of(home, thread_id, archived=archived)
+    return paths[-1] if paths else None
 
 
 def watermark(home: Path, path: Path) -> str:

@@ -155,6 +155,11 @@ class MemoryLogStore:
         for log in list(table.values()):
             yield self._ref(log, archived)
 
+    def segments(self, thread_id: str) -> list[LogRef]:
+        """A thread's logs: here always one."""
+        ref = self.locate(thread_id)
+        return [] if ref is None else [ref]
+
     def open_writer(self, ref: LogRef, *, durability: Durability = "fsync") -> MemoryLogWriter:
         """The log's one writer; a torn last line is ended first (L4)."""
         table = self._archived if ref.archived else self._live

@@ -25,6 +25,10 @@ Requirements of the log (``LogStore`` and ``LogWriter``):
   is in exactly one of them at any time, and its content and position survive the move.
 * L7 Names. The latest name given to a thread wins; names are data (never a path or SQL).
 * L8 Ids from outside are checked before they reach a location (``ValueError``).
+* L9 Several logs per thread. A thread may have more than one log (Codex 0.169+ starts a new
+  file when it reverts a thread; the new one's ``history_base`` points into the old one).
+  ``locate`` and ``logs`` give each thread's newest log, once; ``segments`` gives all of
+  them, oldest first; archive and unarchive move them together.
 
 Requirements of the index (``IndexStore``):
 
@@ -143,7 +147,7 @@ class LogWriter(Protocol):
 
 
 class LogStore(Protocol):
-    """Where threads' logs live (L3-L8)."""
+    """Where threads' logs live (L3-L9)."""
 
     def locate(self, thread_id: str, *, archived: bool | None = None) -> LogRef | None:
         """A thread's log (live first, then archived, unless ``archived`` says which)."""
@@ -154,7 +158,11 @@ class LogStore(Protocol):
         ...
 
     def logs(self, *, archived: bool) -> Iterator[LogRef]:
-        """Every live (or archived) log, in no particular order."""
+        """Every live (or archived) thread's log (its newest, L9), in no particular order."""
+        ...
+
+    def segments(self, thread_id: str) -> list[LogRef]:
+        """All of a thread's logs, oldest first; the last is what ``locate`` gives (L9)."""
         ...
 
     def open_writer(self, ref: LogRef, *, durability: Durability = "fsync") -> LogWriter:

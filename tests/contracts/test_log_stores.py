@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 from threadlog.store.files import FileLogStore
@@ -26,6 +27,14 @@ class TestFileLogStore(LogStoreContract):
         fresh = Path(ref.location + ".new")
         fresh.write_bytes(data)
         os.replace(fresh, ref.location)  # same name, another inode
+
+    def add_segment(self, store: LogStore, ref: LogRef, data: bytes) -> LogRef | None:
+        # Codex names a thread's later file rollout-<time>-<thread id>_<uuid>.jsonl.
+        path = Path(ref.location)
+        later = path.with_name(f"rollout-2099-01-01T00-00-00-{ref.thread_id}_{uuid.uuid4()}.jsonl")
+        later.write_bytes(data)
+        assert isinstance(store, FileLogStore)
+        return store.ref_of(later)
 
 
 class TestMemoryLogStore(LogStoreContract):

@@ -40,6 +40,7 @@ from threadlog.projections.history import (
     ItemUpdated,
     TurnChanged,
     TurnOpened,
+    TurnTimed,
     TurnsDropped,
     build_turns,
 )
@@ -64,16 +65,30 @@ def replay_changes(changes: list[Any]) -> list[Turn]:
     for change in changes:
         if isinstance(change, TurnOpened):
             turns[change.turn_id] = {"items": {}, "status": change.status, "error": None}
+            turns[change.turn_id]["timing"] = {"root_turn_id": change.turn_id}
         elif isinstance(change, ItemAdded | ItemUpdated):
             turns[change.turn_id]["items"][change.item.id] = change.item
         elif isinstance(change, TurnChanged):
             turns[change.turn_id]["status"] = change.status
             turns[change.turn_id]["error"] = change.error
+        elif isinstance(change, TurnTimed):
+            turns[change.turn_id]["timing"] = {
+                "root_turn_id": change.root_turn_id or change.turn_id,
+                "started_at": change.started_at,
+                "completed_at": change.completed_at,
+                "duration_ms": change.duration_ms,
+            }
         elif isinstance(change, TurnsDropped):
             for tid in change.dropped:
                 turns.pop(tid, None)
     return [
-        Turn(id=tid, items=list(t["items"].values()), status=t["status"], error=t["error"])
+        Turn(
+            id=tid,
+            items=list(t["items"].values()),
+            status=t["status"],
+            error=t["error"],
+            **t["timing"],
+        )
         for tid, t in turns.items()
     ]
 
@@ -268,10 +283,11 @@ def test_plan_items_from_item_completed() -> None:
                 thread_id="t", turn_id=T1, item={"type": "Plan", "id": "p1", "text": "- a"}
             ),
             ItemCompleted(thread_id="t", turn_id=T1, item={"type": "Plan", "id": "p2", "text": ""}),
-            ItemCompleted(thread_id="t", turn_id=T1, item={"type": "AgentMessage", "id": "x"}),
+            ItemCompleted(thread_id="t", turn_id=T1, item={"type": "NotAKind", "id": "x"}),
             TaskComplete(turn_id=T1),
         ]
     )
+    # an empty plan shows nothing, nor does a TurnItem type the app-server does not show
     assert [i.id for i in turns[0].items] == ["item-1", "p1"]
 
 

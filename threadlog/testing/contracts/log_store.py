@@ -59,6 +59,11 @@ class LogStoreContract:
         """Replace the log by another incarnation holding ``data``."""
         raise NotImplementedError
 
+    def add_segment(self, store: LogStore, ref: LogRef, data: bytes) -> LogRef | None:
+        """Give the thread of ``ref`` a newer log holding ``data`` (as a Codex revert does);
+        None for a backend that keeps one log per thread."""
+        return None
+
     # --- helpers -------------------------------------------------------------------------
 
     def fresh(self) -> tuple[LogStore, Path]:
@@ -275,6 +280,24 @@ class LogStoreContract:
         assert store.ref_at(ref.location) is None
         assert store.ref_at(moved.location) == moved
         assert store.ref_at("/nowhere/rollout-x.jsonl") is None
+
+    # --- L9: several logs per thread -----------------------------------------------------
+
+    def test_l9_a_thread_is_read_from_its_newest_log_and_listed_once(self) -> None:
+        store, _ = self.fresh()
+        first = self.written(store, [line("old")])
+        tid = first.thread_id
+        assert store.segments(tid) == [first]
+        newer = self.add_segment(store, first, meta_line(tid) + b"\n" + line("new") + b"\n")
+        expected = [first] if newer is None else [first, newer]
+        assert store.segments(tid) == expected
+        assert store.locate(tid) == expected[-1]
+        assert [r.thread_id for r in store.logs(archived=False)] == [tid]
+        archived = store.archive(expected[-1])
+        assert [r.location for r in store.segments(tid)][-1] == archived.location
+        assert len(store.segments(tid)) == len(expected) and list(store.logs(archived=False)) == []
+        back = store.unarchive(archived)
+        assert store.locate(tid) == back and len(store.segments(tid)) == len(expected)
 
     # --- L7: names -----------------------------------------------------------------------
 
