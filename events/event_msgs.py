@@ -277,6 +277,30 @@ def plan_item_of(event: ItemStarted | ItemCompleted) -> PlanTurnItem | None:
     return PlanTurnItem(id=item_id, text=text)
 
 
+def user_message_of(event: ItemCompleted) -> UserMessage | None:
+    """A 0.169+ ``UserMessage`` TurnItem as the ``user_message`` event earlier eras wrote.
+
+    Only what previews and titles read is carried: the text parts joined, and the images.
+    """
+    item = event.item
+    if not isinstance(item, dict) or item.get("type") != "UserMessage":
+        return None
+    content = item.get("content")
+    parts = content if isinstance(content, list) else []
+    text = "".join(
+        p["text"]
+        for p in parts
+        if isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str)
+    )
+    images = [p for p in parts if isinstance(p, dict) and p.get("type") == "image"]
+    local = [p for p in parts if isinstance(p, dict) and p.get("type") == "local_image"]
+    return UserMessage(
+        message=text,
+        images=["image"] * len(images) or None,
+        local_images=["image"] * len(local),
+    )
+
+
 class AgentMessageDelta(EventMsg, frozen=True, tag="agent_message_delta"):
     """A streamed piece of assistant text (legacy delta, never persisted)."""
 

@@ -70,6 +70,11 @@ class ThreadRow(msgspec.Struct, frozen=True):
     agent_role: str | None = None
     forked_from_id: str | None = None
     memory_mode: str = "enabled"
+    # 0.169+ session facts (defaults are what earlier eras mean)
+    originator: str = ""
+    thread_source: str | None = None
+    history_mode: str = "legacy"
+    recency_at_ms: int | None = None
     log_position: LogPosition = LogPosition()
 
     def sort_value(self, sort_key: SortKey) -> int:

@@ -16,13 +16,15 @@ from typing import Final
 import msgspec
 
 from threadlog.events import DecodeError, decode_line, peek_kinds
-from threadlog.events.event_msgs import UserMessage
+from threadlog.events.event_msgs import ItemCompleted, UserMessage
 from threadlog.projections.metadata import MetadataExtractor
 
 _TYPE_KEY: Final = b',"type":"'
 _PAYLOAD_TYPE: Final = b',"payload":{"type":"'
 _DECODED_KINDS: Final = frozenset({"session_meta", "turn_context"})
 _DECODED_EVENTS: Final = frozenset({"thread_name_updated"})
+# 0.169+: the first user message is an ``item_completed`` (decoded while still needed)
+_USER_EVENTS: Final = frozenset({"user_message", "item_completed"})
 
 
 class ScanResult(msgspec.Struct):
@@ -59,6 +61,7 @@ def scan_metadata(data: bytes, base_offset: int, extractor: MetadataExtractor) -
     result = ScanResult(end_offset=base_offset)
     need_user = not (extractor.row.first_user_message and extractor.row.title)
     last_token_count: bytes | None = None
+    last_task_started: bytes | None = None
     pos = 0
     size = len(data)
     while pos < size:
@@ -81,7 +84,10 @@ def scan_metadata(data: bytes, base_offset: int, extractor: MetadataExtractor) -
             if inner == "token_count":
                 last_token_count = line
                 continue
-            if not (inner in _DECODED_EVENTS or (need_user and inner == "user_message")):
+            if inner == "task_started":
+                last_task_started = line
+                continue
+            if not (inner in _DECODED_EVENTS or (need_user and inner in _USER_EVENTS)):
                 continue
         elif kind not in _DECODED_KINDS:
             continue
@@ -93,11 +99,14 @@ def scan_metadata(data: bytes, base_offset: int, extractor: MetadataExtractor) -
         if kind == "session_meta":
             result.saw_meta = True
         extractor.feed(item)
-        if isinstance(item, UserMessage) and need_user:
+        if isinstance(item, UserMessage | ItemCompleted) and need_user:
             need_user = not (extractor.row.first_user_message and extractor.row.title)
-    if last_token_count is not None:
+    # Of these, only the last one of the chunk counts.
+    for last in (last_token_count, last_task_started):
+        if last is None:
+            continue
         try:
-            extractor.feed(decode_line(last_token_count).item)
+            extractor.feed(decode_line(last).item)
         except DecodeError:
             result.bad_lines += 1
     return result

@@ -9,7 +9,9 @@
 * The session's cwd wins; a ``turn_context`` cwd is used only while it is still empty.
   Model, effort and policies come from the latest ``turn_context``; tokens from the latest
   ``token_count``; the name from the latest ``thread_name_updated``.
-* ``created_at`` is the meta's timestamp with sub-seconds dropped (as Codex stores it, which
+* 0.169+ logs: the first ``UserMessage`` item of ``item_completed`` counts as a user
+  message; ``recency_at`` is the start of the latest turn (``task_started.started_at``).
+* ``created_at`` is the meta's timestamp (0.169+: the UUIDv7 id's time) with sub-seconds dropped (as Codex stores it, which
   is also what orders listings: whole seconds, then id).
 
 Incremental like the history fold: ``MetadataExtractor.feed`` one item at a time, and
@@ -25,8 +27,15 @@ from typing import Any, Final
 
 import msgspec
 
-from threadlog.events.event_msgs import ThreadNameUpdated, TokenCount, UserMessage
-from threadlog.events.ids import is_thread_id
+from threadlog.events.event_msgs import (
+    ItemCompleted,
+    TaskStarted,
+    ThreadNameUpdated,
+    TokenCount,
+    UserMessage,
+    user_message_of,
+)
+from threadlog.events.ids import is_thread_id, uuid7_timestamp_ms
 from threadlog.events.rollout import DynamicToolSpec, RolloutItem, SessionMeta, TurnContext
 from threadlog.events.rows import IndexEntry, LogPosition, ThreadRow
 from threadlog.events.sources import source_kind, source_to_text
@@ -140,6 +149,13 @@ class MetadataExtractor:
             self._on_session_meta(item)
         elif isinstance(item, ThreadNameUpdated) and item.thread_name is not None:
             self._set(name=item.thread_name.strip() or None)
+        elif isinstance(item, TaskStarted):
+            if item.started_at is not None:
+                self._set(recency_at_ms=item.started_at * 1000)
+        elif isinstance(item, ItemCompleted):
+            message = user_message_of(item)
+            if message is not None:
+                self._on_user_message(message)
 
     def feed_all(self, items: Iterable[RolloutItem]) -> None:
         """Apply many items."""
@@ -155,6 +171,11 @@ class MetadataExtractor:
             if meta.timestamp:
                 with contextlib.suppress(ValueError):
                     created = whole_seconds_ms(timestamp_to_ms(meta.timestamp))
+            if meta.session_id is not None or meta.history_mode is not None:
+                # 0.169+ dates a thread by its UUIDv7 id, not by the meta's timestamp
+                # (which can be a second later).
+                with contextlib.suppress(ValueError):
+                    created = whole_seconds_ms(uuid7_timestamp_ms(meta.id))
             self._set(id=meta.id.lower(), created_at_ms=created, forked_from_id=meta.forked_from_id)
             if meta.dynamic_tools:
                 self.dynamic_tools = list(meta.dynamic_tools)
@@ -180,6 +201,12 @@ class MetadataExtractor:
             )
         if meta.memory_mode:
             changes["memory_mode"] = meta.memory_mode
+        if meta.originator:
+            changes["originator"] = meta.originator
+        if meta.thread_source is not None:
+            changes["thread_source"] = source_to_text(meta.thread_source)
+        if meta.history_mode:
+            changes["history_mode"] = meta.history_mode
         self._set(**changes)
 
     def _on_turn_context(self, context: TurnContext) -> None:

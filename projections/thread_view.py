@@ -2,6 +2,8 @@
 
 ``createdAt``/``updatedAt`` are Unix seconds; ``preview`` is the first user message;
 ``gitInfo`` is null when nothing about git is known; ``source`` is shown in its v2 spelling.
+``sessionId`` is the thread id and ``recencyAt`` the start of its latest turn (its creation
+when no turn says), as 0.171 shows them.
 """
 
 from __future__ import annotations
@@ -39,4 +41,13 @@ def thread_view(
         git_info=git,
         name=name,
         turns=turns or [],
+        session_id=row.id,
+        forked_from_id=row.forked_from_id,
+        history_mode=row.history_mode,
+        model=row.model,
+        reasoning_effort=row.reasoning_effort,
+        recency_at=(row.recency_at_ms if row.recency_at_ms is not None else row.created_at_ms)
+        // 1000,
+        originator=row.originator,
+        thread_source=source_from_text(row.thread_source) if row.thread_source else None,
     )

@@ -19,7 +19,7 @@ from typing import BinaryIO, Final
 import msgspec
 
 from threadlog.events import DecodeError, RolloutLine, decode_line
-from threadlog.events.event_msgs import UserMessage
+from threadlog.events.event_msgs import ItemCompleted, UserMessage, user_message_of
 from threadlog.events.rollout import RolloutItem, SessionMeta
 
 _CHUNK: Final = 1 << 20
@@ -192,6 +192,8 @@ def head_summary(lines: Iterable[ReadLine]) -> HeadSummary:
             meta = item
         elif user is None and isinstance(item, UserMessage):
             user = item
+        elif user is None and isinstance(item, ItemCompleted):
+            user = user_message_of(item)
         if meta is not None and user is not None:
             break
         limit = HEAD_RECORD_LIMIT

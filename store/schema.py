@@ -91,7 +91,31 @@ ALTER TABLE threads DROP COLUMN file_mtime_ns;
 ALTER TABLE threads DROP COLUMN file_ino;
 """
 
-MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2, _V3, _V4)
+# 0.169+ session facts, and the turn index (one row per turn: where its lines are, for
+# ``thread/turns/list``). Rows folded before this version lack the new facts (and current
+# files folded to no preview), so every log is folded again: positions are forgotten and the
+# backfill runs anew.
+_V5: Final = """
+ALTER TABLE threads ADD COLUMN originator TEXT NOT NULL DEFAULT '';
+ALTER TABLE threads ADD COLUMN thread_source TEXT;
+ALTER TABLE threads ADD COLUMN history_mode TEXT NOT NULL DEFAULT 'legacy';
+ALTER TABLE threads ADD COLUMN recency_at_ms INTEGER;
+UPDATE threads SET log_offset = 0, log_identity = '';
+DELETE FROM backfill_state;
+CREATE TABLE thread_turns (
+    thread_id TEXT NOT NULL REFERENCES threads(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    turn_id TEXT NOT NULL,
+    log_location TEXT NOT NULL,
+    start_offset INTEGER NOT NULL,
+    end_offset INTEGER NOT NULL,
+    ordinal INTEGER,
+    item_base INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (thread_id, position)
+);
+"""
+
+MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2, _V3, _V4, _V5)
 """Migration ``i`` takes ``user_version`` ``i`` to ``i + 1``."""
 
 LATEST_VERSION: Final = len(MIGRATIONS)

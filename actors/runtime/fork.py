@@ -19,6 +19,7 @@ from threadlog.events.ids import new_id
 from threadlog.events.rollout import RolloutLine, SessionMeta
 from threadlog.events.views import Thread
 from threadlog.projections.context import truncate_before_nth_user_turn
+from threadlog.projections.index.lineage import history_lines
 from threadlog.projections.policy import PersistenceMode
 
 
@@ -39,7 +40,7 @@ async def fork(
     ref = await trio.to_thread.run_sync(lambda: logs.locate(tid))
     if ref is None:
         raise ThreadNotFoundError(tid)
-    lines = await trio.to_thread.run_sync(lambda: [r.line for r in logs.read_lines(ref)])
+    lines = await trio.to_thread.run_sync(lambda: [r.line for r in history_lines(logs, ref)])
     items = truncate_before_nth_user_turn([line.item for line in lines], before_user_turn)
     copied: list[RolloutLine] = lines[: len(items)]
     source_meta = next((i for i in items if isinstance(i, SessionMeta)), None)

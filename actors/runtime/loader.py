@@ -13,6 +13,7 @@ import msgspec
 from threadlog.actors.runtime.settings import ThreadSettings
 from threadlog.events.errors import CorruptRolloutError, ThreadNotFoundError
 from threadlog.events.rollout import RolloutItem, SessionMeta, TurnContext
+from threadlog.projections.index.lineage import history_lines
 from threadlog.projections.prompt import PromptContext, told_from
 from threadlog.store.ports import LogRef, LogStore
 
@@ -56,7 +57,7 @@ def load_thread(
     ref = logs.locate(thread_id, archived=False)
     if ref is None:
         raise ThreadNotFoundError(thread_id)
-    items = [read.line.item for read in logs.read_lines(ref)]
+    items = [read.line.item for read in history_lines(logs, ref)]
     meta = next((i for i in items if isinstance(i, SessionMeta)), None)
     if meta is None:
         raise CorruptRolloutError(f"failed to load rollout {ref.location}: empty session file")

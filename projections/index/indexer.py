@@ -13,6 +13,7 @@ import msgspec
 
 from threadlog.events.rollout import DynamicToolSpec
 from threadlog.events.rows import IndexEntry, LogPosition, ThreadRow
+from threadlog.projections.index.lineage import first_meta, resolve
 from threadlog.projections.index_scan import ScanResult, scan_metadata
 from threadlog.projections.metadata import MetadataExtractor, whole_seconds_ms
 from threadlog.store.ports import IndexStore, LogRef, LogStore
@@ -27,6 +28,30 @@ class IndexOutcome(msgspec.Struct):
     error: str | None = None
     resumed: bool = False
     unchanged: bool = False
+    lineage_problem: str | None = None
+
+
+def _feed_bases(logs: LogStore, ref: LogRef, extractor: MetadataExtractor) -> str | None:
+    """Fold a fork's (or revert's) inherited history first, under the log's own meta.
+
+    The inherited part of a base never changes, so a resumed fold need not see it again.
+    Returns the lineage's problem, if any.
+    """
+    meta = first_meta(logs, ref)
+    if meta is None or meta.history_base is None:
+        return None
+    extractor.feed(meta)
+    lineage = resolve(logs, ref, meta)
+    for segment in lineage.bases:
+        if segment.end_offset is not None:
+            data = logs.read_bytes(segment.ref).data[: segment.end_offset]
+            scan_metadata(data, 0, extractor)
+        else:
+            for read in logs.read_lines(segment.ref):
+                if not segment.includes(read):
+                    break
+                extractor.feed(read.line.item)
+    return lineage.problem
 
 
 def extract_log(
@@ -57,6 +82,8 @@ def extract_log(
         extractor = MetadataExtractor(
             thread_id=ref.thread_id, rollout_path=ref.location, created_at_ms=ref.created_ms
         )
+    if not outcome.resumed:
+        outcome.lineage_problem = _feed_bases(logs, ref, extractor)
     scan = scan_metadata(chunk.data, chunk.offset, extractor)
     outcome.scan = scan
     if not outcome.resumed and not scan.saw_meta:

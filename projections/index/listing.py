@@ -29,6 +29,7 @@ from threadlog.events.rows import SORT_KEYS, Anchor, Direction, ThreadQuery, Thr
 from threadlog.events.sources import INTERACTIVE_SOURCE_KINDS, SOURCE_KINDS
 from threadlog.events.views import Thread
 from threadlog.projections.cursor import CursorError, decode_cursor, encode_cursor
+from threadlog.projections.index.lineage import history_lines
 from threadlog.projections.metadata import (
     DEFAULT_MODEL_PROVIDER,
     MetadataExtractor,
@@ -208,7 +209,7 @@ def _from_logs(
 
 def _head_row(logs: LogStore, ref: LogRef, default_provider: str) -> ThreadRow | None:
     try:
-        head = head_summary(logs.read_lines(ref))
+        head = head_summary(history_lines(logs, ref))
         stat = logs.stat(ref)
     except OSError:
         return None

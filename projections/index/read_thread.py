@@ -2,7 +2,8 @@
 
 This is ``thread/read``: the log is found by id (live first, then archived); the metadata
 fold gives the ``Thread`` fields, the history fold the turns, the log store's names the
-name, and the log's modification time ``updatedAt``.
+name, and the log's modification time ``updatedAt``. A fork by reference is read through its
+bases (``lineage``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from threadlog.events.rollout import RolloutItem
 from threadlog.events.rows import IndexEntry, LogPosition
 from threadlog.events.views import Thread, ThreadStatus
 from threadlog.projections.history import HistoryBuilder
+from threadlog.projections.index.lineage import Lineage, history_lines
 from threadlog.projections.metadata import MetadataExtractor, whole_seconds_ms
 from threadlog.projections.thread_view import thread_view
 from threadlog.store.ports import LogRef, LogStore
@@ -30,6 +32,7 @@ class LoadedLog(msgspec.Struct):
     entry: IndexEntry
     items: list[RolloutItem]
     report: ReadReport
+    lineage: Lineage
 
 
 def load_log(
@@ -42,7 +45,8 @@ def load_log(
         thread_id=ref.thread_id, rollout_path=ref.location, created_at_ms=ref.created_ms
     )
     items: list[RolloutItem] = []
-    for read in logs.read_lines(ref, report=report):
+    lineage = Lineage([])
+    for read in history_lines(logs, ref, report=report, lineage=lineage):
         extractor.feed(read.line.item)
         if keep_items:
             items.append(read.line.item)
@@ -53,7 +57,7 @@ def load_log(
         archived_at_ms=modified_ms if ref.archived else None,
         log_position=LogPosition(report.end_offset, stat.identity),
     )
-    return LoadedLog(ref=ref, entry=record, items=items, report=report)
+    return LoadedLog(ref=ref, entry=record, items=items, report=report, lineage=lineage)
 
 
 def read_thread(

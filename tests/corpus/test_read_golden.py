@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,54 @@ def _implicit_ids_by_form(ours: Any, theirs: Any) -> Any:
         ):
             our_turn["id"] = their_turn["id"] = "<uuid>"
     return ours
+
+
+def recency_by_window(ours: Any, theirs: Any, home: Path) -> None:
+    """Accept the real server's ``recencyAt`` when it lies in the window it can come from.
+
+    0.171 stores ``recency_at`` in its state DB while a turn starts; for 3 of 215 threads it
+    is the second the turn's user message was recorded, not the second of ``task_started``
+    (the files show the same sequence either way: a race inside Codex). Ours is always the
+    ``task_started`` second; within [that second, the user message's second] the two agree.
+    """
+    if "recencyAt" not in theirs or ours.get("recencyAt") == theirs["recencyAt"]:
+        return
+    window = turn_start_window(Path(ours["path"]))
+    if window is not None and window[0] <= theirs["recencyAt"] <= window[1]:
+        ours["recencyAt"] = theirs["recencyAt"]
+
+
+def updated_by_clock(ours: Any, theirs: Any) -> None:
+    """Accept the real server's ``updatedAt`` one second after ours when the write was at
+    the very end of our second.
+
+    0.171 keeps ``updated_at`` in its state DB, stamped by its own clock as a turn's last
+    line is written; we take the file's modification time (exact for every seed-era golden).
+    For 3 of 215 threads the write came under 50 ms before a second boundary and Codex's
+    clock read the next second.
+    """
+    if ours.get("updatedAt") is None or theirs.get("updatedAt") != ours["updatedAt"] + 1:
+        return
+    mtime_ns = os.stat(ours["path"]).st_mtime_ns
+    if theirs["updatedAt"] * 10**9 - mtime_ns < 50 * 10**6:
+        ours["updatedAt"] = theirs["updatedAt"]
+
+
+def turn_start_window(path: Path) -> tuple[int, int] | None:
+    """The latest turn's ``task_started`` second and its first user message's second."""
+    started = None
+    message = None
+    for raw in path.read_text().splitlines():
+        line = json.loads(raw)
+        payload = line.get("payload") or {}
+        if line.get("type") != "event_msg":
+            continue
+        if payload.get("type") == "task_started" and payload.get("started_at"):
+            started, message = payload["started_at"], None
+        elif payload.get("type") == "item_completed" and message is None and started is not None:
+            if (payload.get("item") or {}).get("type") == "UserMessage":
+                message = payload["started_at_ms"] // 1000
+    return None if started is None or message is None else (started, message)
 
 
 def project_onto(ours: Any, theirs: Any) -> Any:
@@ -94,10 +143,12 @@ def test_every_thread_read_matches_the_real_server(homes: dict[str, Path]) -> No
             if "result" in reference:  # the same server answered the other variant
                 expected = rewrite_home_prefix(reference["result"]["thread"], version, home)
                 expected["turns"] = ours["turns"]
-                assert ours == expected
+                assert project_onto(ours, expected) == expected
             continue
         expected = rewrite_home_prefix(golden["result"]["thread"], version, home)
         _implicit_ids_by_form(ours, expected)
+        recency_by_window(ours, expected, home)
+        updated_by_clock(ours, expected)
         # extra fields are allowed in every era: only the golden's keys are compared
         ours = project_onto(ours, expected)
         compared += 1
@@ -108,5 +159,5 @@ def test_every_thread_read_matches_the_real_server(homes: dict[str, Path]) -> No
                 if ours.get(k) != expected.get(k)
             }
             mismatches.append(f"{version} {kind} {thread_id}: {str(diff)[:600]}")
-    assert compared > 400
+    assert compared > 800
     assert mismatches == [], "\n".join(mismatches[:20]) + f"\n({len(mismatches)} in all)"

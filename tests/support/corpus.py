@@ -11,7 +11,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CORPUS_ROOT = (REPO_ROOT / ".." / "shared" / "corpus").resolve()
 CODEX_REAL = CORPUS_ROOT / "codex-real"
 CODEX_ROLLOUTS = CORPUS_ROOT / "codex-rollouts"
-CODEX_REAL_VERSIONS = ("0.101.0", "0.105.0")
+SEED_VERSIONS = ("0.101.0", "0.105.0")
+CURRENT_VERSIONS = ("0.171.0",)
+CODEX_REAL_VERSIONS = SEED_VERSIONS + CURRENT_VERSIONS
 
 
 def corpus_rollout_files() -> list[Path]:
