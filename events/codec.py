@@ -83,9 +83,7 @@ class _WorldStateLine(msgspec.Struct, tag_field="type", tag="world_state", gc=Fa
     ordinal: int | None = None
 
 
-class _TokenUsageRecordLine(
-    msgspec.Struct, tag_field="type", tag="token_usage_record", gc=False
-):
+class _TokenUsageRecordLine(msgspec.Struct, tag_field="type", tag="token_usage_record", gc=False):
     timestamp: str
     payload: TokenUsageRecord
     ordinal: int | None = None

@@ -75,6 +75,9 @@ class ThreadRow(msgspec.Struct, frozen=True):
     thread_source: str | None = None
     history_mode: str = "legacy"
     recency_at_ms: int | None = None
+    first_turn_id: str | None = None
+    # set by 0.169+ metas (which always write it): how a reader tells the era of a thread
+    session_id: str | None = None
     log_position: LogPosition = LogPosition()
 
     def sort_value(self, sort_key: SortKey) -> int:

@@ -112,3 +112,20 @@ class Thread(msgspec.Struct, frozen=True, rename="camel"):
     project_id: str | None = None
     can_accept_direct_input: bool | None = None
     daybreak_enabled: bool | None = None
+
+
+class FirstUnread(msgspec.Struct, frozen=True, tag_field="type", tag="turn", rename="camel"):
+    """The first turn a reader has not seen."""
+
+    turn_id: str
+
+
+class ReadState(msgspec.Struct, frozen=True, rename="camel"):
+    """What a reader has seen of a thread (0.171's ``readState``).
+
+    threadlog keeps no read receipts, so, as 0.171 does for a thread it has none for, the
+    first unread turn is the thread's own first turn; ``revision`` names that state.
+    """
+
+    first_unread: FirstUnread | None
+    revision: str

@@ -104,7 +104,8 @@ def _task_error(error: Any) -> TurnError | None:
     if not isinstance(error, dict) or not isinstance(error.get("message"), str):
         return None
     return TurnError(
-        message=error["message"], codex_error_info=im.error_info_to_v2(error.get("codex_error_info"))
+        message=error["message"],
+        codex_error_info=im.error_info_to_v2(error.get("codex_error_info")),
     )
 
 

@@ -10,8 +10,10 @@
   Model, effort and policies come from the latest ``turn_context``; tokens from the latest
   ``token_count``; the name from the latest ``thread_name_updated``.
 * 0.169+ logs: the first ``UserMessage`` item of ``item_completed`` counts as a user
-  message; ``recency_at`` is the start of the latest turn (``task_started.started_at``).
-* ``created_at`` is the meta's timestamp (0.169+: the UUIDv7 id's time) with sub-seconds dropped (as Codex stores it, which
+  message; ``recency_at`` is the start of the latest turn (``task_started.started_at``);
+  ``first_turn_id`` is the first turn of the thread's own log (what 0.171 reports as the first
+  unread turn of a thread it has no read receipts for).
+* ``created_at`` is the meta's timestamp with sub-seconds dropped (as Codex stores it, which
   is also what orders listings: whole seconds, then id).
 
 Incremental like the history fold: ``MetadataExtractor.feed`` one item at a time, and
@@ -35,7 +37,7 @@ from threadlog.events.event_msgs import (
     UserMessage,
     user_message_of,
 )
-from threadlog.events.ids import is_thread_id, uuid7_timestamp_ms
+from threadlog.events.ids import is_thread_id
 from threadlog.events.rollout import DynamicToolSpec, RolloutItem, SessionMeta, TurnContext
 from threadlog.events.rows import IndexEntry, LogPosition, ThreadRow
 from threadlog.events.sources import source_kind, source_to_text
@@ -107,6 +109,8 @@ class MetadataExtractor:
         self.dynamic_tools: list[DynamicToolSpec] = []
         self.default_provider = default_provider
         self._identified = False
+        # True while a fork's inherited lines are fed: its parent's turns are not its own.
+        self.inheriting = False
 
     @classmethod
     def from_row(
@@ -152,6 +156,8 @@ class MetadataExtractor:
         elif isinstance(item, TaskStarted):
             if item.started_at is not None:
                 self._set(recency_at_ms=item.started_at * 1000)
+            if self.row.first_turn_id is None and not self.inheriting:
+                self._set(first_turn_id=item.turn_id)
         elif isinstance(item, ItemCompleted):
             message = user_message_of(item)
             if message is not None:
@@ -171,11 +177,6 @@ class MetadataExtractor:
             if meta.timestamp:
                 with contextlib.suppress(ValueError):
                     created = whole_seconds_ms(timestamp_to_ms(meta.timestamp))
-            if meta.session_id is not None or meta.history_mode is not None:
-                # 0.169+ dates a thread by its UUIDv7 id, not by the meta's timestamp
-                # (which can be a second later).
-                with contextlib.suppress(ValueError):
-                    created = whole_seconds_ms(uuid7_timestamp_ms(meta.id))
             self._set(id=meta.id.lower(), created_at_ms=created, forked_from_id=meta.forked_from_id)
             if meta.dynamic_tools:
                 self.dynamic_tools = list(meta.dynamic_tools)
@@ -207,6 +208,8 @@ class MetadataExtractor:
             changes["thread_source"] = source_to_text(meta.thread_source)
         if meta.history_mode:
             changes["history_mode"] = meta.history_mode
+        if meta.session_id:
+            changes["session_id"] = meta.session_id
         self._set(**changes)
 
     def _on_turn_context(self, context: TurnContext) -> None:

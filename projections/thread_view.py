@@ -8,9 +8,24 @@ when no turn says), as 0.171 shows them.
 
 from __future__ import annotations
 
+import contextlib
+import uuid
+from typing import Final
+
+from threadlog.events.ids import uuid7_timestamp_ms
 from threadlog.events.rows import ThreadRow
 from threadlog.events.sources import source_from_text, source_to_v2
-from threadlog.events.views import GitInfoView, NotLoaded, Thread, ThreadStatus, Turn
+from threadlog.events.views import (
+    FirstUnread,
+    GitInfoView,
+    NotLoaded,
+    ReadState,
+    Thread,
+    ThreadStatus,
+    Turn,
+)
+
+_READ_STATE_NAMESPACE: Final = uuid.UUID("5b0e4d5e-7a53-4c1b-9d0f-6c1f1d0d6a10")
 
 
 def thread_view(
@@ -20,8 +35,13 @@ def thread_view(
     turns: list[Turn] | None = None,
     status: ThreadStatus | None = None,
     path: str | None = None,
+    listed: bool = False,
 ) -> Thread:
-    """The ``Thread`` object for a row (``path`` overrides ``row.rollout_path``)."""
+    """The ``Thread`` object for a row (``path`` overrides ``row.rollout_path``).
+
+    ``listed``: as ``thread/list`` shows it. 0.171 lists rows of its state DB, which keeps
+    neither the thread source nor the fork parent, so a listed thread has both null.
+    """
     git = None
     if row.git_sha or row.git_branch or row.git_origin_url:
         git = GitInfoView(sha=row.git_sha, branch=row.git_branch, origin_url=row.git_origin_url)
@@ -29,7 +49,7 @@ def thread_view(
         id=row.id,
         preview=row.first_user_message,
         model_provider=row.model_provider,
-        created_at=row.created_at_ms // 1000,
+        created_at=created_at_of(row, listed=listed),
         updated_at=row.updated_at_ms // 1000,
         status=status if status is not None else NotLoaded(),
         path=path if path is not None else row.rollout_path,
@@ -42,12 +62,38 @@ def thread_view(
         name=name,
         turns=turns or [],
         session_id=row.id,
-        forked_from_id=row.forked_from_id,
+        forked_from_id=None if listed else row.forked_from_id,
         history_mode=row.history_mode,
         model=row.model,
         reasoning_effort=row.reasoning_effort,
         recency_at=(row.recency_at_ms if row.recency_at_ms is not None else row.created_at_ms)
         // 1000,
         originator=row.originator,
-        thread_source=source_from_text(row.thread_source) if row.thread_source else None,
+        thread_source=source_from_text(row.thread_source)
+        if row.thread_source and not listed
+        else None,
     )
+
+
+def created_at_of(row: ThreadRow, *, listed: bool) -> int:
+    """``createdAt`` in seconds.
+
+    0.171 reads a thread of its own era (a meta with ``session_id``) as created at its
+    UUIDv7 id's time, and lists it (from its DB) at the meta's timestamp, which can be a
+    second later; earlier eras use the meta's timestamp in both.
+    """
+    if row.session_id and not listed:
+        with contextlib.suppress(ValueError):
+            return uuid7_timestamp_ms(row.id) // 1000
+    return row.created_at_ms // 1000
+
+
+def read_state(row: ThreadRow) -> ReadState:
+    """The read state of a thread nobody marked read: its first own turn is unread.
+
+    The revision is derived from the thread and that turn, so it is stable across reads
+    and servers (0.171's is a random id it stores).
+    """
+    first = FirstUnread(turn_id=row.first_turn_id) if row.first_turn_id else None
+    revision = uuid.uuid5(_READ_STATE_NAMESPACE, f"{row.id}/{row.first_turn_id or ''}")
+    return ReadState(first_unread=first, revision=str(revision))

@@ -15,7 +15,7 @@ gives None, never an exception.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, TypedDict, cast
 from urllib.parse import unquote
 
 from threadlog.events.thread_items import (
@@ -50,7 +50,12 @@ from threadlog.projections.item_mapping import (
 
 _STATUSES: Final = frozenset({"inProgress", "completed", "failed", "declined"})
 
-Timing = dict[str, int | None]
+class Timing(TypedDict):
+    """When an item started and completed (Unix ms), as ``item_completed`` says."""
+
+    started_at_ms: int | None
+    completed_at_ms: int | None
+
 
 
 def _str(value: Any, default: str = "") -> str:
@@ -91,7 +96,9 @@ def user_input(value: Any) -> UserInput | None:
         return None
     kind = value.get("type")
     if kind == "text":
-        return TextInput(text=_str(value.get("text")), text_elements=_list(value.get("text_elements")))
+        return TextInput(
+            text=_str(value.get("text")), text_elements=_list(value.get("text_elements"))
+        )
     if kind == "image":
         return ImageInput(url=_str(value.get("image_url", value.get("url"))))
     if kind in ("local_image", "localImage"):
@@ -102,7 +109,10 @@ def user_input(value: Any) -> UserInput | None:
 def _user_message(item: dict[str, Any], timing: Timing) -> ThreadItemKind:
     content = [c for c in map(user_input, _list(item.get("content"))) if c is not None]
     return UserMessageItem(
-        id=_str(item.get("id")), content=content, client_id=_opt_str(item.get("client_id")), **timing
+        id=_str(item.get("id")),
+        content=content,
+        client_id=_opt_str(item.get("client_id")),
+        **timing,
     )
 
 
@@ -204,7 +214,7 @@ def _collab_tool_call(item: dict[str, Any], timing: Timing) -> ThreadItemKind:
     states = item.get("agents_states", item.get("agentsStates"))
     return CollabAgentToolCallItem(
         id=_str(item.get("id")),
-        tool=item.get("tool") if isinstance(item.get("tool"), str) else "spawnAgent",
+        tool=cast(Any, item.get("tool") if isinstance(item.get("tool"), str) else "spawnAgent"),
         status=_status(item.get("status")),
         sender_thread_id=_str(item.get("sender_thread_id", item.get("senderThreadId"))),
         receiver_thread_ids=_list(item.get("receiver_thread_ids", item.get("receiverThreadIds"))),

@@ -132,7 +132,10 @@ class TurnState:
         return (self.root_turn_id, self.started_at, self.completed_at, self.duration_ms)
 
     def set_timing(
-        self, root_turn_id: str | None, started_at: int | None, completed_at: int | None,
+        self,
+        root_turn_id: str | None,
+        started_at: int | None,
+        completed_at: int | None,
         duration_ms: int | None,
     ) -> TurnTimed | None:
         """Record new timings; the change to report, or None when nothing changed."""

@@ -214,7 +214,9 @@ def rollout_paths_of(home: Path, thread_id: str, *, archived: bool | None = None
                 continue
         if not found:
             # Not a UUIDv7, or a file outside its date folders: look everywhere.
-            found = [p for p in iter_rollout_files(home, archived=False) if _is_file_of(p.name, tid)]
+            found = [
+                p for p in iter_rollout_files(home, archived=False) if _is_file_of(p.name, tid)
+            ]
     if archived is True or (archived is None and not found):
         found = [p for p in iter_rollout_files(home, archived=True) if _is_file_of(p.name, tid)]
     return sorted(set(found), key=file_order)

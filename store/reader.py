@@ -19,8 +19,8 @@ from typing import BinaryIO, Final
 import msgspec
 
 from threadlog.events import DecodeError, RolloutLine, decode_line
-from threadlog.events.event_msgs import ItemCompleted, UserMessage, user_message_of
-from threadlog.events.rollout import RolloutItem, SessionMeta
+from threadlog.events.event_msgs import ItemCompleted, TaskStarted, UserMessage, user_message_of
+from threadlog.events.rollout import RolloutItem, SessionMeta, TurnContext
 
 _CHUNK: Final = 1 << 20
 HEAD_RECORD_LIMIT: Final = 10
@@ -166,6 +166,9 @@ class HeadSummary(msgspec.Struct, frozen=True):
     first_user_message: UserMessage | None
     first_timestamp: str | None
     lines_read: int
+    # what the head also says, when it says it before the first user message
+    turn_context: TurnContext | None = None
+    task_started: TaskStarted | None = None
 
 
 def read_head_summary(path: Path, report: ReadReport | None = None) -> HeadSummary:
@@ -182,10 +185,16 @@ def head_summary(lines: Iterable[ReadLine]) -> HeadSummary:
     meta: SessionMeta | None = None
     user: UserMessage | None = None
     first_ts: str | None = None
+    context: TurnContext | None = None
+    started: TaskStarted | None = None
     count = 0
     for read in lines:
         count += 1
         item = read.line.item
+        if isinstance(item, TurnContext) and context is None:
+            context = item
+        elif isinstance(item, TaskStarted) and started is None:
+            started = item
         if first_ts is None and read.line.timestamp:
             first_ts = read.line.timestamp
         if meta is None and isinstance(item, SessionMeta):
@@ -202,5 +211,10 @@ def head_summary(lines: Iterable[ReadLine]) -> HeadSummary:
         if count >= limit:
             break
     return HeadSummary(
-        meta=meta, first_user_message=user, first_timestamp=first_ts, lines_read=count
+        meta=meta,
+        first_user_message=user,
+        first_timestamp=first_ts,
+        lines_read=count,
+        turn_context=context,
+        task_started=started,
     )

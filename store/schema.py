@@ -100,6 +100,8 @@ ALTER TABLE threads ADD COLUMN originator TEXT NOT NULL DEFAULT '';
 ALTER TABLE threads ADD COLUMN thread_source TEXT;
 ALTER TABLE threads ADD COLUMN history_mode TEXT NOT NULL DEFAULT 'legacy';
 ALTER TABLE threads ADD COLUMN recency_at_ms INTEGER;
+ALTER TABLE threads ADD COLUMN first_turn_id TEXT;
+ALTER TABLE threads ADD COLUMN session_id TEXT;
 UPDATE threads SET log_offset = 0, log_identity = '';
 DELETE FROM backfill_state;
 CREATE TABLE thread_turns (

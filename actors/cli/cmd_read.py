@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from threadlog.actors.cli.common import (
@@ -15,7 +16,8 @@ from threadlog.actors.cli.common import (
 )
 from threadlog.actors.cli.render import render_thread
 from threadlog.events.errors import ThreadNotFoundError
-from threadlog.projections.index.read_thread import read_thread
+from threadlog.projections.index.lineage import Lineage
+from threadlog.projections.index.read_thread import read_thread, thread_read_state
 from threadlog.store.files import FileLogStore
 
 
@@ -35,14 +37,20 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Read the thread from its rollout file (no database needed)."""
     home = resolve_home(args)
+    logs = FileLogStore(home)
+    lineage = Lineage([])
     try:
-        thread = read_thread(FileLogStore(home), args.thread_id, include_turns=args.turns)
+        thread = read_thread(logs, args.thread_id, include_turns=args.turns, lineage=lineage)
     except ValueError as exc:
         return fail(str(exc), EXIT_USAGE)
     except ThreadNotFoundError as exc:
         return fail(f"{exc} (looked in {home})", EXIT_USAGE)
+    if lineage.problem is not None:
+        print(
+            f"warning: {lineage.problem}; showing the history that could be read", file=sys.stderr
+        )
     if args.json:
-        print_json({"thread": thread})
+        print_json({"thread": thread, "readState": thread_read_state(logs, thread.id)})
     else:
         print(render_thread(thread))
     return EXIT_OK

@@ -54,7 +54,7 @@ from threadlog.events.errors import (
 from threadlog.events.ids import new_id
 from threadlog.events.ops import UserInputItem
 from threadlog.events.rollout import DynamicToolSpec
-from threadlog.events.views import Active, Idle, Thread, Turn
+from threadlog.events.views import Active, Idle, ReadState, Thread, Turn
 from threadlog.projections.index.backfill import run_backfill
 from threadlog.projections.index.listing import (
     ListParams,
@@ -62,7 +62,7 @@ from threadlog.projections.index.listing import (
     index_is_usable,
     list_page,
 )
-from threadlog.projections.index.read_thread import read_thread
+from threadlog.projections.index.read_thread import read_thread, thread_read_state
 from threadlog.projections.policy import PersistenceMode
 from threadlog.store.files import FileLogStore
 from threadlog.store.layout import make_private_dirs
@@ -329,6 +329,12 @@ class Runtime:
         except ThreadNotFoundError:
             raise ThreadNotLoadedError(tid) from None
 
+    async def read_state(self, thread_id: str) -> ReadState:
+        """A thread's ``readState`` (no read receipts are kept: its first turn is unread)."""
+        tid = self.registry.checked_id(thread_id)
+        logs = self.registry.logs
+        return await trio.to_thread.run_sync(lambda: thread_read_state(logs, tid))
+
     async def list_threads(self, params: ListParams | None = None) -> ListResult:
         """``thread/list``, with the status of loaded threads filled in."""
         await self.registry.syncer.flush()
@@ -342,7 +348,7 @@ class Runtime:
                 status = Active() if actor.active is not None else Idle()
                 thread = msgspec.structs.replace(thread, status=status)
             data.append(thread)
-        return ListResult(data=data, next_cursor=result.next_cursor)
+        return msgspec.structs.replace(result, data=data)
 
     def thread_settings(self, thread_id: str) -> ThreadSettings:
         """The settings a loaded thread runs with (the defaults for others)."""

@@ -12,7 +12,9 @@ answered and skipped. When stdin closes, the server stops reading, ends running 
 from __future__ import annotations
 
 import itertools
+import os
 import platform
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Final
 
@@ -203,7 +205,14 @@ class Server:
         client = f"{info['name']}; {info.get('version', '')}"
         agent = f"threadlog/{__version__} ({platform.system()}; {platform.machine()}) ({client})"
         self.initialized = True
-        await self.send(rpc.encode_result(request.id, {"userAgent": agent}))
+        answer = {
+            "userAgent": agent,
+            # what 0.171 adds: where the threads live and the platform
+            "codexHome": str(self.runtime.home),
+            "platformFamily": "windows" if os.name == "nt" else "unix",
+            "platformOs": sys.platform if sys.platform != "darwin" else "macos",
+        }
+        await self.send(rpc.encode_result(request.id, answer))
 
     async def _handle(self, request: rpc.Request) -> None:
         handler = self.handlers.get(request.method)
@@ -349,7 +358,7 @@ class Server:
         thread = await self.runtime.read_thread(
             params.thread_id, include_turns=params.include_turns
         )
-        return {"thread": thread}
+        return {"thread": thread, "readState": await self.runtime.read_state(thread.id)}
 
     async def thread_archive(self, raw: Any) -> Any:
         """``thread/archive``."""

@@ -42,6 +42,7 @@ def _feed_bases(logs: LogStore, ref: LogRef, extractor: MetadataExtractor) -> st
         return None
     extractor.feed(meta)
     lineage = resolve(logs, ref, meta)
+    extractor.inheriting = True
     for segment in lineage.bases:
         if segment.end_offset is not None:
             data = logs.read_bytes(segment.ref).data[: segment.end_offset]
@@ -51,6 +52,7 @@ def _feed_bases(logs: LogStore, ref: LogRef, extractor: MetadataExtractor) -> st
                 if not segment.includes(read):
                     break
                 extractor.feed(read.line.item)
+    extractor.inheriting = False
     return lineage.problem
 
 

@@ -50,6 +50,9 @@ class Lineage(msgspec.Struct):
 
     bases: list[Segment]
     problem: str | None = None
+    # While ``history_lines`` yields inherited lines this is True (a lazy reader can tell
+    # the thread's own lines from its parents').
+    reading_base: bool = False
 
 
 def first_meta(logs: LogStore, ref: LogRef) -> SessionMeta | None:
@@ -120,5 +123,9 @@ def history_lines(
         for read in logs.read_lines(segment.ref, report=ReadReport()):
             if not segment.includes(read):
                 break
+            if lineage is not None:
+                lineage.reading_base = True
             yield read
+    if lineage is not None:
+        lineage.reading_base = False
     yield from own

@@ -27,7 +27,7 @@ import msgspec
 from threadlog.events.errors import InvalidRequestError
 from threadlog.events.rows import SORT_KEYS, Anchor, Direction, ThreadQuery, ThreadRow
 from threadlog.events.sources import INTERACTIVE_SOURCE_KINDS, SOURCE_KINDS
-from threadlog.events.views import Thread
+from threadlog.events.views import ReadState, Thread
 from threadlog.projections.cursor import CursorError, decode_cursor, encode_cursor
 from threadlog.projections.index.lineage import history_lines
 from threadlog.projections.metadata import (
@@ -35,7 +35,7 @@ from threadlog.projections.metadata import (
     MetadataExtractor,
     whole_seconds_ms,
 )
-from threadlog.projections.thread_view import thread_view
+from threadlog.projections.thread_view import read_state, thread_view
 from threadlog.store.ports import IndexStore, LogRef, LogStore
 from threadlog.store.reader import head_summary
 
@@ -63,10 +63,16 @@ class ListParams(msgspec.Struct, frozen=True, rename="camel"):
 
 
 class ListResult(msgspec.Struct, frozen=True, rename="camel"):
-    """The result of ``thread/list``."""
+    """The result of ``thread/list``.
+
+    ``backwardsCursor`` pages the other way from this page's first thread (included), as
+    0.171 offers it; ``readStates`` gives each listed thread's read state.
+    """
 
     data: list[Thread]
     next_cursor: str | None = None
+    backwards_cursor: str | None = None
+    read_states: dict[str, ReadState] = {}
 
 
 class ListMetrics:
@@ -134,8 +140,24 @@ def list_page(
         rows, next_cursor = _from_logs(logs, query, metrics, default_provider)
         metrics.fs_pages += 1
     names = logs.names_of([r.id for r in rows]) if rows else {}
-    data = [thread_view(row, name=names.get(row.id)) for row in rows]
-    return ListResult(data=data, next_cursor=next_cursor)
+    data = [thread_view(row, name=names.get(row.id), listed=True) for row in rows]
+    return ListResult(
+        data=data,
+        next_cursor=next_cursor,
+        backwards_cursor=backwards_cursor(rows[0], query) if rows else None,
+        read_states={row.id: read_state(row) for row in rows},
+    )
+
+
+def backwards_cursor(first: ThreadRow, query: ThreadQuery) -> str:
+    """A cursor that lists the other way starting at ``first`` (inclusive).
+
+    Anchors are exclusive, so it sits just outside ``first``'s sort value: a millisecond
+    before it for a descending page (whose way back ascends), after it for an ascending one.
+    """
+    value = first.sort_value(query.sort_key)
+    step = -1 if query.direction == "desc" else 1
+    return encode_cursor(Anchor(query.sort_key, value + step, first.id))
 
 
 def _from_index(
@@ -150,9 +172,10 @@ def _from_index(
             index.delete(row.id)
             metrics.stale_rows_dropped += 1
     next_cursor = None
-    if len(page.rows) == query.limit:
-        # As Codex answers: a full page always carries a cursor (its last row).
-        next_cursor = encode_cursor(Anchor.after(page.rows[-1], query.sort_key))
+    if page.next_anchor is not None:
+        # As 0.171 answers: a cursor only when more rows follow (0.105 also gave one after
+        # a full last page, which led to an empty page).
+        next_cursor = encode_cursor(page.next_anchor)
     return rows, next_cursor
 
 
@@ -195,10 +218,10 @@ def _from_logs(
         if row is None or not query.matches(row):
             continue
         picked.append((value, thread_id, row))
-        if len(picked) >= query.limit:
+        if len(picked) > query.limit:  # one more than a page: another page follows
             break
     next_cursor = None
-    if len(picked) >= query.limit:
+    if len(picked) > query.limit:
         picked = picked[: query.limit]
         value, thread_id, _ = picked[-1]
         next_cursor = encode_cursor(Anchor(query.sort_key, value, thread_id))
@@ -222,6 +245,11 @@ def _head_row(logs: LogStore, ref: LogRef, default_provider: str) -> ThreadRow |
         default_provider=default_provider,
     )
     extractor.feed(head.meta)
+    # A fork's head starts with its parent's turns: their start is not the fork's recency.
+    started = head.task_started if head.meta.history_base is None else None
+    for seen in (head.turn_context, started):
+        if seen is not None:
+            extractor.feed(seen)
     extractor.feed(head.first_user_message)
     return extractor.entry(
         updated_at_ms=whole_seconds_ms(stat.modified_ms), archived=ref.archived

@@ -15,14 +15,14 @@ import msgspec
 from threadlog.events.errors import ThreadNotFoundError
 from threadlog.events.ids import new_id, parse_thread_id
 from threadlog.events.rollout import RolloutItem
-from threadlog.events.rows import IndexEntry, LogPosition
-from threadlog.events.views import Thread, ThreadStatus
+from threadlog.events.rows import IndexEntry, LogPosition, ThreadRow
+from threadlog.events.views import ReadState, Thread, ThreadStatus
 from threadlog.projections.history import HistoryBuilder
 from threadlog.projections.index.lineage import Lineage, history_lines
 from threadlog.projections.metadata import MetadataExtractor, whole_seconds_ms
-from threadlog.projections.thread_view import thread_view
+from threadlog.projections.thread_view import read_state, thread_view
 from threadlog.store.ports import LogRef, LogStore
-from threadlog.store.reader import ReadReport
+from threadlog.store.reader import ReadReport, head_summary
 
 
 class LoadedLog(msgspec.Struct):
@@ -47,6 +47,7 @@ def load_log(
     items: list[RolloutItem] = []
     lineage = Lineage([])
     for read in history_lines(logs, ref, report=report, lineage=lineage):
+        extractor.inheriting = lineage.reading_base
         extractor.feed(read.line.item)
         if keep_items:
             items.append(read.line.item)
@@ -67,16 +68,41 @@ def read_thread(
     include_turns: bool,
     status: ThreadStatus | None = None,
     id_source: Callable[[], str] = new_id,
+    lineage: Lineage | None = None,
 ) -> Thread:
-    """``thread/read`` from the log alone; raises ``ThreadNotFoundError`` or ``ValueError``."""
+    """``thread/read`` from the log alone; raises ``ThreadNotFoundError`` or ``ValueError``.
+
+    ``lineage`` receives the bases a fork was read through and any problem with them.
+    """
     tid = parse_thread_id(thread_id)
     ref = logs.locate(tid)
     if ref is None:
         raise ThreadNotFoundError(tid)
     loaded = load_log(logs, ref, keep_items=include_turns)
+    if lineage is not None:
+        lineage.bases, lineage.problem = loaded.lineage.bases, loaded.lineage.problem
     turns = None
     if include_turns:
         builder = HistoryBuilder(id_source)
         builder.feed_all(loaded.items)
         turns = builder.snapshot(running=False)
     return thread_view(loaded.entry.row, name=logs.name_of(tid), turns=turns, status=status)
+
+
+def thread_read_state(logs: LogStore, thread_id: str) -> ReadState:
+    """The ``readState`` of ``thread/read``: the first turn of the thread's own log unread.
+
+    Only the log's head is read (its first turn starts within it); a thread without a log
+    yet, or without a turn, has no first unread turn.
+    """
+    tid = parse_thread_id(thread_id)
+    ref = logs.locate(tid)
+    first_turn = None
+    if ref is not None:
+        head = head_summary(logs.read_lines(ref))
+        first_turn = head.task_started.turn_id if head.task_started is not None else None
+    return read_state(
+        ThreadRow(
+            id=tid, rollout_path="", created_at_ms=0, updated_at_ms=0, first_turn_id=first_turn
+        )
+    )

@@ -48,9 +48,7 @@ def test_versions_we_follow_decode_without_unknowns() -> None:
     # The seed era (SEED_VERSIONS) is fully modelled; the 0.171 home's new line kinds
     # are the current era's (they round-trip losslessly above, as unknown kinds).
     unknown: list[tuple[str, str]] = []
-    paths = [
-        p for v in SEED_VERSIONS for p in sorted((CODEX_REAL / v).rglob("rollout-*.jsonl"))
-    ]
+    paths = [p for v in SEED_VERSIONS for p in sorted((CODEX_REAL / v).rglob("rollout-*.jsonl"))]
     assert paths
     for path in paths:
         for raw in _lines(path):

@@ -40,8 +40,8 @@ from threadlog.projections.history import (
     ItemUpdated,
     TurnChanged,
     TurnOpened,
-    TurnTimed,
     TurnsDropped,
+    TurnTimed,
     build_turns,
 )
 from threadlog.testing.sequences import valid_rollout_items, with_noise
