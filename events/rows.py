@@ -85,11 +85,41 @@ class ThreadRow(msgspec.Struct, frozen=True):
         return self.created_at_ms if sort_key == "created_at" else self.updated_at_ms
 
 
+class TurnSpan(msgspec.Struct, frozen=True):
+    """Where one turn's lines are: bytes ``[start_offset, end_offset)`` of one log.
+
+    A fork's inherited turns are spans of its parent's log. ``ordinal`` is the ordinal of
+    the turn's ``task_started`` line (None in logs without ordinals); ``end_offset`` is
+    None while the turn is still open.
+    """
+
+    turn_id: str
+    log_location: str
+    start_offset: int
+    end_offset: int | None = None
+    ordinal: int | None = None
+
+
+class TurnIndex(msgspec.Struct, frozen=True):
+    """A thread's turn spans and the position of its log they were folded through.
+
+    Spans are current only while the log is still at ``position``: the index row may be
+    kept up to date by writers that do not fold turns (a live thread's metadata).
+    """
+
+    spans: list[TurnSpan]
+    position: LogPosition
+
+
 class IndexEntry(msgspec.Struct, frozen=True):
-    """A row together with the dynamic tools its first ``session_meta`` declared."""
+    """A row, the dynamic tools its first ``session_meta`` declared, and its turns.
+
+    ``turns`` None means "not known here" (the stored spans stay as they are).
+    """
 
     row: ThreadRow
     dynamic_tools: list[DynamicToolSpec] = []
+    turns: list[TurnSpan] | None = None
 
 
 class AnchorError(ValueError):

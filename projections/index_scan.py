@@ -18,6 +18,7 @@ import msgspec
 from threadlog.events import DecodeError, decode_line, peek_kinds
 from threadlog.events.event_msgs import ItemCompleted, UserMessage
 from threadlog.projections.metadata import MetadataExtractor
+from threadlog.projections.turn_spans import TurnSpanner, is_turn_boundary
 
 _TYPE_KEY: Final = b',"type":"'
 _PAYLOAD_TYPE: Final = b',"payload":{"type":"'
@@ -56,8 +57,14 @@ def line_kinds(line: bytes) -> tuple[str | None, str | None]:
     return peek_kinds(line)
 
 
-def scan_metadata(data: bytes, base_offset: int, extractor: MetadataExtractor) -> ScanResult:
-    """Feed the metadata-relevant lines of ``data`` (complete lines only) to ``extractor``."""
+def scan_metadata(
+    data: bytes,
+    base_offset: int,
+    extractor: MetadataExtractor,
+    spanner: TurnSpanner | None = None,
+) -> ScanResult:
+    """Feed the metadata-relevant lines of ``data`` (complete lines only) to ``extractor``,
+    and the turn boundaries to ``spanner`` (the turn index)."""
     result = ScanResult(end_offset=base_offset)
     need_user = not (extractor.row.first_user_message and extractor.row.title)
     last_token_count: bytes | None = None
@@ -70,6 +77,7 @@ def scan_metadata(data: bytes, base_offset: int, extractor: MetadataExtractor) -
             result.torn_tail = bool(data[pos:].strip(b" \t\r\x00"))
             break
         line = data[pos:newline]
+        line_start = base_offset + pos
         pos = newline + 1
         result.end_offset = base_offset + pos
         if not line.strip():
@@ -79,6 +87,16 @@ def scan_metadata(data: bytes, base_offset: int, extractor: MetadataExtractor) -
             kind, inner = line_kinds(line)
         except DecodeError:
             result.bad_lines += 1
+            continue
+        if kind == "event_msg" and spanner is not None and is_turn_boundary(inner):
+            try:
+                boundary = decode_line(line)
+            except DecodeError:
+                result.bad_lines += 1
+                continue
+            spanner.feed(boundary.item, line_start, result.end_offset, boundary.ordinal)
+            if inner == "task_started":
+                last_task_started = line
             continue
         if kind == "event_msg":
             if inner == "token_count":

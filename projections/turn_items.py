@@ -50,12 +50,12 @@ from threadlog.projections.item_mapping import (
 
 _STATUSES: Final = frozenset({"inProgress", "completed", "failed", "declined"})
 
+
 class Timing(TypedDict):
     """When an item started and completed (Unix ms), as ``item_completed`` says."""
 
     started_at_ms: int | None
     completed_at_ms: int | None
-
 
 
 def _str(value: Any, default: str = "") -> str:

@@ -157,6 +157,13 @@ class FileLogStore:
             data=data, offset=offset, identity=identity, modified_ms=stat.st_mtime_ns // 10**6
         )
 
+    def read_range(self, ref: LogRef, start: int, end: int) -> bytes:
+        """Bytes ``[start, end)`` of the file, one positioned read."""
+        if start < 0 or end < start:
+            raise ValueError(f"bad byte range [{start}, {end})")
+        with open(ref.location, "rb") as stream:
+            return os.pread(stream.fileno(), end - start, start)
+
     def stat(self, ref: LogRef) -> LogStat:
         """The file's size, inode and mtime."""
         st = os.stat(ref.location)

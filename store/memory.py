@@ -23,6 +23,7 @@ from threadlog.events.rows import (
     ThreadPage,
     ThreadQuery,
     ThreadRow,
+    TurnIndex,
 )
 from threadlog.store.clock import wall_clock_ms
 from threadlog.store.names import normalize_name
@@ -201,6 +202,12 @@ class MemoryLogStore:
             if decoded is not None:
                 yield decoded
 
+    def read_range(self, ref: LogRef, start: int, end: int) -> bytes:
+        """Bytes ``[start, end)`` of the log."""
+        if start < 0 or end < start:
+            raise ValueError(f"bad byte range [{start}, {end})")
+        return bytes(self._find(ref).data[start:end])
+
     def read_bytes(self, ref: LogRef, start: LogPosition | None = None) -> LogChunk:
         """The bytes after ``start`` when it belongs to this incarnation of the log."""
         log = self._find(ref)
@@ -278,6 +285,7 @@ class MemoryIndex:
         self.clock_ms = clock_ms
         self._rows: dict[str, ThreadRow] = {}
         self._tools: dict[str, list[DynamicToolSpec]] = {}
+        self._turns: dict[str, TurnIndex] = {}
         self._state = BackfillState("pending", None, None, clock_ms() // 1000)
 
     def _unique_updated_at(self, requested_ms: int) -> int:
@@ -308,6 +316,8 @@ class MemoryIndex:
             self._rows[row.id] = row
             if record.dynamic_tools and row.id not in self._tools:
                 self._tools[row.id] = list(record.dynamic_tools)
+            if record.turns is not None:
+                self._turns[row.id] = TurnIndex(list(record.turns), record.row.log_position)
 
     def get(self, thread_id: str) -> ThreadRow | None:
         """One row."""
@@ -318,10 +328,16 @@ class MemoryIndex:
         tools = self._tools.get(parse_thread_id(thread_id))
         return list(tools) if tools else None
 
+    def turns(self, thread_id: str) -> TurnIndex | None:
+        """A thread's turn spans and their position."""
+        found = self._turns.get(parse_thread_id(thread_id))
+        return None if found is None else TurnIndex(list(found.spans), found.position)
+
     def delete(self, thread_id: str) -> bool:
-        """Remove a row and its tools."""
+        """Remove a row, its tools and its turn spans."""
         tid = parse_thread_id(thread_id)
         self._tools.pop(tid, None)
+        self._turns.pop(tid, None)
         return self._rows.pop(tid, None) is not None
 
     def set_name(self, thread_id: str, name: str | None) -> bool:

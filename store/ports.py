@@ -17,7 +17,8 @@ Requirements of the log (``LogStore`` and ``LogWriter``):
   interleave lines.
 * L3 Read from a position. ``read_bytes`` from a position the store gave out returns exactly
   the bytes appended after it; a position of another incarnation of the log (replaced,
-  truncated) is not trusted and the read starts over from the beginning.
+  truncated) is not trusted and the read starts over from the beginning. ``read_range``
+  reads just the bytes asked for (a turn of a huge log costs the turn's size).
 * L4 Torn tails heal. Readers never return part of a line; opening a writer ends a torn last
   line so the next append starts on a fresh line, and no complete line is ever lost.
 * L5 Lossless. A line's bytes come back exactly as appended, kinds unknown to us included.
@@ -43,6 +44,9 @@ Requirements of the index (``IndexStore``):
 * I5 The log position of each row (``ThreadRow.log_position``) is stored as given, so
   indexing resumes where it stopped.
 * I6 Thread ids are checked before any query; names and search terms are bound data.
+* I7 Turn spans. An entry upserted with ``turns`` replaces the thread's spans (in order)
+  and records its row's log position as theirs; one upserted with ``turns=None`` leaves
+  both; deleting a row deletes them.
 """
 
 from __future__ import annotations
@@ -54,7 +58,14 @@ from typing import Literal, Protocol
 import msgspec
 
 from threadlog.events.rollout import DynamicToolSpec
-from threadlog.events.rows import IndexEntry, LogPosition, ThreadPage, ThreadQuery, ThreadRow
+from threadlog.events.rows import (
+    IndexEntry,
+    LogPosition,
+    ThreadPage,
+    ThreadQuery,
+    ThreadRow,
+    TurnIndex,
+)
 from threadlog.store.reader import ReadLine, ReadReport
 
 Durability = Literal["none", "flush", "fsync"]
@@ -177,6 +188,10 @@ class LogStore(Protocol):
         """The log's bytes after ``start`` (from the beginning when it is foreign)."""
         ...
 
+    def read_range(self, ref: LogRef, start: int, end: int) -> bytes:
+        """The log's bytes ``[start, end)`` (fewer when it is shorter), nothing else read (L3)."""
+        ...
+
     def stat(self, ref: LogRef) -> LogStat:
         """The log's size, identity and modification time (``FileNotFoundError`` if gone)."""
         ...
@@ -206,7 +221,7 @@ class LogStore(Protocol):
 
 
 class IndexStore(Protocol):
-    """The index of threads: rows, pages, dynamic tools, the backfill lease (I1-I6)."""
+    """The index of threads: rows, pages, dynamic tools, the backfill lease, turn spans (I1-I7)."""
 
     def upsert(self, records: Sequence[IndexEntry], *, keep_git: bool = True) -> None:
         """Insert or replace rows and record each thread's dynamic tools once, atomically."""
@@ -217,6 +232,11 @@ class IndexStore(Protocol):
 
     def dynamic_tools(self, thread_id: str) -> list[DynamicToolSpec] | None:
         """A thread's dynamic tools in declaration order (None when it declared none)."""
+        ...
+
+    def turns(self, thread_id: str) -> TurnIndex | None:
+        """A thread's turn spans as last upserted with turns, and the log position they
+        were folded through; None when none were ever upserted (I7)."""
         ...
 
     def delete(self, thread_id: str) -> bool:

@@ -112,8 +112,12 @@ CREATE TABLE thread_turns (
     start_offset INTEGER NOT NULL,
     end_offset INTEGER NOT NULL,
     ordinal INTEGER,
-    item_base INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (thread_id, position)
+);
+CREATE TABLE thread_turns_state (
+    thread_id TEXT PRIMARY KEY NOT NULL REFERENCES threads(id) ON DELETE CASCADE,
+    log_offset INTEGER NOT NULL,
+    log_identity TEXT NOT NULL
 );
 """
 

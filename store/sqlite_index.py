@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from threadlog.events.rollout import DynamicToolSpec
-from threadlog.events.rows import IndexEntry, ThreadPage, ThreadQuery, ThreadRow
+from threadlog.events.rows import IndexEntry, ThreadPage, ThreadQuery, ThreadRow, TurnIndex
 from threadlog.store import lease
 from threadlog.store.layout import STATE_DB_FILE
 from threadlog.store.ports import BackfillState
@@ -52,6 +52,10 @@ class SqliteIndex:
     def dynamic_tools(self, thread_id: str) -> list[DynamicToolSpec] | None:
         """A thread's dynamic tools."""
         return self.db.get_dynamic_tools(thread_id)
+
+    def turns(self, thread_id: str) -> TurnIndex | None:
+        """A thread's turn spans and their position (I7)."""
+        return self.db.get_turns(thread_id)
 
     def delete(self, thread_id: str) -> bool:
         """Remove a row."""

@@ -23,7 +23,7 @@ import msgspec
 
 from threadlog.events.ids import parse_thread_id
 from threadlog.events.rollout import DynamicToolSpec
-from threadlog.events.rows import IndexEntry, LogPosition, ThreadRow
+from threadlog.events.rows import IndexEntry, LogPosition, ThreadRow, TurnIndex, TurnSpan
 from threadlog.store.clock import wall_clock_ms
 from threadlog.store.layout import STATE_DB_FILE, make_private_dirs
 from threadlog.store.schema import LATEST_VERSION, MIGRATIONS
@@ -169,7 +169,9 @@ class StateDb:
         """Insert or update rows and write each thread's dynamic tools once, atomically."""
         with self.transaction() as conn:
             for record in records:
-                self._upsert(conn, record.row, record.dynamic_tools, keep_git=keep_git)
+                stored = self._upsert(conn, record.row, record.dynamic_tools, keep_git=keep_git)
+                if record.turns is not None:
+                    self._write_turns(conn, stored.id, record.turns, record.row.log_position)
 
     def upsert_thread(
         self,
@@ -219,6 +221,41 @@ class StateDb:
                 ),
             )
         return row
+
+    @staticmethod
+    def _write_turns(
+        conn: apsw.Connection, thread_id: str, turns: Sequence[TurnSpan], position: LogPosition
+    ) -> None:
+        conn.execute("DELETE FROM thread_turns WHERE thread_id = ?", (thread_id,))
+        conn.execute(
+            "INSERT INTO thread_turns_state (thread_id, log_offset, log_identity) VALUES (?, ?, ?) "
+            "ON CONFLICT(thread_id) DO UPDATE SET log_offset = excluded.log_offset, "
+            "log_identity = excluded.log_identity",
+            (thread_id, position.offset, position.identity),
+        )
+        conn.executemany(
+            "INSERT INTO thread_turns (thread_id, position, turn_id, log_location, "
+            "start_offset, end_offset, ordinal) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (thread_id, n, t.turn_id, t.log_location, t.start_offset, t.end_offset, t.ordinal)
+                for n, t in enumerate(turns)
+            ],
+        )
+
+    def get_turns(self, thread_id: str) -> TurnIndex | None:
+        """A thread's turn spans in order and where they were folded to; None if never."""
+        tid = parse_thread_id(thread_id)
+        state = self.query(
+            "SELECT log_offset, log_identity FROM thread_turns_state WHERE thread_id = ?", (tid,)
+        )
+        if not state:
+            return None
+        rows = self.query(
+            "SELECT turn_id, log_location, start_offset, end_offset, ordinal FROM thread_turns "
+            "WHERE thread_id = ? ORDER BY position",
+            (tid,),
+        )
+        return TurnIndex([TurnSpan(*r) for r in rows], LogPosition(*state[0]))
 
     def touch_updated_at(self, thread_id: str, at_ms: int | None = None) -> int | None:
         """Stamp a thread as just updated (unique ms); None when there is no such row."""

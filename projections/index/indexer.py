@@ -12,9 +12,10 @@ from __future__ import annotations
 import msgspec
 
 from threadlog.events.rollout import DynamicToolSpec
-from threadlog.events.rows import IndexEntry, LogPosition, ThreadRow
+from threadlog.events.rows import IndexEntry, LogPosition, ThreadRow, TurnSpan
 from threadlog.projections.index.lineage import first_meta, resolve
 from threadlog.projections.index_scan import ScanResult, scan_metadata
+from threadlog.projections.turn_spans import OWN_LOG, TurnSpanner
 from threadlog.projections.metadata import MetadataExtractor, whole_seconds_ms
 from threadlog.store.ports import IndexStore, LogRef, LogStore
 
@@ -31,8 +32,11 @@ class IndexOutcome(msgspec.Struct):
     lineage_problem: str | None = None
 
 
-def _feed_bases(logs: LogStore, ref: LogRef, extractor: MetadataExtractor) -> str | None:
-    """Fold a fork's (or revert's) inherited history first, under the log's own meta.
+def _feed_bases(
+    logs: LogStore, ref: LogRef, extractor: MetadataExtractor, spanner: TurnSpanner
+) -> str | None:
+    """Fold a fork's (or revert's) inherited history first, under the log's own meta; the
+    inherited turns' spans point into the base logs.
 
     The inherited part of a base never changes, so a resumed fold need not see it again.
     Returns the lineage's problem, if any.
@@ -44,14 +48,21 @@ def _feed_bases(logs: LogStore, ref: LogRef, extractor: MetadataExtractor) -> st
     lineage = resolve(logs, ref, meta)
     extractor.inheriting = True
     for segment in lineage.bases:
+        base = TurnSpanner(segment.ref.location)
         if segment.end_offset is not None:
             data = logs.read_bytes(segment.ref).data[: segment.end_offset]
-            scan_metadata(data, 0, extractor)
+            scan_metadata(data, 0, extractor, base)
+            inherited = base.cut(segment.end_offset)
         else:
+            end = 0
             for read in logs.read_lines(segment.ref):
                 if not segment.includes(read):
                     break
                 extractor.feed(read.line.item)
+                base.feed(read.line.item, read.offset, read.end, read.line.ordinal)
+                end = read.end
+            inherited = base.cut(end)
+        spanner.spans.extend(inherited)
     extractor.inheriting = False
     return lineage.problem
 
@@ -62,8 +73,10 @@ def extract_log(
     *,
     previous: ThreadRow | None = None,
     previous_tools: list[DynamicToolSpec] | None = None,
+    previous_turns: list[TurnSpan] | None = None,
 ) -> IndexOutcome:
-    """Fold a log's metadata, resuming from ``previous`` when the log only grew."""
+    """Fold a log's metadata and turn spans, resuming from ``previous`` when the log only
+    grew (``previous_turns``: the spans stored with it)."""
     outcome = IndexOutcome(location=ref.location)
     try:
         chunk = logs.read_bytes(ref, previous.log_position if previous else None)
@@ -74,7 +87,7 @@ def extract_log(
         outcome.resumed = True
         if not chunk.data and previous.rollout_path == ref.location:
             outcome.unchanged = True
-            outcome.entry = IndexEntry(previous, list(previous_tools or []))
+            outcome.entry = IndexEntry(previous, list(previous_tools or []), previous_turns)
             return outcome
     if outcome.resumed and previous is not None:
         extractor = MetadataExtractor.from_row(
@@ -84,9 +97,10 @@ def extract_log(
         extractor = MetadataExtractor(
             thread_id=ref.thread_id, rollout_path=ref.location, created_at_ms=ref.created_ms
         )
+    spanner = TurnSpanner(OWN_LOG, (previous_turns or []) if outcome.resumed else [])
     if not outcome.resumed:
-        outcome.lineage_problem = _feed_bases(logs, ref, extractor)
-    scan = scan_metadata(chunk.data, chunk.offset, extractor)
+        outcome.lineage_problem = _feed_bases(logs, ref, extractor, spanner)
+    scan = scan_metadata(chunk.data, chunk.offset, extractor, spanner)
     outcome.scan = scan
     if not outcome.resumed and not scan.saw_meta:
         outcome.error = "no session_meta"
@@ -102,6 +116,10 @@ def extract_log(
         archived_at_ms=archived_at,
         log_position=LogPosition(scan.end_offset, chunk.identity),
     )
+    if outcome.resumed and previous_turns is None:
+        outcome.entry = IndexEntry(outcome.entry.row, outcome.entry.dynamic_tools, None)
+    else:
+        outcome.entry = IndexEntry(outcome.entry.row, outcome.entry.dynamic_tools, spanner.spans)
     return outcome
 
 
@@ -111,7 +129,12 @@ def sync_log(
     """Bring one log's row up to date (live sync after writes, or a repair)."""
     previous = index.get(ref.thread_id)
     tools = index.dynamic_tools(previous.id) if previous else None
-    outcome = extract_log(logs, ref, previous=previous, previous_tools=tools)
+    stored = index.turns(previous.id) if previous else None
+    # spans continue only from the very position the row was folded to
+    turns = (
+        stored.spans if stored and previous and stored.position == previous.log_position else None
+    )
+    outcome = extract_log(logs, ref, previous=previous, previous_tools=tools, previous_turns=turns)
     if outcome.entry is not None and not outcome.unchanged:
         record = outcome.entry
         if updated_at_ms is not None:
