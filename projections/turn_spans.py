@@ -18,7 +18,6 @@ from threadlog.events.event_msgs import TaskComplete, TaskStarted, TurnAborted
 from threadlog.events.rollout import RolloutItem
 from threadlog.events.rows import TurnSpan
 
-
 OWN_LOG: Final = ""
 """``TurnSpan.log_location`` of a turn in the thread's own log (its location may change: a
 thread is archived, unarchived); an inherited turn names its base log's location."""

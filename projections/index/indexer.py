@@ -15,8 +15,8 @@ from threadlog.events.rollout import DynamicToolSpec
 from threadlog.events.rows import IndexEntry, LogPosition, ThreadRow, TurnSpan
 from threadlog.projections.index.lineage import first_meta, resolve
 from threadlog.projections.index_scan import ScanResult, scan_metadata
-from threadlog.projections.turn_spans import OWN_LOG, TurnSpanner
 from threadlog.projections.metadata import MetadataExtractor, whole_seconds_ms
+from threadlog.projections.turn_spans import OWN_LOG, TurnSpanner
 from threadlog.store.ports import IndexStore, LogRef, LogStore
 
 
