@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 from threadlog.events.event_msgs import EventMsg
 from threadlog.events.response_items import ResponseItem
@@ -54,7 +55,11 @@ class HistoryBase(msgspec.Struct, frozen=True):
 
 
 class SessionMeta(msgspec.Struct, frozen=True):
-    """``session_meta`` payload: the thread's identity (the first one in a file wins)."""
+    """``session_meta`` payload: the thread's identity (the first one in a file wins).
+
+    The 0.169+ fields default to ``UNSET`` and are then not written at all: 0.171 reads
+    some of them (``history_mode``, ``account_scoped``) as values that may not be null.
+    """
 
     id: str
     timestamp: str = ""
@@ -74,14 +79,19 @@ class SessionMeta(msgspec.Struct, frozen=True):
     # Later Codex versions; optional so every era reads.
     thread_source: Any = None
     parent_thread_id: str | None = None
-    session_id: str | None = None
-    history_mode: str | None = None
-    history_base: HistoryBase | None = None
-    forked_from_ordinal_exclusive: int | None = None
-    multi_agent_version: str | None = None
-    runtime_workspace_roots: list[str] | None = None
-    context_window: Any = None
-    account_scoped: bool | None = None
+    session_id: str | UnsetType = UNSET
+    history_mode: str | UnsetType = UNSET
+    history_base: HistoryBase | UnsetType = UNSET
+    forked_from_ordinal_exclusive: int | UnsetType = UNSET
+    multi_agent_version: str | UnsetType = UNSET
+    runtime_workspace_roots: list[str] | UnsetType = UNSET
+    context_window: Any = UNSET
+    account_scoped: bool | UnsetType = UNSET
+
+    @property
+    def base(self) -> HistoryBase | None:
+        """Where the inherited history comes from (forks by reference, reverts), if any."""
+        return self.history_base if isinstance(self.history_base, HistoryBase) else None
 
 
 class TurnContext(msgspec.Struct, frozen=True):

@@ -206,9 +206,9 @@ class MetadataExtractor:
             changes["originator"] = meta.originator
         if meta.thread_source is not None:
             changes["thread_source"] = source_to_text(meta.thread_source)
-        if meta.history_mode:
+        if isinstance(meta.history_mode, str) and meta.history_mode:
             changes["history_mode"] = meta.history_mode
-        if meta.session_id:
+        if isinstance(meta.session_id, str) and meta.session_id:
             changes["session_id"] = meta.session_id
         self._set(**changes)
 

@@ -11,11 +11,19 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from threadlog.actors.cli import cmd_demo, cmd_index, cmd_list, cmd_read, cmd_serve, cmd_threads
+from threadlog.actors.cli import (
+    cmd_demo,
+    cmd_index,
+    cmd_list,
+    cmd_read,
+    cmd_serve,
+    cmd_threads,
+    cmd_turns,
+)
 from threadlog.actors.cli.common import EXIT_USAGE, UsageError, configure_logging, fail
 from threadlog.events import __version__
 
-COMMANDS = (cmd_demo, cmd_read, cmd_list, cmd_threads, cmd_index, cmd_serve)
+COMMANDS = (cmd_demo, cmd_read, cmd_turns, cmd_list, cmd_threads, cmd_index, cmd_serve)
 """Every subcommand module; each exposes ``register(subparsers)``."""
 
 

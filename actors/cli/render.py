@@ -19,7 +19,7 @@ from threadlog.events.thread_items import (
     UserMessageItem,
     WebSearchItem,
 )
-from threadlog.events.views import Thread
+from threadlog.events.views import Thread, Turn
 
 
 def _when(seconds: int) -> str:
@@ -64,7 +64,14 @@ def render_thread(thread: Thread) -> str:
         f"  path {thread.path}",
     ]
     for number, turn in enumerate(thread.turns, 1):
-        status = turn.status + (f": {turn.error.message}" if turn.error else "")
-        lines.append(f"\nturn {number} ({turn.id}) - {status}")
-        lines += [render_item(item) for item in turn.items]
+        lines.append(render_turn(turn, f"turn {number}"))
+    return "\n".join(lines)
+
+
+def render_turn(turn: Turn, label: str = "turn") -> str:
+    """One turn: its status (and error) and its items."""
+    status = turn.status + (f": {turn.error.message}" if turn.error else "")
+    when = f", started {_when(turn.started_at)}" if turn.started_at is not None else ""
+    lines = [f"\n{label} ({turn.id}) - {status}{when}"]
+    lines += [render_item(item) for item in turn.items]
     return "\n".join(lines)

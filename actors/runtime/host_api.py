@@ -63,7 +63,9 @@ from threadlog.projections.index.listing import (
     list_page,
 )
 from threadlog.projections.index.read_thread import read_thread, thread_read_state
+from threadlog.projections.index.turns_list import TurnsListParams, list_turns
 from threadlog.projections.policy import PersistenceMode
+from threadlog.projections.turns_page import TurnsPage
 from threadlog.store.files import FileLogStore
 from threadlog.store.layout import make_private_dirs
 from threadlog.store.ports import Durability, IndexStore, LogStore
@@ -334,6 +336,16 @@ class Runtime:
         tid = self.registry.checked_id(thread_id)
         logs = self.registry.logs
         return await trio.to_thread.run_sync(lambda: thread_read_state(logs, tid))
+
+    async def list_turns(self, params: TurnsListParams) -> TurnsPage:
+        """``thread/turns/list``: a page of a thread's turns, newest first by default."""
+        self.registry.checked_id(params.thread_id)
+        await self.registry.syncer.flush()
+        logs, index = self.registry.logs, self.registry.index
+        try:
+            return await trio.to_thread.run_sync(lambda: list_turns(logs, params, index=index))
+        except ThreadNotFoundError:
+            raise ThreadNotLoadedError(params.thread_id) from None
 
     async def list_threads(self, params: ListParams | None = None) -> ListResult:
         """``thread/list``, with the status of loaded threads filled in."""

@@ -46,6 +46,7 @@ from threadlog.events import __version__
 from threadlog.events.errors import InvalidRequestError, ThreadError
 from threadlog.events.views import Thread
 from threadlog.projections.index.listing import ListParams
+from threadlog.projections.index.turns_list import TurnsListParams
 from threadlog.projections.item_mapping import join_command
 
 MAX_LINE: Final = 64 << 20
@@ -116,6 +117,7 @@ class Server:
             "thread/fork": self.thread_fork,
             "thread/list": self.thread_list,
             "thread/read": self.thread_read,
+            "thread/turns/list": self.thread_turns_list,
             "thread/archive": self.thread_archive,
             "thread/unarchive": self.thread_unarchive,
             "thread/name/set": self.thread_name_set,
@@ -359,6 +361,10 @@ class Server:
             params.thread_id, include_turns=params.include_turns
         )
         return {"thread": thread, "readState": await self.runtime.read_state(thread.id)}
+
+    async def thread_turns_list(self, raw: Any) -> Any:
+        """``thread/turns/list``."""
+        return await self.runtime.list_turns(msgspec.convert(raw, TurnsListParams))
 
     async def thread_archive(self, raw: Any) -> Any:
         """``thread/archive``."""

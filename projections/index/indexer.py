@@ -42,7 +42,7 @@ def _feed_bases(
     Returns the lineage's problem, if any.
     """
     meta = first_meta(logs, ref)
-    if meta is None or meta.history_base is None:
+    if meta is None or meta.base is None:
         return None
     extractor.feed(meta)
     lineage = resolve(logs, ref, meta)

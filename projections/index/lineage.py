@@ -79,8 +79,8 @@ def resolve(logs: LogStore, head: LogRef, meta: SessionMeta | None) -> Lineage:
     bases: list[Segment] = []
     seen = {head.location}
     current, current_meta = head, meta
-    while current_meta is not None and current_meta.history_base is not None:
-        base = current_meta.history_base
+    while current_meta is not None and current_meta.base is not None:
+        base = current_meta.base
         try:
             base_id = parse_thread_id(base.thread_id)
         except ValueError:

@@ -246,7 +246,7 @@ def _head_row(logs: LogStore, ref: LogRef, default_provider: str) -> ThreadRow |
     )
     extractor.feed(head.meta)
     # A fork's head starts with its parent's turns: their start is not the fork's recency.
-    started = head.task_started if head.meta.history_base is None else None
+    started = head.task_started if head.meta.base is None else None
     for seen in (head.turn_context, started):
         if seen is not None:
             extractor.feed(seen)

@@ -61,4 +61,17 @@ async def test_golden_requests_replayed_against_serve(tmp_path: Path, version: s
                 if cursor is None:
                     break
             compare_walk(version, pages, ours, home)
+        for path in sorted((golden / "thread_turns_list").glob("*.json")):
+            turn_cursor = None
+            for case in json.loads(path.read_text()):
+                turn_params = {k: v for k, v in case["params"].items() if k != "cursor"}
+                turns = await client.result(
+                    "thread/turns/list", {**turn_params, "cursor": turn_cursor}
+                )
+                if turns != case["result"]:
+                    mismatches.append(f"thread_turns_list/{path.stem}")
+                turn_cursor = turns["nextCursor"]
+        if version in CURRENT_VERSIONS:
+            bad = await client.call("thread/turns/list", {"threadId": "../x", "cursor": "{"})
+            assert bad["error"]["code"] == -32600 and "invalid thread id" in bad["error"]["message"]
     assert mismatches == []
