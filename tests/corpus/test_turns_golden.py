@@ -91,8 +91,14 @@ def test_cli_turns_pages_a_fork_through_its_parent(home: Path) -> None:
             "belongs to thread",
         ),
         (
-            '{"requestedThreadId":"%s","rolloutOrdinal":-1,"includeAnchor":false,'
-            '"scope":{"kind":"turns"}}' % FORK,
+            json.dumps(
+                {
+                    "requestedThreadId": FORK,
+                    "rolloutOrdinal": -1,
+                    "includeAnchor": False,
+                    "scope": {"kind": "turns"},
+                }
+            ),
             "invalid cursor",
         ),
     ],
