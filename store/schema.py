@@ -110,7 +110,7 @@ CREATE TABLE thread_turns (
     turn_id TEXT NOT NULL,
     log_location TEXT NOT NULL,
     start_offset INTEGER NOT NULL,
-    end_offset INTEGER NOT NULL,
+    end_offset INTEGER,
     ordinal INTEGER,
     PRIMARY KEY (thread_id, position)
 );

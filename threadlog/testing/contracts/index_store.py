@@ -21,6 +21,8 @@ from threadlog.events.rows import (
     LogPosition,
     ThreadQuery,
     ThreadRow,
+    TurnIndex,
+    TurnSpan,
 )
 from threadlog.store.ports import IndexStore
 
@@ -126,6 +128,20 @@ class IndexStoreContract:
         cleared = index.get(a)
         assert cleared is not None and cleared.name is None
         assert index.delete(a) and not index.delete(a) and index.get(a) is None
+
+    def test_i7_turn_spans_are_replaced_kept_and_deleted_with_the_row(self) -> None:
+        index, _ = self.fresh()
+        a, b = self.ids(2)
+        spans = [TurnSpan("t1", "", 10, 90, 1), TurnSpan("t2", "/base/log", 90, None, 15)]
+        row = msgspec.structs.replace(row_of(a, 1), log_position=LogPosition(500, "inode:7"))
+        index.upsert([IndexEntry(row, turns=spans), IndexEntry(row_of(b, 2))])
+        assert index.turns(a) == TurnIndex(spans, LogPosition(500, "inode:7"))
+        assert index.turns(b) is None
+        index.upsert([IndexEntry(row_of(a, 3))])  # a row without spans keeps them
+        assert index.turns(a) == TurnIndex(spans, LogPosition(500, "inode:7"))
+        index.upsert([IndexEntry(row_of(a, 4), turns=spans[:1])])
+        assert index.turns(a) == TurnIndex(spans[:1], LogPosition(104, "inode:4"))
+        assert index.delete(a) and index.turns(a) is None
 
     def test_i1_live_writes_get_unique_increasing_times(self) -> None:
         now = PAST_MS + 10**9

@@ -211,6 +211,19 @@ class LogStoreContract:
             assert chunk.data == everything[len(before) :]
             assert chunk.identity == position.identity
 
+    def test_l3_a_byte_range_reads_just_those_bytes(self) -> None:
+        store, _ = self.fresh()
+        ref = self.written(store, [line("a"), line("bb"), line("ccc")])
+        whole = store.read_bytes(ref).data
+        assert store.read_range(ref, 0, len(whole)) == whole
+        assert store.read_range(ref, 3, 9) == whole[3:9]
+        assert store.read_range(ref, len(whole) - 2, len(whole) + 50) == whole[-2:]
+        assert store.read_range(ref, 5, 5) == b""
+        with pytest.raises(ValueError):
+            store.read_range(ref, 9, 3)
+        with pytest.raises(ValueError):
+            store.read_range(ref, -1, 3)
+
     def test_l3_a_foreign_position_starts_over(self) -> None:
         store, _ = self.fresh()
         ref = self.written(store, [line("a"), line("b")])
