@@ -144,6 +144,13 @@ class ThreadNameUpdated(EventMsg, frozen=True, tag="thread_name_updated"):
     thread_name: str | None = None
 
 
+class ThreadSettingsApplied(EventMsg, frozen=True, tag="thread_settings_applied"):
+    """0.169+: the settings a thread runs with from here on (model, provider, cwd, policies)."""
+
+    thread_id: str | None = None
+    thread_settings: Any = None
+
+
 class ThreadRolledBack(EventMsg, frozen=True, tag="thread_rolled_back"):
     """The last ``num_turns`` turns were dropped."""
 
@@ -395,6 +402,7 @@ class RealtimeConversationClosed(EventMsg, frozen=True, tag="realtime_conversati
 
 
 CORE_EVENT_TYPES: tuple[type[EventMsg], ...] = (
+    ThreadSettingsApplied,
     TaskStarted,
     TurnStartedAlias,
     TaskComplete,

@@ -55,6 +55,7 @@ from threadlog.events.event_msgs import (
     TaskStarted,
     ThreadNameUpdated,
     ThreadRolledBack,
+    ThreadSettingsApplied,
     TokenCount,
     TurnAborted,
     TurnDiff,
@@ -149,6 +150,9 @@ EVENT_KINDS: Final[dict[type[EventMsg], EventKind]] = {
     # thread facts the metadata fold reads
     TokenCount: EventKind("always"),
     ThreadNameUpdated: EventKind("always"),
+    # 0.169+ writes it; read only (our runtime, which follows 0.105's persistence, never
+    # emits it), so the seed-era lists stay exact
+    ThreadSettingsApplied: EventKind("never"),
     UndoCompleted: EventKind("always"),
     # tool calls, by how they end
     ExecCommandEnd: _tool(im.command_execution, "extended", "own"),

@@ -113,6 +113,7 @@ def _print_doctor(report: DoctorReport) -> None:
         ("rows out of date with their file", report.stale_rows),
         ("files with a torn last line", report.torn_tails),
         ("unreadable lines", [f"{i.path}:{i.line_no} ({i.reason})" for i in report.bad_lines]),
+        ("forks whose history base cannot be read", report.broken_bases),
     ]
     for title, entries in sections:
         if entries:

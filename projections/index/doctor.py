@@ -1,7 +1,9 @@
 """``doctor``: compare the index with the logs, and optionally repair what can be repaired.
 
 Checks: rows whose log is gone (or moved), logs with no row, rows whose recorded position no
-longer matches their log, torn tails, unreadable lines, and whether the backfill completed.
+longer matches their log, torn tails, unreadable lines (in every file of a thread, its older
+files too), forks whose history base is missing or loops, and whether the backfill
+completed.
 Repairs: delete rows of vanished threads, re-point moved ones, index missing and stale
 logs, heal torn tails (only when no writer holds the log: healing goes through the log's
 one writer, like every write). Unreadable lines are reported, never deleted: they may be
@@ -17,6 +19,7 @@ import msgspec
 from threadlog.events.rows import LogPosition
 from threadlog.projections.index.backfill import run_backfill
 from threadlog.projections.index.indexer import sync_log
+from threadlog.projections.index.lineage import first_meta, resolve
 from threadlog.store.ports import IndexStore, LogRef, LogStore, WriterLockedError
 from threadlog.store.reader import LineIssue, ReadReport, decode_raw, iter_raw_lines_from
 
@@ -33,6 +36,7 @@ class DoctorReport(msgspec.Struct):
     stale_rows: list[str] = []
     torn_tails: list[str] = []
     bad_lines: list[LineIssue] = []
+    broken_bases: list[str] = []
     repaired: list[str] = []
 
     @property
@@ -46,6 +50,7 @@ class DoctorReport(msgspec.Struct):
             and not self.stale_rows
             and not self.torn_tails
             and not self.bad_lines
+            and not self.broken_bases
         )
 
 
@@ -62,6 +67,21 @@ def _scan_log(logs: LogStore, ref: LogRef, report: DoctorReport) -> LogPosition:
     return LogPosition(read.end_offset, chunk.identity)
 
 
+def _check_history(logs: LogStore, ref: LogRef, report: DoctorReport) -> None:
+    """A thread's older files read, and its history bases resolve."""
+    for older in logs.segments(ref.thread_id)[:-1]:
+        report.files += 1
+        try:
+            _scan_log(logs, older, report)
+        except OSError:
+            continue
+    meta = first_meta(logs, ref)
+    if meta is not None and meta.base is not None:
+        problem = resolve(logs, ref, meta).problem
+        if problem is not None:
+            report.broken_bases.append(f"{ref.thread_id}: {problem}")
+
+
 def examine(logs: LogStore, index: IndexStore) -> DoctorReport:
     """Compare without changing anything."""
     report = DoctorReport(backfill_status=index.backfill_state().status)
@@ -76,6 +96,7 @@ def examine(logs: LogStore, index: IndexStore) -> DoctorReport:
             except OSError:
                 continue
             seen.add(ref.thread_id)
+            _check_history(logs, ref, report)
             row = rows.get(ref.thread_id)
             if row is None:
                 report.unindexed_files.append(ref.location)

@@ -17,6 +17,7 @@ from threadlog.events.rollout import HistoryBase, RolloutItem
 from threadlog.events.views import Turn
 from threadlog.projections.history import HistoryBuilder, build_turns
 from threadlog.projections.index.backfill import run_backfill
+from threadlog.projections.index.doctor import doctor
 from threadlog.projections.index.lineage import Lineage
 from threadlog.projections.index.listing import ListParams, list_page
 from threadlog.projections.index.read_thread import read_thread
@@ -210,3 +211,17 @@ def test_the_last_page_of_a_long_thread_reads_only_its_turns(tmp_path: Path) -> 
     again = list_turns(logs, TurnsListParams(PARENT, limit=1), index=index)
     assert [t.id for t in again.data] == [last]
     assert msgspec.to_builtins(again.data[0])["itemsView"] == "summary"
+
+
+def test_doctor_reports_a_fork_whose_parent_is_gone(tmp_path: Path) -> None:
+    parent = current_thread(PARENT, [CurrentTurn("one")])
+    child = current_fork(CHILD, parent, [CurrentTurn("two")])
+    parent_path = write(tmp_path, PARENT, parent.lines)
+    write(tmp_path, CHILD, child.lines)
+    logs = FileLogStore(tmp_path)
+    index = MemoryIndex()
+    assert doctor(logs, index, fix=True).clean
+    parent_path.unlink()
+    report = doctor(logs, index, fix=True)
+    assert not report.clean
+    assert report.broken_bases == [f"{CHILD}: history base thread {PARENT} not found"]

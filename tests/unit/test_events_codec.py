@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.support.corpus import CODEX_REAL, SEED_VERSIONS, corpus_rollout_files
+from tests.support.corpus import CODEX_REAL, CODEX_REAL_VERSIONS, corpus_rollout_files
 from threadlog.events import (
     DecodeError,
     LegacyItem,
@@ -45,10 +45,11 @@ def test_every_corpus_line_round_trips() -> None:
 
 
 def test_versions_we_follow_decode_without_unknowns() -> None:
-    # The seed era (SEED_VERSIONS) is fully modelled; the 0.171 home's new line kinds
-    # are the current era's (they round-trip losslessly above, as unknown kinds).
+    # Every line kind the real homes hold is modelled, the 0.171 one's new kinds included.
     unknown: list[tuple[str, str]] = []
-    paths = [p for v in SEED_VERSIONS for p in sorted((CODEX_REAL / v).rglob("rollout-*.jsonl"))]
+    paths = [
+        p for v in CODEX_REAL_VERSIONS for p in sorted((CODEX_REAL / v).rglob("rollout-*.jsonl"))
+    ]
     assert paths
     for path in paths:
         for raw in _lines(path):
