@@ -100,26 +100,33 @@ class TurnSpan(msgspec.Struct, frozen=True):
     ordinal: int | None = None
 
 
-class TurnIndex(msgspec.Struct, frozen=True):
-    """A thread's turn spans and the position of its log they were folded through.
+class TurnIndexState(msgspec.Struct, frozen=True):
+    """What the index knows of a thread's turns without reading them.
 
-    Spans are current only while the log is still at ``position``: the index row may be
-    kept up to date by writers that do not fold turns (a live thread's metadata).
+    ``count`` spans, ``unordered`` of them without an ordinal, folded through ``position``
+    of the log; ``last`` is the last span (the one a resumed fold may still close). Spans
+    are current only while the log is at ``position``: the row may be kept up to date by
+    writers that do not fold turns (a live thread's metadata).
     """
 
-    spans: list[TurnSpan]
+    count: int
+    unordered: int
     position: LogPosition
+    last: TurnSpan | None = None
 
 
 class IndexEntry(msgspec.Struct, frozen=True):
     """A row, the dynamic tools its first ``session_meta`` declared, and its turns.
 
-    ``turns`` None means "not known here" (the stored spans stay as they are).
+    ``turns`` replace the stored spans from position ``turns_from`` on (a fold that resumed
+    sends only the spans it changed or added); None means "not known here" (the stored
+    spans stay as they are).
     """
 
     row: ThreadRow
     dynamic_tools: list[DynamicToolSpec] = []
     turns: list[TurnSpan] | None = None
+    turns_from: int = 0
 
 
 class AnchorError(ValueError):

@@ -23,7 +23,8 @@ from threadlog.events.rows import (
     ThreadPage,
     ThreadQuery,
     ThreadRow,
-    TurnIndex,
+    TurnIndexState,
+    TurnSpan,
 )
 from threadlog.store.clock import wall_clock_ms
 from threadlog.store.names import normalize_name
@@ -285,7 +286,7 @@ class MemoryIndex:
         self.clock_ms = clock_ms
         self._rows: dict[str, ThreadRow] = {}
         self._tools: dict[str, list[DynamicToolSpec]] = {}
-        self._turns: dict[str, TurnIndex] = {}
+        self._turns: dict[str, tuple[list[TurnSpan], LogPosition]] = {}
         self._state = BackfillState("pending", None, None, clock_ms() // 1000)
 
     def _unique_updated_at(self, requested_ms: int) -> int:
@@ -317,7 +318,11 @@ class MemoryIndex:
             if record.dynamic_tools and row.id not in self._tools:
                 self._tools[row.id] = list(record.dynamic_tools)
             if record.turns is not None:
-                self._turns[row.id] = TurnIndex(list(record.turns), record.row.log_position)
+                spans, _ = self._turns.get(row.id, ([], LogPosition()))
+                if record.turns_from > len(spans):
+                    raise ValueError(f"turn spans from {record.turns_from} leave a gap")
+                spans = spans[: record.turns_from] + list(record.turns)
+                self._turns[row.id] = (spans, record.row.log_position)
 
     def get(self, thread_id: str) -> ThreadRow | None:
         """One row."""
@@ -328,10 +333,41 @@ class MemoryIndex:
         tools = self._tools.get(parse_thread_id(thread_id))
         return list(tools) if tools else None
 
-    def turns(self, thread_id: str) -> TurnIndex | None:
-        """A thread's turn spans and their position."""
+    def turn_state(self, thread_id: str) -> TurnIndexState | None:
+        """What is known of a thread's turns."""
         found = self._turns.get(parse_thread_id(thread_id))
-        return None if found is None else TurnIndex(list(found.spans), found.position)
+        if found is None:
+            return None
+        spans, position = found
+        unordered = sum(1 for s in spans if s.ordinal is None)
+        return TurnIndexState(len(spans), unordered, position, spans[-1] if spans else None)
+
+    def turn_spans(self, thread_id: str) -> list[TurnSpan]:
+        """All of a thread's spans."""
+        return list(self._turns.get(parse_thread_id(thread_id), ([], None))[0])
+
+    def turn_page(
+        self,
+        thread_id: str,
+        *,
+        anchor: int | None,
+        include_anchor: bool,
+        limit: int,
+        newest_first: bool,
+    ) -> list[TurnSpan]:
+        """A page of spans by ordinal."""
+        spans = [s for s in self.turn_spans(thread_id) if s.ordinal is not None]
+        spans.sort(key=lambda s: s.ordinal or 0, reverse=newest_first)
+        if anchor is not None:
+
+            def after(s: TurnSpan) -> bool:
+                o = s.ordinal or 0
+                if include_anchor and o == anchor:
+                    return True
+                return o < anchor if newest_first else o > anchor
+
+            spans = [s for s in spans if after(s)]
+        return spans[:limit]
 
     def delete(self, thread_id: str) -> bool:
         """Remove a row, its tools and its turn spans."""

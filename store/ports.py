@@ -44,9 +44,10 @@ Requirements of the index (``IndexStore``):
 * I5 The log position of each row (``ThreadRow.log_position``) is stored as given, so
   indexing resumes where it stopped.
 * I6 Thread ids are checked before any query; names and search terms are bound data.
-* I7 Turn spans. An entry upserted with ``turns`` replaces the thread's spans (in order)
-  and records its row's log position as theirs; one upserted with ``turns=None`` leaves
-  both; deleting a row deletes them.
+* I7 Turn spans. An entry upserted with ``turns`` replaces the thread's spans from
+  position ``turns_from`` on and records its row's log position as theirs; one upserted
+  with ``turns=None`` leaves them; deleting a row deletes them. A page of spans by ordinal
+  costs the page, not the thread.
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ from threadlog.events.rows import (
     ThreadPage,
     ThreadQuery,
     ThreadRow,
-    TurnIndex,
+    TurnIndexState,
+    TurnSpan,
 )
 from threadlog.store.reader import ReadLine, ReadReport
 
@@ -234,9 +236,24 @@ class IndexStore(Protocol):
         """A thread's dynamic tools in declaration order (None when it declared none)."""
         ...
 
-    def turns(self, thread_id: str) -> TurnIndex | None:
-        """A thread's turn spans as last upserted with turns, and the log position they
-        were folded through; None when none were ever upserted (I7)."""
+    def turn_state(self, thread_id: str) -> TurnIndexState | None:
+        """What is known of a thread's turns; None when none were ever upserted (I7)."""
+        ...
+
+    def turn_spans(self, thread_id: str) -> list[TurnSpan]:
+        """All of a thread's turn spans in order (I7)."""
+        ...
+
+    def turn_page(
+        self,
+        thread_id: str,
+        *,
+        anchor: int | None,
+        include_anchor: bool,
+        limit: int,
+        newest_first: bool,
+    ) -> list[TurnSpan]:
+        """Up to ``limit`` spans by ordinal, after ``anchor`` in the order asked (I7)."""
         ...
 
     def delete(self, thread_id: str) -> bool:

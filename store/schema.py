@@ -114,8 +114,11 @@ CREATE TABLE thread_turns (
     ordinal INTEGER,
     PRIMARY KEY (thread_id, position)
 );
+CREATE INDEX idx_thread_turns_ordinal ON thread_turns(thread_id, ordinal);
 CREATE TABLE thread_turns_state (
     thread_id TEXT PRIMARY KEY NOT NULL REFERENCES threads(id) ON DELETE CASCADE,
+    turn_count INTEGER NOT NULL,
+    unordered INTEGER NOT NULL,
     log_offset INTEGER NOT NULL,
     log_identity TEXT NOT NULL
 );

@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from threadlog.events.rollout import DynamicToolSpec
-from threadlog.events.rows import IndexEntry, ThreadPage, ThreadQuery, ThreadRow, TurnIndex
+from threadlog.events.rows import (
+    IndexEntry,
+    ThreadPage,
+    ThreadQuery,
+    ThreadRow,
+    TurnIndexState,
+    TurnSpan,
+)
 from threadlog.store import lease
 from threadlog.store.layout import STATE_DB_FILE
 from threadlog.store.ports import BackfillState
@@ -53,9 +60,31 @@ class SqliteIndex:
         """A thread's dynamic tools."""
         return self.db.get_dynamic_tools(thread_id)
 
-    def turns(self, thread_id: str) -> TurnIndex | None:
-        """A thread's turn spans and their position (I7)."""
-        return self.db.get_turns(thread_id)
+    def turn_state(self, thread_id: str) -> TurnIndexState | None:
+        """What is known of a thread's turns (I7)."""
+        return self.db.get_turn_state(thread_id)
+
+    def turn_spans(self, thread_id: str) -> list[TurnSpan]:
+        """All of a thread's spans (I7)."""
+        return self.db.get_turn_spans(thread_id)
+
+    def turn_page(
+        self,
+        thread_id: str,
+        *,
+        anchor: int | None,
+        include_anchor: bool,
+        limit: int,
+        newest_first: bool,
+    ) -> list[TurnSpan]:
+        """A page of spans by ordinal (I7)."""
+        return self.db.get_turn_page(
+            thread_id,
+            anchor=anchor,
+            include_anchor=include_anchor,
+            limit=limit,
+            newest_first=newest_first,
+        )
 
     def delete(self, thread_id: str) -> bool:
         """Remove a row."""

@@ -23,7 +23,7 @@ import msgspec
 
 from threadlog.events.ids import parse_thread_id
 from threadlog.events.rollout import DynamicToolSpec
-from threadlog.events.rows import IndexEntry, LogPosition, ThreadRow, TurnIndex, TurnSpan
+from threadlog.events.rows import IndexEntry, LogPosition, ThreadRow, TurnIndexState, TurnSpan
 from threadlog.store.clock import wall_clock_ms
 from threadlog.store.layout import STATE_DB_FILE, make_private_dirs
 from threadlog.store.schema import LATEST_VERSION, MIGRATIONS
@@ -39,6 +39,7 @@ _INSERT: Final = (
     "ON CONFLICT(id) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c != "id")
 )
+_SPAN_COLUMNS: Final = "turn_id, log_location, start_offset, end_offset, ordinal"
 # Writes stamped within this window of "now" get unique, increasing milliseconds.
 _LIVE_WINDOW_MS: Final = 1000
 
@@ -171,7 +172,7 @@ class StateDb:
             for record in records:
                 stored = self._upsert(conn, record.row, record.dynamic_tools, keep_git=keep_git)
                 if record.turns is not None:
-                    self._write_turns(conn, stored.id, record.turns, record.row.log_position)
+                    self._write_turns(conn, stored.id, record)
 
     def upsert_thread(
         self,
@@ -223,39 +224,101 @@ class StateDb:
         return row
 
     @staticmethod
-    def _write_turns(
-        conn: apsw.Connection, thread_id: str, turns: Sequence[TurnSpan], position: LogPosition
-    ) -> None:
-        conn.execute("DELETE FROM thread_turns WHERE thread_id = ?", (thread_id,))
+    def _write_turns(conn: apsw.Connection, thread_id: str, record: IndexEntry) -> None:
+        """Replace the spans from ``record.turns_from`` on; keep the state's counts."""
+        assert record.turns is not None
+        start = record.turns_from
+        state: list[Any] = conn.execute(
+            "SELECT turn_count, unordered FROM thread_turns_state WHERE thread_id = ?", (thread_id,)
+        ).fetchall()
+        count, unordered = (int(state[0][0]), int(state[0][1])) if state else (0, 0)
+        if start > count:
+            raise ValueError(f"turn spans from {start} would leave a gap after {count}")
+        dropped = scalar(
+            conn,
+            "SELECT COUNT(*) FROM thread_turns WHERE thread_id = ? AND position >= ? "
+            "AND ordinal IS NULL",
+            (thread_id, start),
+        )
         conn.execute(
-            "INSERT INTO thread_turns_state (thread_id, log_offset, log_identity) VALUES (?, ?, ?) "
-            "ON CONFLICT(thread_id) DO UPDATE SET log_offset = excluded.log_offset, "
-            "log_identity = excluded.log_identity",
-            (thread_id, position.offset, position.identity),
+            "DELETE FROM thread_turns WHERE thread_id = ? AND position >= ?", (thread_id, start)
         )
         conn.executemany(
             "INSERT INTO thread_turns (thread_id, position, turn_id, log_location, "
             "start_offset, end_offset, ordinal) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
                 (thread_id, n, t.turn_id, t.log_location, t.start_offset, t.end_offset, t.ordinal)
-                for n, t in enumerate(turns)
+                for n, t in enumerate(record.turns, start)
             ],
         )
+        added = sum(1 for t in record.turns if t.ordinal is None)
+        position = record.row.log_position
+        conn.execute(
+            "INSERT INTO thread_turns_state (thread_id, turn_count, unordered, log_offset, "
+            "log_identity) VALUES (?, ?, ?, ?, ?) ON CONFLICT(thread_id) DO UPDATE SET "
+            "turn_count = excluded.turn_count, unordered = excluded.unordered, "
+            "log_offset = excluded.log_offset, log_identity = excluded.log_identity",
+            (
+                thread_id,
+                start + len(record.turns),
+                unordered - int(dropped or 0) + added,
+                position.offset,
+                position.identity,
+            ),
+        )
 
-    def get_turns(self, thread_id: str) -> TurnIndex | None:
-        """A thread's turn spans in order and where they were folded to; None if never."""
+    def get_turn_state(self, thread_id: str) -> TurnIndexState | None:
+        """What the index knows of a thread's turns, or None."""
         tid = parse_thread_id(thread_id)
         state = self.query(
-            "SELECT log_offset, log_identity FROM thread_turns_state WHERE thread_id = ?", (tid,)
+            "SELECT turn_count, unordered, log_offset, log_identity FROM thread_turns_state "
+            "WHERE thread_id = ?",
+            (tid,),
         )
         if not state:
             return None
+        count, unordered, offset, identity = state[0]
+        last = self.query(
+            f"SELECT {_SPAN_COLUMNS} FROM thread_turns WHERE thread_id = ? AND position = ?",
+            (tid, count - 1),
+        )
+        return TurnIndexState(
+            count, unordered, LogPosition(offset, identity), TurnSpan(*last[0]) if last else None
+        )
+
+    def get_turn_spans(self, thread_id: str) -> list[TurnSpan]:
+        """All of a thread's spans in order."""
+        tid = parse_thread_id(thread_id)
         rows = self.query(
-            "SELECT turn_id, log_location, start_offset, end_offset, ordinal FROM thread_turns "
-            "WHERE thread_id = ? ORDER BY position",
+            f"SELECT {_SPAN_COLUMNS} FROM thread_turns WHERE thread_id = ? ORDER BY position",
             (tid,),
         )
-        return TurnIndex([TurnSpan(*r) for r in rows], LogPosition(*state[0]))
+        return [TurnSpan(*r) for r in rows]
+
+    def get_turn_page(
+        self,
+        thread_id: str,
+        *,
+        anchor: int | None,
+        include_anchor: bool,
+        limit: int,
+        newest_first: bool,
+    ) -> list[TurnSpan]:
+        """Up to ``limit`` spans by ordinal after ``anchor`` (an index seek, then the page)."""
+        tid = parse_thread_id(thread_id)
+        where = "thread_id = ? AND ordinal IS NOT NULL"
+        args: list[str | int] = [tid]
+        if anchor is not None:
+            op = ("<" if newest_first else ">") + ("=" if include_anchor else "")
+            where += f" AND ordinal {op} ?"
+            args.append(anchor)
+        order = "DESC" if newest_first else "ASC"
+        rows = self.query(
+            f"SELECT {_SPAN_COLUMNS} FROM thread_turns INDEXED BY idx_thread_turns_ordinal "
+            f"WHERE {where} ORDER BY ordinal {order} LIMIT ?",
+            (*args, limit),
+        )
+        return [TurnSpan(*r) for r in rows]
 
     def touch_updated_at(self, thread_id: str, at_ms: int | None = None) -> int | None:
         """Stamp a thread as just updated (unique ms); None when there is no such row."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import msgspec
 
 from threadlog.events.rollout import DynamicToolSpec
-from threadlog.events.rows import IndexEntry, LogPosition, ThreadRow, TurnSpan
+from threadlog.events.rows import IndexEntry, LogPosition, ThreadRow, TurnIndexState, TurnSpan
 from threadlog.projections.index.lineage import first_meta, resolve
 from threadlog.projections.index_scan import ScanResult, scan_metadata
 from threadlog.projections.metadata import MetadataExtractor, whole_seconds_ms
@@ -73,10 +73,10 @@ def extract_log(
     *,
     previous: ThreadRow | None = None,
     previous_tools: list[DynamicToolSpec] | None = None,
-    previous_turns: list[TurnSpan] | None = None,
+    previous_turns: TurnIndexState | None = None,
 ) -> IndexOutcome:
     """Fold a log's metadata and turn spans, resuming from ``previous`` when the log only
-    grew (``previous_turns``: the spans stored with it)."""
+    grew (``previous_turns``: what the index holds of its turns, at the row's position)."""
     outcome = IndexOutcome(location=ref.location)
     try:
         chunk = logs.read_bytes(ref, previous.log_position if previous else None)
@@ -87,7 +87,7 @@ def extract_log(
         outcome.resumed = True
         if not chunk.data and previous.rollout_path == ref.location:
             outcome.unchanged = True
-            outcome.entry = IndexEntry(previous, list(previous_tools or []), previous_turns)
+            outcome.entry = IndexEntry(previous, list(previous_tools or []))
             return outcome
     if outcome.resumed and previous is not None:
         extractor = MetadataExtractor.from_row(
@@ -97,7 +97,15 @@ def extract_log(
         extractor = MetadataExtractor(
             thread_id=ref.thread_id, rollout_path=ref.location, created_at_ms=ref.created_ms
         )
-    spanner = TurnSpanner(OWN_LOG, (previous_turns or []) if outcome.resumed else [])
+    # A resumed fold continues the spans: only the last one (if still open) can change.
+    turns_from = 0
+    seed: list[TurnSpan] = []
+    if outcome.resumed and previous_turns is not None:
+        last = previous_turns.last
+        still_open = last is not None and last.end_offset is None and last.log_location == OWN_LOG
+        turns_from = previous_turns.count - 1 if still_open else previous_turns.count
+        seed = [last] if still_open and last is not None else []
+    spanner = TurnSpanner(OWN_LOG, seed)
     if not outcome.resumed:
         outcome.lineage_problem = _feed_bases(logs, ref, extractor, spanner)
     scan = scan_metadata(chunk.data, chunk.offset, extractor, spanner)
@@ -119,7 +127,9 @@ def extract_log(
     if outcome.resumed and previous_turns is None:
         outcome.entry = IndexEntry(outcome.entry.row, outcome.entry.dynamic_tools, None)
     else:
-        outcome.entry = IndexEntry(outcome.entry.row, outcome.entry.dynamic_tools, spanner.spans)
+        outcome.entry = IndexEntry(
+            outcome.entry.row, outcome.entry.dynamic_tools, spanner.spans, turns_from
+        )
     return outcome
 
 
@@ -129,11 +139,9 @@ def sync_log(
     """Bring one log's row up to date (live sync after writes, or a repair)."""
     previous = index.get(ref.thread_id)
     tools = index.dynamic_tools(previous.id) if previous else None
-    stored = index.turns(previous.id) if previous else None
+    stored = index.turn_state(previous.id) if previous else None
     # spans continue only from the very position the row was folded to
-    turns = (
-        stored.spans if stored and previous and stored.position == previous.log_position else None
-    )
+    turns = stored if stored and previous and stored.position == previous.log_position else None
     outcome = extract_log(logs, ref, previous=previous, previous_tools=tools, previous_turns=turns)
     if outcome.entry is not None and not outcome.unchanged:
         record = outcome.entry

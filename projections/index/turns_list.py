@@ -1,8 +1,9 @@
 """``thread/turns/list`` over the ports: a page of turns read from the turn index's spans.
 
-A thread whose turns all carry ordinals is paged in the turn index (``TurnIndex``): the
-page's spans are read with ``LogStore.read_range`` and each is folded on its own, so the
-last page of a 1 GB thread costs the bytes of its turns. The index is brought up to date
+A thread whose turns all carry ordinals is paged in the turn index (an ordinal seek for
+the page's spans, ``IndexStore.turn_page``); the spans are read with ``LogStore.read_range``
+and each is folded on its own, so the last page of a 1 GB thread costs the bytes of its
+turns. The index is brought up to date
 first (an incremental fold of what the log gained; a full one when its spans are not at the
 row's position). Any other thread (seed era, legacy mode, a span that cannot be read) is
 folded whole and paged by turn id, as 0.171 does for its legacy threads.
@@ -18,16 +19,21 @@ import msgspec
 from threadlog.events.codec import DecodeError, decode_line
 from threadlog.events.errors import ThreadNotFoundError
 from threadlog.events.ids import new_id, parse_thread_id
-from threadlog.events.rows import TurnSpan
+from threadlog.events.rows import TurnIndexState, TurnSpan
 from threadlog.events.views import Turn, TurnItemsView
 from threadlog.projections.history import HistoryBuilder
 from threadlog.projections.index.indexer import extract_log, sync_log
 from threadlog.projections.index.read_thread import read_thread
 from threadlog.projections.turn_spans import OWN_LOG
 from threadlog.projections.turns_page import (
+    OrdinalCursor,
+    SortDirection,
     TurnsPage,
+    decode_ordinal_cursor,
+    encode_cursor,
     page_by_ordinal,
     page_by_turn_id,
+    page_size,
     with_items_view,
 )
 from threadlog.store.ports import IndexStore, LogRef, LogStore
@@ -52,22 +58,67 @@ class TurnsMetrics:
         self.bytes_read = 0
 
 
-def current_spans(logs: LogStore, ref: LogRef, index: IndexStore | None) -> list[TurnSpan]:
-    """The thread's turn spans as of its log now (folding what the index lacks)."""
-    if index is None:
-        outcome = extract_log(logs, ref)
-        return outcome.entry.turns or [] if outcome.entry is not None else []
-    outcome = sync_log(index, logs, ref)
+def synced_turns(logs: LogStore, ref: LogRef, index: IndexStore) -> TurnIndexState | None:
+    """Bring the index's turns of a thread up to its log now; what the index then holds."""
+    sync_log(index, logs, ref)
     row = index.get(ref.thread_id)
-    stored = index.turns(ref.thread_id)
-    if row is not None and stored is not None and stored.position == row.log_position:
-        return stored.spans
+    state = index.turn_state(ref.thread_id)
+    if row is not None and state is not None and state.position == row.log_position:
+        return state
     # The row moved on without its spans (a live writer keeps rows only): fold it all.
     outcome = extract_log(logs, ref)
     if outcome.entry is None:
-        return []
+        return None
     index.upsert([outcome.entry])
-    return outcome.entry.turns or []
+    return index.turn_state(ref.thread_id)
+
+
+def _index_page(
+    index: IndexStore, tid: str, params: TurnsListParams, direction: SortDirection
+) -> tuple[list[TurnSpan], str | None, str | None]:
+    """A page of spans found in the index by ordinal, and its cursors."""
+    anchor = decode_ordinal_cursor(params.cursor, tid) if params.cursor is not None else None
+    size = page_size(params.limit)
+    spans = index.turn_page(
+        tid,
+        anchor=anchor.rollout_ordinal if anchor else None,
+        include_anchor=anchor.include_anchor if anchor else False,
+        limit=size + 1,
+        newest_first=direction == "desc",
+    )
+    more = len(spans) > size
+    spans = spans[:size]
+    backwards = forwards = None
+    if spans and spans[0].ordinal is not None:
+        backwards = encode_cursor(OrdinalCursor(tid, spans[0].ordinal, True))
+    if more and spans[-1].ordinal is not None:
+        forwards = encode_cursor(OrdinalCursor(tid, spans[-1].ordinal, False))
+    return spans, forwards, backwards
+
+
+def _spans_page(
+    logs: LogStore,
+    ref: LogRef,
+    index: IndexStore | None,
+    params: TurnsListParams,
+    direction: SortDirection,
+) -> tuple[list[TurnSpan], str | None, str | None] | None:
+    """The page's spans when every turn has an ordinal (else None: fold the thread)."""
+    tid = ref.thread_id
+    if index is not None:
+        state = synced_turns(logs, ref, index)
+        if state is None or state.count == 0 or state.unordered:
+            return None
+        return _index_page(index, tid, params, direction)
+    outcome = extract_log(logs, ref)
+    spans = (outcome.entry.turns or []) if outcome.entry is not None else []
+    ordinals = [s.ordinal for s in spans]
+    if not spans or any(o is None for o in ordinals):
+        return None
+    positions, forwards, backwards = page_by_ordinal(
+        [o for o in ordinals if o is not None], tid, params.cursor, params.limit, direction
+    )
+    return [spans[p] for p in positions], forwards, backwards
 
 
 def _fold_span(
@@ -104,17 +155,14 @@ def list_turns(
     ref = logs.locate(tid)
     if ref is None:
         raise ThreadNotFoundError(tid)
-    direction = params.sort_direction or "desc"
+    direction: SortDirection = params.sort_direction or "desc"
     view: TurnItemsView = params.items_view or "summary"
-    spans = current_spans(logs, ref, index)
-    ordinals = [s.ordinal for s in spans]
-    if spans and all(o is not None for o in ordinals):
-        positions, forwards, backwards = page_by_ordinal(
-            [o for o in ordinals if o is not None], tid, params.cursor, params.limit, direction
-        )
+    found = _spans_page(logs, ref, index, params, direction)
+    if found is not None:
+        spans, forwards, backwards = found
         turns: list[Turn] = []
-        for position in positions:
-            turn, read = _fold_span(logs, ref, spans[position], new_turn_id)
+        for span in spans:
+            turn, read = _fold_span(logs, ref, span, new_turn_id)
             metrics.bytes_read += read
             if turn is None:
                 break

@@ -183,8 +183,7 @@ def test_a_reverted_thread_is_read_from_its_newest_file_and_listed_once(tmp_path
     run_backfill(logs, index)
     assert [r.id for r in index.rows()] == [PARENT]
     assert [t.id for t in list_page(logs, EXEC, index=index).data] == [PARENT]
-    stored = index.turns(PARENT)
-    assert stored is not None and [s.turn_id for s in stored.spans] == [t.id for t in thread.turns]
+    assert [s.turn_id for s in index.turn_spans(PARENT)] == [t.id for t in thread.turns]
 
 
 def test_the_last_page_of_a_long_thread_reads_only_its_turns(tmp_path: Path) -> None:
@@ -198,9 +197,7 @@ def test_the_last_page_of_a_long_thread_reads_only_its_turns(tmp_path: Path) -> 
     whole = read_thread(logs, PARENT, include_turns=True).turns
     assert [t.id for t in page.data] == [whole[-1].id, whole[-2].id]
     assert [t.items for t in page.data] == [whole[-1].items, whole[-2].items]
-    stored = index.turns(PARENT)
-    assert stored is not None
-    spans = stored.spans[-2:]
+    spans = index.turn_spans(PARENT)[-2:]
     assert metrics.bytes_read == sum((s.end_offset or 0) - s.start_offset for s in spans)
     assert metrics.bytes_read * 100 < path.stat().st_size
     # an appended turn is picked up by the next page (the index folds only what was added)

@@ -21,7 +21,7 @@ from threadlog.events.rows import (
     LogPosition,
     ThreadQuery,
     ThreadRow,
-    TurnIndex,
+    TurnIndexState,
     TurnSpan,
 )
 from threadlog.store.ports import IndexStore
@@ -129,19 +129,55 @@ class IndexStoreContract:
         assert cleared is not None and cleared.name is None
         assert index.delete(a) and not index.delete(a) and index.get(a) is None
 
-    def test_i7_turn_spans_are_replaced_kept_and_deleted_with_the_row(self) -> None:
+    def test_i7_turn_spans_are_replaced_from_a_position_kept_and_deleted(self) -> None:
         index, _ = self.fresh()
         a, b = self.ids(2)
         spans = [TurnSpan("t1", "", 10, 90, 1), TurnSpan("t2", "/base/log", 90, None, 15)]
         row = msgspec.structs.replace(row_of(a, 1), log_position=LogPosition(500, "inode:7"))
         index.upsert([IndexEntry(row, turns=spans), IndexEntry(row_of(b, 2))])
-        assert index.turns(a) == TurnIndex(spans, LogPosition(500, "inode:7"))
-        assert index.turns(b) is None
+        state = TurnIndexState(2, 0, LogPosition(500, "inode:7"), spans[1])
+        assert index.turn_state(a) == state and index.turn_spans(a) == spans
+        assert index.turn_state(b) is None and index.turn_spans(b) == []
         index.upsert([IndexEntry(row_of(a, 3))])  # a row without spans keeps them
-        assert index.turns(a) == TurnIndex(spans, LogPosition(500, "inode:7"))
-        index.upsert([IndexEntry(row_of(a, 4), turns=spans[:1])])
-        assert index.turns(a) == TurnIndex(spans[:1], LogPosition(104, "inode:4"))
-        assert index.delete(a) and index.turns(a) is None
+        assert index.turn_state(a) == state
+        # a resumed fold closes the open span and adds one without an ordinal
+        closed = TurnSpan("t2", "/base/log", 90, 120, 15)
+        later = TurnSpan("t3", "", 120, 200, None)
+        index.upsert([IndexEntry(row_of(a, 4), turns=[closed, later], turns_from=1)])
+        assert index.turn_spans(a) == [spans[0], closed, later]
+        assert index.turn_state(a) == TurnIndexState(3, 1, LogPosition(104, "inode:4"), later)
+        with pytest.raises(ValueError):
+            index.upsert([IndexEntry(row_of(a, 5), turns=[later], turns_from=9)])
+        assert index.delete(a) and index.turn_state(a) is None and index.turn_spans(a) == []
+
+    @settings(
+        max_examples=40,
+        deadline=None,
+        # each backend's subclass runs it (a fresh index every example)
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.differing_executors],
+    )
+    @given(st.lists(st.integers(min_value=0, max_value=60), unique=True, max_size=25))
+    def test_i7_pages_by_ordinal_walk_every_turn_once(self, ordinals: list[int]) -> None:
+        index, _ = self.fresh()
+        [tid] = self.ids(1)
+        spans = [TurnSpan(f"t{o}", "", o, o + 1, o) for o in sorted(ordinals)]
+        index.upsert([IndexEntry(row_of(tid, 1), turns=spans)])
+        for newest_first in (True, False):
+            walked: list[int] = []
+            anchor = None
+            while True:
+                page = index.turn_page(
+                    tid, anchor=anchor, include_anchor=False, limit=3, newest_first=newest_first
+                )
+                walked += [s.ordinal for s in page if s.ordinal is not None]
+                if len(page) < 3:
+                    break
+                anchor = page[-1].ordinal
+            assert walked == sorted(ordinals, reverse=newest_first)
+        if ordinals:
+            at = sorted(ordinals)[len(ordinals) // 2]
+            page = index.turn_page(tid, anchor=at, include_anchor=True, limit=1, newest_first=True)
+            assert [s.ordinal for s in page] == [at]
 
     def test_i1_live_writes_get_unique_increasing_times(self) -> None:
         now = PAST_MS + 10**9
