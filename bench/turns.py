@@ -1,6 +1,6 @@
 """The last page of ``thread/turns/list`` on a huge 0.169+ thread, beside a full fold of it.
 
-Run: ``.venv/bin/python bench/turns.py [MB] [--keep DIR]`` (default 1024 MB). Writes one
+Run: ``.venv/bin/python bench/turns.py [MB]`` (default 1024 MB; the thread is deleted after). Writes one
 current-era thread of about MB megabytes with our own writer (``threadlog.testing.current``:
 turns of a long command output and answer), indexes it (the backfill, timed once), then
 times, best of three, side by side in one run:
@@ -12,6 +12,7 @@ times, best of three, side by side in one run:
 
 from __future__ import annotations
 
+import shutil
 import sys
 import tempfile
 import time
@@ -76,8 +77,8 @@ def main() -> None:
     start = time.perf_counter()
     run_backfill(logs, index)
     backfill = time.perf_counter() - start
-    stored = index.turns(THREAD)
-    turns = len(stored.spans) if stored else 0
+    state = index.turn_state(THREAD)
+    turns = state.count if state else 0
     metrics = TurnsMetrics()
     params = TurnsListParams(THREAD, limit=2)
     page = best_of(3, lambda: list_turns(logs, params, index=index, metrics=metrics))
@@ -89,6 +90,7 @@ def main() -> None:
     print(f"last page (thread/turns/list limit 2): {page * 1000:.2f} ms, {per_page:,} bytes read")
     print(f"ratio full fold / last page: {fold / page:,.0f}x")
     index.close()
+    shutil.rmtree(home.parent)
 
 
 if __name__ == "__main__":
