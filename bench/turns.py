@@ -1,6 +1,6 @@
 """The last page of ``thread/turns/list`` on a huge 0.169+ thread, beside a full fold of it.
 
-Run: ``.venv/bin/python bench/turns.py [MB]`` (default 1024 MB; the thread is deleted after). Writes one
+Run: ``.venv/bin/python bench/turns.py [MB]`` (default 1024 MB; deleted after). Writes one
 current-era thread of about MB megabytes with our own writer (``threadlog.testing.current``:
 turns of a long command output and answer), indexes it (the backfill, timed once), then
 times, best of three, side by side in one run:

@@ -21,13 +21,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import structlog
 import trio
 
 from threadlog.actors.drivers.protocol import Driver
 from threadlog.actors.realtime.session import AUDIO_QUEUE, TEXT_QUEUE, RealtimeTransport
-from threadlog.actors.runtime import thread_files
+from threadlog.actors.runtime import reads, thread_files
 from threadlog.actors.runtime.actor import ThreadActor
 from threadlog.actors.runtime.fork import fork
 from threadlog.actors.runtime.host_calls import (
@@ -47,23 +46,20 @@ from threadlog.actors.shell.executor import CommandExecutor
 from threadlog.events import notifications as notes
 from threadlog.events.errors import (
     InvalidRequestError,
-    NotMaterializedError,
     ThreadNotFoundError,
     ThreadNotLoadedError,
 )
 from threadlog.events.ids import new_id
 from threadlog.events.ops import UserInputItem
 from threadlog.events.rollout import DynamicToolSpec
-from threadlog.events.views import Active, Idle, ReadState, Thread, Turn
+from threadlog.events.views import ReadState, Thread, Turn
 from threadlog.projections.index.backfill import run_backfill
 from threadlog.projections.index.listing import (
     ListParams,
     ListResult,
     index_is_usable,
-    list_page,
 )
-from threadlog.projections.index.read_thread import read_thread, thread_read_state
-from threadlog.projections.index.turns_list import TurnsListParams, list_turns
+from threadlog.projections.index.turns_list import TurnsListParams
 from threadlog.projections.policy import PersistenceMode
 from threadlog.projections.turns_page import TurnsPage
 from threadlog.store.files import FileLogStore
@@ -317,50 +313,19 @@ class Runtime:
 
     async def read_thread(self, thread_id: str, *, include_turns: bool = False) -> Thread:
         """``thread/read``: the live view of a loaded thread, else read from its file."""
-        tid = self.registry.checked_id(thread_id)
-        actor = self.registry.loaded(tid)
-        if actor is not None:
-            if include_turns and not actor.recorder.materialized:
-                raise NotMaterializedError(tid)
-            return await actor.read_view(include_turns=include_turns)
-        try:
-            logs = self.registry.logs
-            return await trio.to_thread.run_sync(
-                lambda: read_thread(logs, tid, include_turns=include_turns)
-            )
-        except ThreadNotFoundError:
-            raise ThreadNotLoadedError(tid) from None
+        return await reads.read_thread(self.registry, thread_id, include_turns=include_turns)
 
     async def read_state(self, thread_id: str) -> ReadState:
         """A thread's ``readState`` (no read receipts are kept: its first turn is unread)."""
-        tid = self.registry.checked_id(thread_id)
-        logs = self.registry.logs
-        return await trio.to_thread.run_sync(lambda: thread_read_state(logs, tid))
+        return await reads.read_state(self.registry, thread_id)
 
     async def list_turns(self, params: TurnsListParams) -> TurnsPage:
         """``thread/turns/list``: a page of a thread's turns, newest first by default."""
-        self.registry.checked_id(params.thread_id)
-        await self.registry.syncer.flush()
-        logs, index = self.registry.logs, self.registry.index
-        try:
-            return await trio.to_thread.run_sync(lambda: list_turns(logs, params, index=index))
-        except ThreadNotFoundError:
-            raise ThreadNotLoadedError(params.thread_id) from None
+        return await reads.list_turns(self.registry, params)
 
     async def list_threads(self, params: ListParams | None = None) -> ListResult:
         """``thread/list``, with the status of loaded threads filled in."""
-        await self.registry.syncer.flush()
-        query = params or ListParams()
-        logs, index = self.registry.logs, self.registry.index
-        result = await trio.to_thread.run_sync(lambda: list_page(logs, query, index=index))
-        data = []
-        for thread in result.data:
-            actor = self.registry.loaded(thread.id)
-            if actor is not None:
-                status = Active() if actor.active is not None else Idle()
-                thread = msgspec.structs.replace(thread, status=status)
-            data.append(thread)
-        return msgspec.structs.replace(result, data=data)
+        return await reads.list_threads(self.registry, params or ListParams())
 
     def thread_settings(self, thread_id: str) -> ThreadSettings:
         """The settings a loaded thread runs with (the defaults for others)."""
