@@ -7,8 +7,6 @@ the best of three rounds is reported.
 from __future__ import annotations
 
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
@@ -17,18 +15,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _gen import rollout_set
+from _timing import best_of
 
 from threadlog.events import decode_line
-
-
-def best_of(rounds: int, fn: Callable[[], None]) -> float:
-    """The fastest of ``rounds`` timings of ``fn``, in seconds."""
-    best = float("inf")
-    for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def main() -> None:

@@ -8,28 +8,17 @@ from __future__ import annotations
 
 import random
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _gen import thread_lines
+from _timing import best_of
 
 from threadlog.events import decode_line
 from threadlog.events.ids import new_id
 from threadlog.projections.history import HistoryBuilder
-
-
-def best_of(rounds: int, fn: Callable[[], object]) -> float:
-    """The fastest of ``rounds`` timings of ``fn``, in seconds."""
-    best = float("inf")
-    for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def main() -> None:

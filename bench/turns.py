@@ -16,10 +16,12 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _timing import best_of
 
 from threadlog.projections.index.backfill import run_backfill
 from threadlog.projections.index.read_thread import read_thread
@@ -29,16 +31,6 @@ from threadlog.store.sqlite_index import SqliteIndex
 from threadlog.testing.current import CurrentTurn, CurrentWriter
 
 THREAD = "01a23595-0a44-7751-bd2b-ceb90b05bfb4"
-
-
-def best_of(rounds: int, fn: Callable[[], object]) -> float:
-    """The fastest of ``rounds`` timings of ``fn``, in seconds."""
-    best = float("inf")
-    for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def write_thread(home: Path, megabytes: int) -> Path:

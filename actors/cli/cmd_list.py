@@ -10,6 +10,7 @@ from threadlog.actors.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     add_command,
+    existing_index,
     fail,
     print_json,
     resolve_home,
@@ -17,8 +18,6 @@ from threadlog.actors.cli.common import (
 from threadlog.events.sources import SOURCE_KINDS
 from threadlog.projections.index.listing import ListError, ListParams, ListResult, list_page
 from threadlog.store.files import FileLogStore
-from threadlog.store.layout import STATE_DB_FILE
-from threadlog.store.sqlite_index import SqliteIndex
 
 
 def register(subparsers: Any) -> None:
@@ -65,14 +64,11 @@ def run(args: argparse.Namespace) -> int:
         cwd=args.cwd,
         search_term=args.search,
     )
-    index = SqliteIndex.for_home(home) if (home / STATE_DB_FILE).exists() else None
     try:
-        result = list_page(FileLogStore(home), params, index=index)
+        with existing_index(home) as index:
+            result = list_page(FileLogStore(home), params, index=index)
     except ListError as exc:
         return fail(str(exc), EXIT_USAGE)
-    finally:
-        if index is not None:
-            index.close()
     if args.json:
         print_json(result)
     else:

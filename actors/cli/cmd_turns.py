@@ -15,6 +15,7 @@ from threadlog.actors.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     add_command,
+    existing_index,
     fail,
     print_json,
     resolve_home,
@@ -24,8 +25,6 @@ from threadlog.events.errors import ThreadNotFoundError
 from threadlog.projections.index.turns_list import TurnsListParams, list_turns
 from threadlog.projections.turns_page import TurnsPage
 from threadlog.store.files import FileLogStore
-from threadlog.store.layout import STATE_DB_FILE
-from threadlog.store.sqlite_index import SqliteIndex
 
 
 def register(subparsers: Any) -> None:
@@ -64,16 +63,13 @@ def run(args: argparse.Namespace) -> int:
         sort_direction=args.sort_direction,
         items_view=args.items,
     )
-    index = SqliteIndex.for_home(home) if (home / STATE_DB_FILE).exists() else None
     try:
-        page = list_turns(FileLogStore(home), params, index=index)
+        with existing_index(home) as index:
+            page = list_turns(FileLogStore(home), params, index=index)
     except ValueError as exc:
         return fail(str(exc), EXIT_USAGE)
     except ThreadNotFoundError as exc:
         return fail(f"{exc} (looked in {home})", EXIT_USAGE)
-    finally:
-        if index is not None:
-            index.close()
     if args.json:
         print_json(page)
     else:

@@ -8,15 +8,19 @@ structured (structlog) and always go to stderr, so stdout stays clean data for `
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Final
 
 import msgspec
 import structlog
+
+from threadlog.store.layout import STATE_DB_FILE
+from threadlog.store.sqlite_index import SqliteIndex
 
 EXIT_OK: Final = 0
 EXIT_FAILURE: Final = 1
@@ -25,6 +29,19 @@ EXIT_USAGE: Final = 2
 
 class UsageError(Exception):
     """Bad input from the command line: reported on stderr with exit status 2."""
+
+
+@contextlib.contextmanager
+def existing_index(home: Path) -> Iterator[SqliteIndex | None]:
+    """The home's index while it is used, when it has one (commands never create it)."""
+    if not (home / STATE_DB_FILE).exists():
+        yield None
+        return
+    index = SqliteIndex.for_home(home)
+    try:
+        yield index
+    finally:
+        index.close()
 
 
 def default_home() -> Path:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.corpus.test_read_golden import project_onto
+from tests.corpus.test_read_golden import check_read_state, comparable_thread, project_onto
 from tests.support.corpus import CODEX_REAL, copy_codex_home, rewrite_home_prefix
 
 VERSION = "0.105.0"
@@ -78,3 +78,32 @@ def test_home_defaults_to_codex_home(home: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["thread"]["name"] == "Final name (renamed twice)"
+
+
+@pytest.mark.parametrize("turns", [True, False])
+def test_a_current_era_fork_reads_through_its_parent_as_codex_reads_it(
+    tmp_path: Path, turns: bool
+) -> None:
+    version, fork = "0.171.0", "01a23595-1cfb-75b0-9070-8cf3efd3342f"
+    home = copy_codex_home(version, tmp_path / "home")
+    kind = "thread_read" if turns else "thread_read_noturns"
+    golden = json.loads((CODEX_REAL / version / "golden" / kind / f"{fork}.json").read_text())
+    proc = threadlog("read", fork, "--home", str(home), "--json", *(["--turns"] if turns else []))
+    assert proc.returncode == 0 and proc.stderr == ""
+    answer = json.loads(proc.stdout)
+    expected = rewrite_home_prefix(golden["result"]["thread"], version, home)
+    assert comparable_thread(answer["thread"], expected, home) == expected
+    check_read_state(answer["readState"], golden["result"]["readState"])
+
+
+def test_a_fork_whose_parent_is_gone_reads_its_own_turns_with_a_warning(tmp_path: Path) -> None:
+    version, fork = "0.171.0", "01a23595-1cfb-75b0-9070-8cf3efd3342f"
+    home = copy_codex_home(version, tmp_path / "home")
+    for parent in home.rglob("*01a23595-0a44-7751-bd2b-ceb90b05bfb4.jsonl"):
+        parent.unlink()
+    proc = threadlog("read", fork, "--home", str(home), "--turns", "--json")
+    assert proc.returncode == 0
+    assert "history base thread 01a23595-0a44-7751-bd2b-ceb90b05bfb4 not found" in proc.stderr
+    assert [
+        t["items"][0]["content"][0]["text"] for t in json.loads(proc.stdout)["thread"]["turns"]
+    ] == ["Continue in the fork. [[S:fork_cli]]"]
