@@ -4,8 +4,11 @@ Codex puts context into the conversation as ordinary-looking messages: a develop
 (permissions, developer instructions, model switches, realtime notices) and a user message
 carrying ``# AGENTS.md instructions for …`` and ``<environment_context>``. They are not
 things the user said, so previews, titles, fork cut points and compaction must never count
-them as user turns. ``CONTEXTUAL_USER_PREFIXES`` is the one table that says which user
-messages are context; everything here consults it.
+them as user turns. ``CONTEXTUAL_FRAGMENTS`` is the one table that says which user
+messages are context; everything here consults it. As in Codex, a fragment is recognised by
+its whole form (its opening marker at the start and its closing marker at the end, ASCII
+case ignored), never by its first characters: a user who types ``<environment_context>``
+and goes on wrote a message.
 
 Also here: the slicing of raw rollout items for fork and rollback (Codex section 4.4).
 """
@@ -19,28 +22,46 @@ import msgspec
 
 from threadlog.events.codec import decode_payload
 from threadlog.events.event_msgs import TaskStarted, ThreadRolledBack
-from threadlog.events.response_items import Message, ResponseItem, message_text
+from threadlog.events.response_items import (
+    InputText,
+    Message,
+    OutputText,
+    ResponseItem,
+    message_text,
+)
 from threadlog.events.rollout import Compacted, RolloutItem, TurnContext
 
 SUMMARY_PREFIX: Final = "<compaction_summary>"
 """Opens the user-role message in which a compaction leaves its summary."""
 
-CONTEXTUAL_USER_PREFIXES: Final = (
-    SUMMARY_PREFIX,
-    "# AGENTS.md instructions for ",
-    "<environment_context>",
-    "<user_instructions>",
-    "<INSTRUCTIONS>",
-    "<user_shell_command>",
-    "<turn_aborted>",
+CONTEXTUAL_FRAGMENTS: Final[tuple[tuple[str, str], ...]] = (
+    ("# AGENTS.md instructions for ", "</INSTRUCTIONS>"),
+    ("<environment_context>", "</environment_context>"),
+    ("<skill>", "</skill>"),
+    ("<user_shell_command>", "</user_shell_command>"),
+    ("<turn_aborted>", "</turn_aborted>"),
+    ("<subagent_notification>", "</subagent_notification>"),
+    ("<additional_context>", "</additional_context>"),
+    # the older form of project instructions (before AGENTS.md's own marker)
+    ("<user_instructions>", "</user_instructions>"),
+    # threadlog's own compaction summary message
+    (SUMMARY_PREFIX, SUMMARY_PREFIX.replace("<", "</", 1)),
 )
-"""A user-role message whose text starts with one of these is context, not a user turn."""
+"""(opening, closing) markers of the user-role fragments that are context, not user turns."""
+
+
+def _matches(text: str, start: str, end: str) -> bool:
+    text = text.strip()
+    return (
+        len(text) >= len(start) + len(end)
+        and text[: len(start)].lower() == start.lower()
+        and text[len(text) - len(end) :].lower() == end.lower()
+    )
 
 
 def is_contextual_text(text: str) -> bool:
-    """True when a user-role text is context (starts with a prefix from the table)."""
-    stripped = text.lstrip()
-    return any(stripped.startswith(prefix) for prefix in CONTEXTUAL_USER_PREFIXES)
+    """True when a user-role text is a contextual fragment, whole (see the table)."""
+    return any(_matches(text, start, end) for start, end in CONTEXTUAL_FRAGMENTS)
 
 
 def is_contextual(message: Message) -> bool:
@@ -49,7 +70,11 @@ def is_contextual(message: Message) -> bool:
         return True
     if message.role != "user":
         return False
-    return is_contextual_text(message_text(message))
+    # Codex checks each text part: one contextual fragment makes the message context.
+    parts = [p.text for p in message.content if isinstance(p, InputText | OutputText)]
+    return any(is_contextual_text(part) for part in parts) or is_contextual_text(
+        message_text(message)
+    )
 
 
 def is_user_turn(item: RolloutItem) -> bool:

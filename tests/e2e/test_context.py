@@ -169,11 +169,33 @@ def test_compaction_rebuilds_the_initial_context_with_the_model_switch() -> None
 
 def test_previews_and_titles_skip_contextual_text() -> None:
     extractor = MetadataExtractor(thread_id="t", rollout_path="p", created_at_ms=0)
-    extractor.feed(UserMessage(message="<environment_context>\n  <cwd>/</cwd>"))
-    extractor.feed(UserMessage(message="# AGENTS.md instructions for /x\n\n<INSTRUCTIONS>"))
+    extractor.feed(
+        UserMessage(message="<environment_context>\n  <cwd>/</cwd>\n</environment_context>")
+    )
+    extractor.feed(
+        UserMessage(message="# AGENTS.md instructions for /x\n\n<INSTRUCTIONS>\nr\n</INSTRUCTIONS>")
+    )
+    extractor.feed(UserMessage(message=" <SKILL>x</skill> "))  # ASCII case is ignored, as in Codex
     extractor.feed(UserMessage(message="the real question"))
     row = extractor.entry().row
     assert row.first_user_message == "the real question" and row.title == "the real question"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "<environment_context> is what I want to ask about",
+        "# AGENTS.md instructions for my repo: how do I write them?",
+        "<user_shell_command>ls</user_shell_command> did not work, why?",
+    ],
+)
+def test_text_that_only_begins_like_context_is_what_the_user_said(typed: str) -> None:
+    extractor = MetadataExtractor(thread_id="t", rollout_path="p", created_at_ms=0)
+    extractor.feed(UserMessage(message=typed))
+    row = extractor.entry().row
+    assert row.first_user_message == typed and row.title == typed
+    message = Message(role="user", content=[InputText(text=typed)])
+    assert is_user_turn(message)
 
 
 # --- through the runtime ---------------------------------------------------------------
