@@ -158,6 +158,7 @@ class ThreadQuery(msgspec.Struct, frozen=True):
     # None lists every source; an empty tuple matches nothing.
     source_kinds: tuple[str, ...] | None = None
     cwd: str | None = None
+    # a substring of the title or of the name
     search: str | None = None
 
     def validate(self) -> None:
@@ -182,7 +183,9 @@ class ThreadQuery(msgspec.Struct, frozen=True):
             return False
         if self.cwd is not None and row.cwd != self.cwd:
             return False
-        return not self.search or self.search in row.title
+        if not self.search:
+            return True
+        return self.search in row.title or (row.name is not None and self.search in row.name)
 
     def after_anchor(self, row: ThreadRow) -> bool:
         """Whether ``row`` comes after the anchor in this listing's order."""

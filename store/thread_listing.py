@@ -40,8 +40,8 @@ def build_list_sql(query: ThreadQuery) -> tuple[str, list[Any]]:
         where.append("cwd = ?")
         args.append(query.cwd)
     if query.search:
-        where.append("instr(title, ?) > 0")
-        args.append(query.search)
+        where.append("(instr(title, ?) > 0 OR instr(coalesce(name, ''), ?) > 0)")
+        args += [query.search, query.search]
     order = "DESC" if query.direction == "desc" else "ASC"
     sql = (
         f"SELECT {SELECT_COLUMNS} FROM threads INDEXED BY {_INDEX[query.sort_key]} "

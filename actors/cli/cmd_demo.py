@@ -12,7 +12,7 @@ from typing import Any
 
 import trio
 
-from threadlog.actors.cli.cmd_list import render_table
+from threadlog.actors.cli.cmd_list import render_table, table_text
 from threadlog.actors.cli.common import EXIT_OK, add_command, fail, print_json
 from threadlog.actors.cli.render import render_thread
 from threadlog.actors.drivers.scripted import (
@@ -30,6 +30,8 @@ from threadlog.actors.runtime.settings import ThreadSettings
 from threadlog.events.ops import TextUserInput
 from threadlog.events.sources import SOURCE_KINDS
 from threadlog.projections.index.listing import ListParams
+from threadlog.store.codex_config import CONFIG_FILE
+from threadlog.store.layout import make_private_dirs
 
 DEFAULT_DEMO_HOME = "threadlog-demo-home"
 
@@ -60,6 +62,8 @@ def register(subparsers: Any) -> None:
         run,
         "run a few threads through the runtime and show them",
         description=__doc__,
+        examples=["threadlog demo", "threadlog demo --home /tmp/demo --json"],
+        home_help=f"home to run in (default: ./{DEFAULT_DEMO_HOME}, created when missing)",
     )
 
 
@@ -83,7 +87,11 @@ async def _turn(runtime: Runtime, thread_id: str, text: str) -> None:
 
 
 async def _demo(home: Path) -> dict[str, Any]:
-    home.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(home)
+    config = home / CONFIG_FILE
+    if not config.exists():
+        # As Codex configures the provider it writes with, so listings show these threads.
+        config.write_text(f'model_provider = "{ThreadSettings(cwd=".").model_provider}"\n')
     runtime = Runtime(
         home,
         driver=ScriptedDriver(SCRIPTS),
@@ -115,7 +123,7 @@ async def _demo(home: Path) -> dict[str, Any]:
             f"threadlog demo in {home}",
             "",
             "threads (newest first, archived ones hidden):",
-            render_table(listing),
+            table_text(render_table(listing)),
             "",
             render_thread(shown),
             "",

@@ -72,8 +72,6 @@ def _print_stats(stats: BackfillStats, as_json: bool, verb: str) -> None:
 def run_backfill_command(args: argparse.Namespace) -> int:
     """Index what is not indexed yet."""
     home = resolve_home(args)
-    if not home.is_dir():
-        return fail(f"no such home directory: {home}")
     reporter = ProgressReporter("backfill")
     try:
         with SqliteIndex.for_home(home) as index:
@@ -89,8 +87,6 @@ def run_backfill_command(args: argparse.Namespace) -> int:
 def run_replay_command(args: argparse.Namespace) -> int:
     """Rebuild the index from scratch."""
     home = resolve_home(args)
-    if not home.is_dir():
-        return fail(f"no such home directory: {home}")
     reporter = ProgressReporter("replay")
     try:
         stats = replay(home, home / STATE_DB_FILE, progress=reporter)
@@ -128,8 +124,6 @@ def _print_doctor(report: DoctorReport) -> None:
 def run_doctor_command(args: argparse.Namespace) -> int:
     """Check (and with --repair, fix) the index; exit 0 only when clean."""
     home = resolve_home(args)
-    if not home.is_dir():
-        return fail(f"no such home directory: {home}")
     try:
         with SqliteIndex.for_home(home) as index:
             report = doctor(FileLogStore(home), index, fix=args.repair)

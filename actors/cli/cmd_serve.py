@@ -64,7 +64,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until stdin closes."""
-    home = resolve_home(args)
+    home = resolve_home(args, must_exist=False)
     scripts = {}
     if args.script_file:
         try:

@@ -11,15 +11,18 @@ import argparse
 import contextlib
 import logging
 import os
+import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
 
 import msgspec
 import structlog
 
+from threadlog.events.ids import is_thread_id
 from threadlog.store.layout import STATE_DB_FILE
+from threadlog.store.ports import LogStore
 from threadlog.store.sqlite_index import SqliteIndex
 
 EXIT_OK: Final = 0
@@ -50,19 +53,32 @@ def default_home() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".codex"
 
 
-def add_common_arguments(parser: argparse.ArgumentParser, *, json_flag: bool = True) -> None:
-    """Add ``--home``, ``--log-format`` and (for data commands) ``--json``."""
+HOME_HELP: Final = "Codex home directory (default: $CODEX_HOME, then ~/.codex)"
+LOG_FORMAT_HELP: Final = "format of the structured logs written to stderr"
+
+
+def add_global_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--home`` and ``--log-format`` before the subcommand (``threadlog --home H list``)."""
+    parser.add_argument("--home", type=Path, default=None, help=HOME_HELP)
     parser.add_argument(
-        "--home",
-        type=Path,
-        default=None,
-        help="Codex home directory (default: $CODEX_HOME, then ~/.codex)",
+        "--log-format", choices=("console", "json"), default="console", help=LOG_FORMAT_HELP
     )
+
+
+def add_common_arguments(
+    parser: argparse.ArgumentParser, *, json_flag: bool = True, home_help: str = HOME_HELP
+) -> None:
+    """Add ``--home``, ``--log-format`` and (for data commands) ``--json``.
+
+    Given after the subcommand they win; absent there, the ones before it stand
+    (``SUPPRESS`` leaves the top-level value in place).
+    """
+    parser.add_argument("--home", type=Path, default=argparse.SUPPRESS, help=home_help)
     parser.add_argument(
         "--log-format",
         choices=("console", "json"),
-        default="console",
-        help="format of the structured logs written to stderr",
+        default=argparse.SUPPRESS,
+        help=LOG_FORMAT_HELP,
     )
     if json_flag:
         parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
@@ -80,22 +96,78 @@ def add_command(
     description: str | None = None,
     thread_id: bool = False,
     json_flag: bool = True,
+    examples: Sequence[str] = (),
+    home_help: str = HOME_HELP,
 ) -> argparse.ArgumentParser:
-    """One subcommand: its parser, a ``THREAD_ID`` when it takes one, the common options."""
+    """One subcommand: its parser, a ``THREAD_ID`` when it takes one, the common options.
+
+    ``description`` is shown as plain text (docstring markup removed); ``examples`` are
+    listed after the options.
+    """
+    epilog = "examples:\n" + "\n".join(f"  {e}" for e in examples) if examples else None
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        name, help=summary, description=description or summary
+        name,
+        help=summary,
+        description=plain_text(description or summary),
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     if thread_id:
-        parser.add_argument("thread_id", metavar="THREAD_ID", help="the thread's id")
-    add_common_arguments(parser, json_flag=json_flag)
+        parser.add_argument(
+            "thread_id",
+            metavar="THREAD_ID",
+            help="the thread's id, or a unique prefix of it (as git takes commits)",
+        )
+    add_common_arguments(parser, json_flag=json_flag, home_help=home_help)
     parser.set_defaults(handler=handler)
     return parser
 
 
-def resolve_home(args: argparse.Namespace) -> Path:
-    """The home directory chosen by ``--home`` or the defaults, made absolute."""
+def plain_text(doc: str) -> str:
+    """A docstring as help text: double-backtick markup removed."""
+    return doc.replace("``", "")
+
+
+def resolve_home(args: argparse.Namespace, *, must_exist: bool = True) -> Path:
+    """The home directory chosen by ``--home`` or the defaults, made absolute.
+
+    ``must_exist``: a missing or unusable home is a usage error (exit 2), the same in every
+    command that reads one.
+    """
     home: Path | None = getattr(args, "home", None)
-    return (home or default_home()).expanduser().resolve()
+    resolved = (home or default_home()).expanduser().resolve()
+    if must_exist:
+        if not resolved.exists():
+            raise UsageError(f"no such Codex home: {resolved} (give --home DIR or set CODEX_HOME)")
+        if not resolved.is_dir() or not os.access(resolved, os.R_OK | os.X_OK):
+            raise UsageError(f"not a usable Codex home (not a readable directory): {resolved}")
+    return resolved
+
+
+_ID_PREFIX: Final = re.compile(r"[0-9a-fA-F-]{4,36}")
+
+
+def resolve_thread_id(logs: LogStore, given: str) -> str:
+    """A full thread id from an id or a unique prefix of one (live or archived threads).
+
+    Only hex digits and dashes are looked up; an ambiguous prefix is a usage error that
+    names the candidates. A full id is returned as given, checked later where it is used.
+    """
+    if is_thread_id(given) or not _ID_PREFIX.fullmatch(given):
+        return given
+    prefix = given.lower()
+    found = sorted(
+        {
+            ref.thread_id
+            for archived in (False, True)
+            for ref in logs.logs(archived=archived)
+            if ref.thread_id.startswith(prefix)
+        }
+    )
+    if len(found) > 1:
+        shown = ", ".join(found[:5]) + (" ..." if len(found) > 5 else "")
+        raise UsageError(f"thread id prefix {given!r} is ambiguous: {len(found)} threads ({shown})")
+    return found[0] if found else given
 
 
 def configure_logging(log_format: str) -> None:

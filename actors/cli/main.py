@@ -20,7 +20,13 @@ from threadlog.actors.cli import (
     cmd_threads,
     cmd_turns,
 )
-from threadlog.actors.cli.common import EXIT_USAGE, UsageError, configure_logging, fail
+from threadlog.actors.cli.common import (
+    EXIT_USAGE,
+    UsageError,
+    add_global_arguments,
+    configure_logging,
+    fail,
+)
 from threadlog.events import __version__
 
 COMMANDS = (cmd_demo, cmd_read, cmd_turns, cmd_list, cmd_threads, cmd_index, cmd_serve)
@@ -34,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Read, index, rebuild, fork and serve Codex rollout logs.",
     )
     parser.add_argument("--version", action="version", version=f"threadlog {__version__}")
+    add_global_arguments(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in COMMANDS:
         command.register(subparsers)

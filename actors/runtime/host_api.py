@@ -62,6 +62,7 @@ from threadlog.projections.index.listing import (
 from threadlog.projections.index.turns_list import TurnsListParams
 from threadlog.projections.policy import PersistenceMode
 from threadlog.projections.turns_page import TurnsPage
+from threadlog.store.codex_config import configured_provider
 from threadlog.store.files import FileLogStore
 from threadlog.store.layout import make_private_dirs
 from threadlog.store.ports import Durability, IndexStore, LogStore
@@ -112,6 +113,11 @@ class Runtime:
             logs=logs or FileLogStore(self.home),
         )
         self._given_index = index_store
+        # What thread/list shows without modelProviders: the home's configured provider, as
+        # Codex lists; in a home that configures none, the provider this runtime writes.
+        self.listing_provider = (
+            configured_provider(self.home) or self.registry.defaults.model_provider
+        )
         self.passivation_timeout = passivation_timeout
         self.realtime = RealtimeApi(
             self.registry,
@@ -325,7 +331,9 @@ class Runtime:
 
     async def list_threads(self, params: ListParams | None = None) -> ListResult:
         """``thread/list``, with the status of loaded threads filled in."""
-        return await reads.list_threads(self.registry, params or ListParams())
+        return await reads.list_threads(
+            self.registry, params or ListParams(), default_provider=self.listing_provider
+        )
 
     def thread_settings(self, thread_id: str) -> ThreadSettings:
         """The settings a loaded thread runs with (the defaults for others)."""

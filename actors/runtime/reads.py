@@ -56,11 +56,15 @@ async def list_turns(registry: ThreadRegistry, params: TurnsListParams) -> Turns
         raise ThreadNotLoadedError(params.thread_id) from None
 
 
-async def list_threads(registry: ThreadRegistry, params: ListParams) -> ListResult:
+async def list_threads(
+    registry: ThreadRegistry, params: ListParams, *, default_provider: str
+) -> ListResult:
     """``thread/list``, with the status of loaded threads filled in."""
     await registry.syncer.flush()
     logs, index = registry.logs, registry.index
-    result = await trio.to_thread.run_sync(lambda: list_page(logs, params, index=index))
+    result = await trio.to_thread.run_sync(
+        lambda: list_page(logs, params, index=index, default_provider=default_provider)
+    )
     data = []
     for thread in result.data:
         actor = registry.loaded(thread.id)

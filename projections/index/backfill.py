@@ -82,7 +82,20 @@ def index_batch(logs: LogStore, batch: Sequence[LogRef], stats: BackfillStats) -
             log.warning("backfill_file_skipped", path=ref.location, reason=outcome.error)
             continue
         records.append(outcome.entry)
-    return records
+    # A thread renamed by Codex has its name in the name index only: the row carries it too,
+    # so a search by name is answered by the index.
+    names = logs.names_of([r.row.id for r in records if r.row.name is None]) if records else {}
+    return [
+        IndexEntry(
+            msgspec.structs.replace(r.row, name=names[r.row.id]),
+            r.dynamic_tools,
+            r.turns,
+            r.turns_from,
+        )
+        if r.row.id in names
+        else r
+        for r in records
+    ]
 
 
 def run_backfill(

@@ -20,6 +20,8 @@ pages of 25 ends with an empty fifth page. Names are joined from ``session_index
 
 from __future__ import annotations
 
+import itertools
+from collections import Counter
 from typing import Final, cast
 
 import msgspec
@@ -85,8 +87,12 @@ class ListMetrics:
         self.heads_read = 0
 
 
-def resolve(params: ListParams) -> ThreadQuery:
-    """Validate and default the params into the query both paths answer; ``ListError``."""
+def resolve(params: ListParams, default_provider: str = DEFAULT_MODEL_PROVIDER) -> ThreadQuery:
+    """Validate and default the params into the query both paths answer; ``ListError``.
+
+    Without ``modelProviders`` only the default provider's threads are listed (as Codex
+    lists its configured provider's); an empty list lists every provider.
+    """
     sort_key = params.sort_key or "created_at"
     if sort_key not in SORT_KEYS:
         raise ListError(f"unknown sortKey {sort_key!r}: expected created_at or updated_at")
@@ -110,7 +116,9 @@ def resolve(params: ListParams) -> ThreadQuery:
         limit=limit,
         anchor=anchor,
         archived=bool(params.archived),
-        model_providers=tuple(params.model_providers or ()),
+        model_providers=(default_provider,)
+        if params.model_providers is None
+        else tuple(params.model_providers),
         source_kinds=kinds,
         cwd=params.cwd,
         search=params.search_term or None,
@@ -131,7 +139,7 @@ def list_page(
     default_provider: str = DEFAULT_MODEL_PROVIDER,
 ) -> ListResult:
     """One page of ``thread/list``."""
-    query = resolve(params)
+    query = resolve(params, default_provider)
     metrics = metrics if metrics is not None else ListMetrics()
     if index is not None and index_is_usable(index):
         rows, next_cursor = _from_index(index, logs, query, metrics)
@@ -147,6 +155,42 @@ def list_page(
         backwards_cursor=backwards_cursor(rows[0], query) if rows else None,
         read_states={row.id: read_state(row) for row in rows},
     )
+
+
+def hidden_threads(
+    logs: LogStore,
+    params: ListParams,
+    *,
+    index: IndexStore | None = None,
+    default_provider: str = DEFAULT_MODEL_PROVIDER,
+) -> Counter[str]:
+    """How many threads the default filters hid from a listing (for the command line).
+
+    Counted only for the filters the caller left to their defaults: ``source:<kind>`` for
+    threads of a non-interactive source, ``provider`` for threads of another provider.
+    Reads every row (the index's, or each log's head), so it is for a person's listing,
+    not for a server's.
+    """
+    query = resolve(params, default_provider)
+    everything = msgspec.structs.replace(query, source_kinds=None, model_providers=())
+    if index is not None and index_is_usable(index):
+        rows = index.rows()
+    else:
+        found = (
+            _head_row(logs, ref, default_provider) for ref in logs.logs(archived=query.archived)
+        )
+        rows = [row for row in itertools.islice(found, MAX_SCAN_FILES) if row is not None]
+    hidden: Counter[str] = Counter()
+    for row in rows:
+        if not everything.matches(row):
+            continue
+        provider_ok = not query.model_providers or row.model_provider in query.model_providers
+        source_ok = query.source_kinds is None or row.source_kind in query.source_kinds
+        if params.source_kinds is None and provider_ok and not source_ok:
+            hidden[f"source:{row.source_kind}"] += 1
+        elif params.model_providers is None and source_ok and not provider_ok:
+            hidden["provider"] += 1
+    return hidden
 
 
 def backwards_cursor(first: ThreadRow, query: ThreadQuery) -> str:
@@ -208,13 +252,18 @@ def _from_logs(
     picked: list[tuple[int, str, ThreadRow]] = []
     scanned = 0
     last_scanned: tuple[int, str] | None = None
-    for value, thread_id, ref in _candidates(logs, query):
+    candidates = _candidates(logs, query)
+    # a search also matches names, which live in the name index, not in the logs' heads
+    names = logs.names_of([c[1] for c in candidates]) if query.search else {}
+    for value, thread_id, ref in candidates:
         if scanned >= MAX_SCAN_FILES:
             break
         scanned += 1
         last_scanned = (value, thread_id)
         row = _head_row(logs, ref, default_provider)
         metrics.heads_read += 1
+        if row is not None and thread_id in names:
+            row = msgspec.structs.replace(row, name=names[thread_id])
         if row is None or not query.matches(row):
             continue
         picked.append((value, thread_id, row))

@@ -21,6 +21,7 @@ from tests.support.corpus import (
 from threadlog.events.ids import uuid7_timestamp_ms
 from threadlog.projections.index.backfill import run_backfill
 from threadlog.projections.index.listing import ListMetrics, ListParams, list_page
+from threadlog.store.codex_config import default_provider
 from threadlog.store.files import FileLogStore
 from threadlog.store.sqlite_index import SqliteIndex
 
@@ -99,7 +100,10 @@ def _walk(home: Path, params: dict[str, Any], db: SqliteIndex | None) -> list[li
     cursor = None
     for _ in range(100):
         result = list_page(
-            FileLogStore(home), msgspec.convert({**base, "cursor": cursor}, ListParams), index=db
+            FileLogStore(home),
+            msgspec.convert({**base, "cursor": cursor}, ListParams),
+            index=db,
+            default_provider=default_provider(home),
         )
         pages.append(msgspec.to_builtins(result.data))
         cursor = result.next_cursor
@@ -127,13 +131,12 @@ def test_index_drops_rows_whose_file_vanished(homes: dict[str, Path], tmp_path: 
     home = copy_codex_home("0.105.0", tmp_path / "home")
     db = SqliteIndex.open(tmp_path / "threadlog.sqlite")
     run_backfill(FileLogStore(home), db)
-    first = list_page(FileLogStore(home), ListParams(limit=5, source_kinds=["exec"]), index=db).data
+    exec_threads = ListParams(limit=5, source_kinds=["exec"], model_providers=[])
+    first = list_page(FileLogStore(home), exec_threads, index=db).data
     victim = Path(first[1].path or "")
     victim.unlink()
     metrics = ListMetrics()
-    again = list_page(
-        FileLogStore(home), ListParams(limit=5, source_kinds=["exec"]), index=db, metrics=metrics
-    )
+    again = list_page(FileLogStore(home), exec_threads, index=db, metrics=metrics)
     assert [t.id for t in again.data] == [first[0].id, *[t.id for t in first[2:]]]
     assert metrics.stale_rows_dropped == 1 and metrics.db_pages == 1
     assert db.get(first[1].id) is None

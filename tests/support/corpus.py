@@ -25,12 +25,15 @@ def copy_codex_home(version: str, dest: Path) -> Path:
     """Copy a real Codex home of ``version`` to ``dest`` and restore its file mtimes.
 
     git does not keep mtimes and ``updatedAt`` comes from them, so ``mtimes.json`` (ns,
-    relative to ``home/``) is applied after the copy.
+    relative to ``home/``) is applied after the copy. The corpus keeps no ``config.toml``;
+    the runs configured the scripted model server as provider ``mock`` (every thread names
+    it, and the real server listed them by default), so the copy says so again.
     """
     src = CODEX_REAL / version / "home"
     shutil.copytree(src, dest)
     for path in [dest, *dest.rglob("*")]:
         path.chmod(0o700 if path.is_dir() else 0o600)
+    (dest / "config.toml").write_text('model_provider = "mock"\n')
     mtimes = json.loads((CODEX_REAL / version / "mtimes.json").read_text())
     for rel, mtime_ns in mtimes.items():
         target = dest / rel

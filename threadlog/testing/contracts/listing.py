@@ -36,8 +36,10 @@ PARAMS: tuple[dict[str, Any], ...] = (
     {"limit": 3, "modelProviders": ["local"]},
     {"limit": 3, "cwd": "/b"},
     {"limit": 2, "searchTerm": "bug"},
-    {"limit": 5, "archived": True},
+    {"limit": 5, "archived": True, "modelProviders": []},
     {"limit": 100, "sourceKinds": ["cli", "vscode", "exec", "subAgentReview"]},
+    {"limit": 100, "modelProviders": []},
+    {"limit": 2, "searchTerm": "renamed"},
 )
 
 
@@ -71,6 +73,8 @@ class ListingContract:
                 cwd="/b" if n % 5 == 2 else "/a",
             )
             ref = write_thread(logs, tid, created, lines)
+            if n in (0, 6):  # a name that search finds (titles do not say "renamed")
+                logs.set_name(tid, f"renamed {n}", "2027-01-15T08:00:00.000Z")
             if n % 5 == 4:
                 ref = logs.archive(ref)
             # Updated order differs from created order, with ties broken by id.
@@ -102,14 +106,18 @@ class ListingContract:
         assert from_index == from_logs
         assert any(from_logs), "every listing of the contract home shows threads"
 
-    def test_the_default_listing_shows_interactive_threads_newest_first(self) -> None:
+    def test_the_default_listing_shows_interactive_threads_of_the_default_provider(self) -> None:
         logs, index, ids = self.home()
         run_backfill(logs, index)
         listed = [i for page in self.walk(logs, index, {"limit": 100}) for i in page]
         interactive = [
-            tid for n, tid in enumerate(ids) if SOURCES[n % 4] in ("cli", "vscode") and n % 5 != 4
+            tid
+            for n, tid in enumerate(ids)
+            if SOURCES[n % 4] in ("cli", "vscode") and n % 5 != 4 and n % 3 != 1
         ]
         assert listed == list(reversed(interactive))
+        everyone = [i for page in self.walk(logs, index, {"modelProviders": []}) for i in page]
+        assert len(everyone) > len(listed)
 
     def test_a_row_whose_log_vanished_is_dropped_and_deleted(self) -> None:
         logs, index, _ = self.home()
