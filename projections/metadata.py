@@ -137,6 +137,12 @@ class MetadataExtractor:
         extractor._identified = identified
         return extractor
 
+    @property
+    def identified(self) -> bool:
+        """Whether a ``session_meta`` of this thread has been folded (a log without one is
+        not a thread)."""
+        return self._identified
+
     def _set(self, **changes: Any) -> None:
         self.row = msgspec.structs.replace(self.row, **changes)
 

@@ -13,12 +13,14 @@ from threadlog.actors.cli.common import (
     fail,
     print_json,
     resolve_home,
+    resolve_thread_id,
 )
 from threadlog.actors.cli.render import render_thread
-from threadlog.events.errors import ThreadNotFoundError
+from threadlog.events.errors import CorruptRolloutError, ThreadNotFoundError
 from threadlog.projections.index.lineage import Lineage
 from threadlog.projections.index.read_thread import read_thread, thread_read_state
 from threadlog.store.files import FileLogStore
+from threadlog.store.reader import ReadReport
 
 
 def register(subparsers: Any) -> None:
@@ -39,12 +41,16 @@ def run(args: argparse.Namespace) -> int:
     home = resolve_home(args)
     logs = FileLogStore(home)
     lineage = Lineage([])
+    report = ReadReport()
+    tid = resolve_thread_id(logs, args.thread_id)
     try:
-        thread = read_thread(logs, args.thread_id, include_turns=args.turns, lineage=lineage)
+        thread = read_thread(logs, tid, include_turns=args.turns, lineage=lineage, report=report)
     except ValueError as exc:
         return fail(str(exc), EXIT_USAGE)
     except ThreadNotFoundError as exc:
         return fail(f"{exc} (looked in {home})", EXIT_USAGE)
+    except CorruptRolloutError as exc:
+        return fail(str(exc))
     if lineage.problem is not None:
         print(
             f"warning: {lineage.problem}; showing the history that could be read", file=sys.stderr

@@ -19,6 +19,7 @@ from threadlog.actors.cli.common import (
     fail,
     print_json,
     resolve_home,
+    resolve_thread_id,
 )
 from threadlog.actors.cli.render import render_turn
 from threadlog.events.errors import ThreadNotFoundError
@@ -57,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     """Serve one page from the home's index when it has one, else from the files."""
     home = resolve_home(args)
     params = TurnsListParams(
-        thread_id=args.thread_id,
+        thread_id=resolve_thread_id(FileLogStore(home), args.thread_id),
         cursor=args.cursor,
         limit=args.limit,
         sort_direction=args.sort_direction,

@@ -167,7 +167,9 @@ def resolve_thread_id(logs: LogStore, given: str) -> str:
     if len(found) > 1:
         shown = ", ".join(found[:5]) + (" ..." if len(found) > 5 else "")
         raise UsageError(f"thread id prefix {given!r} is ambiguous: {len(found)} threads ({shown})")
-    return found[0] if found else given
+    if not found:
+        raise UsageError(f"no thread id starts with {given!r}")
+    return found[0]
 
 
 def configure_logging(log_format: str) -> None:

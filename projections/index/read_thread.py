@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import msgspec
 
-from threadlog.events.errors import ThreadNotFoundError
+from threadlog.events.errors import CorruptRolloutError, ThreadNotFoundError
 from threadlog.events.ids import new_id, parse_thread_id
 from threadlog.events.rollout import RolloutItem
 from threadlog.events.rows import IndexEntry, LogPosition, ThreadRow
@@ -51,6 +51,8 @@ def load_log(
         extractor.feed(read.line.item)
         if keep_items:
             items.append(read.line.item)
+    if not extractor.identified:
+        raise CorruptRolloutError(f"not a thread: {ref.location} has no session_meta")
     modified_ms = whole_seconds_ms(stat.modified_ms)
     record = extractor.entry(
         updated_at_ms=modified_ms,
@@ -69,16 +71,18 @@ def read_thread(
     status: ThreadStatus | None = None,
     id_source: Callable[[], str] = new_id,
     lineage: Lineage | None = None,
+    report: ReadReport | None = None,
 ) -> Thread:
     """``thread/read`` from the log alone; raises ``ThreadNotFoundError`` or ``ValueError``.
 
-    ``lineage`` receives the bases a fork was read through and any problem with them.
+    ``lineage`` receives the bases a fork was read through and any problem with them;
+    ``report`` what the read of the thread's own log skipped (corrupt lines, a torn tail).
     """
     tid = parse_thread_id(thread_id)
     ref = logs.locate(tid)
     if ref is None:
         raise ThreadNotFoundError(tid)
-    loaded = load_log(logs, ref, keep_items=include_turns)
+    loaded = load_log(logs, ref, keep_items=include_turns, report=report)
     if lineage is not None:
         lineage.bases, lineage.problem = loaded.lineage.bases, loaded.lineage.problem
     turns = None
