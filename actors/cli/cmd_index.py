@@ -17,7 +17,7 @@ from threadlog.actors.cli.common import (
 )
 from threadlog.actors.cli.progress import ProgressReporter
 from threadlog.projections.index.backfill import BackfillStats, run_backfill
-from threadlog.projections.index.doctor import DoctorReport, doctor
+from threadlog.projections.index.doctor import DoctorReport, doctor, what_is_left
 from threadlog.projections.index.replay import replay
 from threadlog.store.files import FileLogStore
 from threadlog.store.layout import STATE_DB_FILE
@@ -32,14 +32,30 @@ def register(subparsers: Any) -> None:
         "backfill",
         run_backfill_command,
         "index the rollouts incrementally, under the lease",
+        description="Index every rollout not indexed yet into threadlog.sqlite, in batches that\n"
+        "commit with their checkpoint, so an interrupted run resumes where it stopped. Only\n"
+        "one process backfills a home at a time (a lease in the database).",
+        examples=["threadlog backfill", "threadlog backfill --home ~/.codex --json"],
     )
     add_command(
         subparsers,
         "replay",
         run_replay_command,
         "rebuild the index from the logs alone and swap it in atomically",
+        description="Build a new index from the rollout files alone, then swap it in one\n"
+        "step: readers see the old index or the new one, never a mix.",
+        examples=["threadlog replay", "threadlog replay --json"],
     )
-    check = add_command(subparsers, "doctor", run_doctor_command, "compare the index with the logs")
+    check = add_command(
+        subparsers,
+        "doctor",
+        run_doctor_command,
+        "compare the index with the logs",
+        description="Check the index against the rollouts: rows of vanished or moved threads,\n"
+        "unindexed or changed logs, torn tails, unreadable lines, broken fork bases. With\n"
+        "--repair, fix what can be fixed in one run, then say what is left. Exit 0 when clean.",
+        examples=["threadlog doctor", "threadlog doctor --repair"],
+    )
     check.add_argument("--repair", action="store_true", help="fix what can be fixed")
 
 
@@ -118,6 +134,8 @@ def _print_doctor(report: DoctorReport) -> None:
                 print(f"  {entry}")
     for action in report.repaired:
         print(f"repaired: {action}")
+    for note in what_is_left(report):
+        print(f"left: {note}")
     print("clean" if report.clean else "NOT clean")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import sys
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
@@ -163,11 +164,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result)
         return EXIT_OK
-    console = Console(highlight=False, soft_wrap=False)
+    # a pipe gets whole lines (rich would wrap at 80 columns when it cannot ask a terminal)
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
     if result.data:
-        console.print(
-            render_table(result, sort_key=args.sort_key or "created_at", archived=args.archived)
-        )
+        console.print(render_table(result, sort_key=args.sort_key or "created_at"))
     else:
         console.print("(no threads)")
     for line in hidden_notes(hidden, provider):

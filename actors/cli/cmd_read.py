@@ -32,6 +32,11 @@ def register(subparsers: Any) -> None:
         "print one thread (thread/read)",
         description=__doc__,
         thread_id=True,
+        examples=[
+            "threadlog read 01a23595-0a44-7751-bd2b-ceb90b05bfb4",
+            "threadlog read 01a2359 --turns",
+            "threadlog read 01a2359 --turns --json | jq .thread.turns[0]",
+        ],
     )
     parser.add_argument("--turns", action="store_true", help="include the turns and their items")
 
@@ -54,6 +59,17 @@ def run(args: argparse.Namespace) -> int:
     if lineage.problem is not None:
         print(
             f"warning: {lineage.problem}; showing the history that could be read", file=sys.stderr
+        )
+    if report.issues:
+        first = report.issues[0]
+        print(
+            f"warning: skipped {len(report.issues)} corrupt line(s); first at "
+            f"{first.path}:{first.line_no} ({first.reason})",
+            file=sys.stderr,
+        )
+    if report.torn_tail is not None:
+        print(
+            f"warning: ignored an incomplete last line of {report.torn_tail.path}", file=sys.stderr
         )
     if args.json:
         print_json({"thread": thread, "readState": thread_read_state(logs, thread.id)})

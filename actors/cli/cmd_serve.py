@@ -33,6 +33,10 @@ def register(subparsers: Any) -> None:
         "serve the app-server v2 JSON-RPC protocol over stdio",
         description=__doc__,
         json_flag=False,
+        examples=[
+            "threadlog serve --home ~/.codex",
+            "threadlog serve --script-file replies.json --persist-extended",
+        ],
     )
     parser.add_argument(
         "--driver",

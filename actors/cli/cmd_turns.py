@@ -37,6 +37,11 @@ def register(subparsers: Any) -> None:
         "list a thread's turns a page at a time (thread/turns/list)",
         description=__doc__,
         thread_id=True,
+        examples=[
+            "threadlog turns 01a2359 --limit 5",
+            "threadlog turns 01a2359 --items full --json",
+            "threadlog turns 01a2359 --cursor '<nextCursor of the last page>'",
+        ],
     )
     parser.add_argument("--cursor", default=None, help="a cursor from a previous page")
     parser.add_argument("--limit", type=int, default=None, help="page size (default 25, max 100)")

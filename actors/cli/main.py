@@ -11,7 +11,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+import argcomplete
+
 from threadlog.actors.cli import (
+    cmd_completion,
     cmd_demo,
     cmd_index,
     cmd_list,
@@ -29,7 +32,16 @@ from threadlog.actors.cli.common import (
 )
 from threadlog.events import __version__
 
-COMMANDS = (cmd_demo, cmd_read, cmd_turns, cmd_list, cmd_threads, cmd_index, cmd_serve)
+COMMANDS = (
+    cmd_demo,
+    cmd_read,
+    cmd_turns,
+    cmd_list,
+    cmd_threads,
+    cmd_index,
+    cmd_serve,
+    cmd_completion,
+)
 """Every subcommand module; each exposes ``register(subparsers)``."""
 
 
@@ -50,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``threadlog`` console script."""
     parser = build_parser()
+    # When the shell asks for completions (``_ARGCOMPLETE`` set), answer and exit here.
+    argcomplete.autocomplete(parser)
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is None:

@@ -13,6 +13,7 @@ someone's data.
 from __future__ import annotations
 
 import io
+from typing import Final
 
 import msgspec
 
@@ -143,11 +144,47 @@ def repair(logs: LogStore, index: IndexStore, found: DoctorReport) -> list[str]:
     return done
 
 
+MAX_REPAIR_PASSES: Final = 3
+
+
 def doctor(logs: LogStore, index: IndexStore, *, fix: bool = False) -> DoctorReport:
-    """Examine; with ``fix``, repair and examine again."""
+    """Examine; with ``fix``, repair until nothing more can be done (one run converges: a
+    repair can uncover another, such as a healed tail whose row is now stale)."""
     report = examine(logs, index)
-    if fix and not report.clean:
-        done = repair(logs, index, report)
+    done: list[str] = []
+    for _ in range(MAX_REPAIR_PASSES if fix else 0):
+        if report.clean:
+            break
+        actions = repair(logs, index, report)
         report = examine(logs, index)
-        report.repaired = done
+        if not actions:
+            break
+        done += actions
+    report.repaired = done
     return report
+
+
+def what_is_left(report: DoctorReport) -> list[str]:
+    """What a repair cannot fix, each with what to do about it."""
+    left = []
+    if report.bad_lines:
+        first = report.bad_lines[0]
+        left.append(
+            f"{len(report.bad_lines)} unreadable line(s), first {first.path}:{first.line_no} "
+            "(kept: they may be someone's data). See the thread with `threadlog read ID`; "
+            "remove or fix the lines by hand if they are garbage, then run doctor again."
+        )
+    if report.broken_bases:
+        left.append(
+            f"{len(report.broken_bases)} fork(s) whose history base cannot be read. Restore the "
+            "parent's rollout file; meanwhile `threadlog read` shows the fork's own turns."
+        )
+    if report.torn_tails:
+        left.append(
+            f"{len(report.torn_tails)} torn tail(s) held by a running writer. Run "
+            "`threadlog doctor --repair` again once the thread is idle."
+        )
+    rest = report.missing_files or report.moved_files or report.unindexed_files
+    if rest or report.stale_rows or report.backfill_status != "complete":
+        left.append("index rows out of step with the logs. Run `threadlog replay` to rebuild it.")
+    return left
