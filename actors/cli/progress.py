@@ -1,4 +1,5 @@
-"""Progress for long work: a bar on a terminal, structured log events otherwise."""
+"""Progress for long work: a bar on a terminal (drawn by rich), structured log events
+otherwise."""
 
 from __future__ import annotations
 
@@ -7,6 +8,15 @@ import time
 from typing import TextIO
 
 import structlog
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from threadlog.projections.index.backfill import BackfillProgress
 
@@ -14,7 +24,8 @@ log = structlog.get_logger("threadlog.progress")
 
 
 class ProgressReporter:
-    """Callable that renders ``BackfillProgress`` updates."""
+    """Callable that renders ``BackfillProgress`` updates: a rich progress bar (files done,
+    MB/s, time left) on a terminal, a throttled structured log event otherwise."""
 
     def __init__(self, label: str, stream: TextIO | None = None, interval: float = 0.1) -> None:
         self.label = label
@@ -23,7 +34,25 @@ class ProgressReporter:
         self.interval = interval if self.tty else 2.0
         self.started = time.monotonic()
         self._last = 0.0
-        self._drawn = False
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
+
+    def _progress(self, total: int) -> tuple[Progress, TaskID]:
+        if self._bar is None or self._task is None:
+            console = Console(file=self.stream, force_terminal=True, highlight=False)
+            self._bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("files"),
+                TextColumn("{task.fields[rate]:6.1f} MB/s"),
+                TimeRemainingColumn(),
+                console=console,
+                auto_refresh=False,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task(self.label, total=total, rate=0.0)
+        return self._bar, self._task
 
     def __call__(self, progress: BackfillProgress) -> None:
         """Show an update (throttled; the last one always shows)."""
@@ -35,14 +64,9 @@ class ProgressReporter:
         elapsed = max(now - self.started, 1e-9)
         rate = progress.bytes / elapsed / 1e6
         if self.tty:
-            width = 30
-            filled = width * progress.done // max(progress.total, 1)
-            bar = "#" * filled + "-" * (width - filled)
-            self.stream.write(
-                f"\r{self.label} [{bar}] {progress.done}/{progress.total} files  {rate:6.1f} MB/s"
-            )
-            self.stream.flush()
-            self._drawn = True
+            bar, task = self._progress(progress.total)
+            bar.update(task, completed=progress.done, total=progress.total, rate=rate)
+            bar.refresh()
         else:
             log.info(
                 "progress",
@@ -53,7 +77,6 @@ class ProgressReporter:
             )
 
     def close(self) -> None:
-        """End the bar's line."""
-        if self._drawn:
-            self.stream.write("\n")
-            self.stream.flush()
+        """End the bar (its last state stays on screen)."""
+        if self._bar is not None:
+            self._bar.stop()

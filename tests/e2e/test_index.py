@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -300,8 +301,9 @@ def test_progress_is_a_bar_on_a_terminal_and_log_events_otherwise(tmp_path: Path
     bar(BackfillProgress(done=5, total=10, bytes=100))
     bar(BackfillProgress(done=10, total=10, bytes=200))
     bar.close()
-    assert "[###############---------------] 5/10" in tty.getvalue()
-    assert "10/10 files" in tty.getvalue() and tty.getvalue().endswith("\n")
+    drawn = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", tty.getvalue())  # without the colours
+    assert "backfill" in drawn and " 5/10 files" in drawn and "MB/s" in drawn
+    assert "10/10 files" in drawn and drawn.endswith("\n")
     make_home(tmp_path, 3)
     proc = subprocess.run(
         [
