@@ -262,3 +262,11 @@ def test_corpus_home_lists_the_same_through_the_cli(tmp_path: Path) -> None:
     home = copy_codex_home("0.105.0", tmp_path / "home")
     ids = listed(home, "--all-sources", "--limit", "5")
     assert len(ids) == 5
+
+
+def test_a_message_that_only_begins_like_context_is_listed_and_searchable(tmp_path: Path) -> None:
+    typed = "<environment_context> is what I want to ask about"
+    home, [tid] = make_home(tmp_path, [(typed, "cli", "openai")])
+    shown = json.loads(threadlog("list", "--home", str(home), "--json").stdout)["data"]
+    assert [t["id"] for t in shown] == [tid] and shown[0]["preview"] == f"{typed} #0"
+    assert listed(home, "--search", "want to ask") == [tid]
