@@ -30,12 +30,16 @@ def _ensure_row(db: StateDb) -> None:
 
 
 def get_backfill_state(db: StateDb) -> BackfillState:
-    """The lease row (created as ``pending`` if missing)."""
-    _ensure_row(db)
-    status, watermark, success, updated = db.query(
+    """The lease row (created as ``pending`` if missing; reading it takes no write lock)."""
+    query = (
         "SELECT status, last_watermark, last_success_at, updated_at "
         "FROM backfill_state WHERE id = 1"
-    )[0]
+    )
+    rows = db.query(query)
+    if not rows:
+        _ensure_row(db)
+        rows = db.query(query)
+    status, watermark, success, updated = rows[0]
     return BackfillState(status, watermark, success, updated)
 
 

@@ -20,6 +20,7 @@ from typing import Any, Final
 
 import apsw
 import msgspec
+import structlog
 
 from threadlog.events.ids import parse_thread_id
 from threadlog.events.rollout import DynamicToolSpec
@@ -28,6 +29,7 @@ from threadlog.store.clock import wall_clock_ms
 from threadlog.store.layout import STATE_DB_FILE, make_private_dirs
 from threadlog.store.schema import LATEST_VERSION, MIGRATIONS
 
+log = structlog.get_logger("threadlog.statedb")
 BUSY_TIMEOUT_MS: Final = 10_000
 _ROW_FIELDS: Final = tuple(
     f.name for f in msgspec.structs.fields(ThreadRow) if f.name != "log_position"
@@ -80,19 +82,47 @@ class StateDb:
         if path.name.startswith("state_") or path.name == "state.sqlite":
             raise ValueError(f"refusing to open Codex's own database {path}")
         make_private_dirs(path.parent)
-        self._conn = apsw.Connection(str(path))
         self._lock = threading.RLock()
         self._depth = 0
         try:
-            self._conn.setbusytimeout(BUSY_TIMEOUT_MS)
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.execute("PRAGMA foreign_keys=ON")
-            path.chmod(0o600)
+            self._conn = self._connect()
+        except (apsw.NotADBError, apsw.CorruptError) as exc:
+            # The index is a cache of the logs: a damaged one is kept aside for a look and
+            # rebuilt (the backfill refills it), never a reason not to start.
+            aside = self._move_aside()
+            log.warning(
+                "index_corrupt_moved_aside", path=str(path), moved_to=str(aside), error=str(exc)
+            )
+            self._conn = self._connect()
+
+    def _connect(self) -> apsw.Connection:
+        conn = apsw.Connection(str(self.path))
+        self._conn = conn
+        try:
+            conn.setbusytimeout(BUSY_TIMEOUT_MS)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self.path.chmod(0o600)
             self._migrate()
+            # A damaged page can hide behind a valid header: look before trusting it.
+            check = scalar(conn, "PRAGMA quick_check")
+            if check != "ok":
+                raise apsw.CorruptError(f"quick_check: {check}")
         except BaseException:
-            self._conn.close()
+            conn.close()
             raise
+        return conn
+
+    def _move_aside(self) -> Path:
+        """Rename the database (and its WAL and shared-memory files) out of the way."""
+        stamp = self.clock_ms()
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        for suffix in ("", "-wal", "-shm"):
+            source = self.path.with_name(self.path.name + suffix)
+            if source.exists():
+                source.rename(aside.with_name(aside.name + suffix))
+        return aside
 
     @classmethod
     def for_home(cls, home: Path, **kwargs: Any) -> StateDb:
@@ -140,6 +170,9 @@ class StateDb:
             return int(scalar(self._conn, "PRAGMA user_version"))
 
     def _migrate(self) -> None:
+        # Up to date: no write lock needed, so opening never waits for another writer.
+        if int(scalar(self._conn, "PRAGMA user_version")) == LATEST_VERSION:
+            return
         with self.transaction() as conn:
             version = int(scalar(conn, "PRAGMA user_version"))
             if version > LATEST_VERSION:

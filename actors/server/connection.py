@@ -163,6 +163,17 @@ class Server:
                 )
 
     async def _dispatch(self, line: bytes, requests: trio.Nursery) -> None:
+        """Route one message; whatever goes wrong is answered and logged, never raised
+        (one bad message must not end the session)."""
+        try:
+            await self._route(line, requests)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            raise
+        except Exception:
+            log.exception("message_failed")
+            await self.send(rpc.encode_error(None, rpc.INTERNAL_ERROR, "internal error"))
+
+    async def _route(self, line: bytes, requests: trio.Nursery) -> None:
         try:
             message = rpc.parse_message(line)
         except rpc.RpcError as exc:
@@ -227,6 +238,7 @@ class Server:
             return
         try:
             result = await handler(request.params if request.params is not None else {})
+            answer = rpc.encode_result(request.id, msgspec.to_builtins(result))
         except msgspec.ValidationError as exc:
             await self.send(
                 rpc.encode_error(request.id, rpc.INVALID_PARAMS, f"Invalid params: {exc}")
@@ -237,13 +249,19 @@ class Server:
             await self.send(
                 rpc.encode_error(request.id, rpc.INVALID_PARAMS, f"Invalid params: {exc}")
             )
+        except RecursionError:
+            await self.send(
+                rpc.encode_error(
+                    request.id, rpc.INVALID_PARAMS, "Invalid params: nested too deeply"
+                )
+            )
         except Exception as exc:
             log.exception("request_failed", method=request.method)
             await self.send(
                 rpc.encode_error(request.id, rpc.INTERNAL_ERROR, f"internal error: {exc}")
             )
         else:
-            await self.send(rpc.encode_result(request.id, msgspec.to_builtins(result)))
+            await self.send(answer)
 
     # --- server -> client requests -----------------------------------------------------
 

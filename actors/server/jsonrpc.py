@@ -75,6 +75,11 @@ def parse_message(line: bytes) -> Message:
         obj = _decoder.decode(line)
     except msgspec.DecodeError as exc:
         raise RpcError(PARSE_ERROR, f"Parse error: {exc}") from None
+    except RecursionError:
+        # msgspec refuses nesting deeper than its limit by raising this; it is bad input.
+        raise RpcError(PARSE_ERROR, "Parse error: nested too deeply") from None
+    except (ValueError, UnicodeError) as exc:
+        raise RpcError(PARSE_ERROR, f"Parse error: {exc}") from None
     if not isinstance(obj, dict):
         raise RpcError(INVALID_REQUEST, "Invalid request: expected a JSON object")
     raw_id = obj.get("id")

@@ -1,0 +1,141 @@
+"""Faults threadlog must survive or report: homes created private whatever the umask, and a
+broken index (truncated, garbage, a newer schema, locked) detected at open."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run_with_umask(args: list[str], umask: int, cwd: Path, stdin: bytes = b"") -> None:
+    code = (
+        f"import os, sys, runpy; os.umask({umask}); sys.argv = ['threadlog', *sys.argv[1:]]; "
+        "runpy.run_module('threadlog', run_name='__main__')"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        check=False,
+    )
+
+
+def directories(root: Path) -> list[Path]:
+    return [root, *(p for p in root.rglob("*") if p.is_dir())]
+
+
+@pytest.mark.parametrize("command", ["demo", "serve"])
+def test_a_home_threadlog_creates_is_private_whatever_the_umask(
+    tmp_path: Path, command: str
+) -> None:
+    home = tmp_path / "deep" / "new-home"
+    stdin = b""
+    if command == "serve":
+        stdin = (
+            b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"clientInfo":{"name":"t"}}}\n'
+            b'{"jsonrpc":"2.0","id":2,"method":"thread/start","params":{}}\n'
+        )
+    run_with_umask([command, "--home", str(home)], 0, tmp_path, stdin)
+    assert home.is_dir()
+    found = directories(home)
+    assert len(found) > 1 or command == "serve"
+    for directory in found:
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700, directory
+
+
+def _threadlog(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "threadlog", *args, "--home", str(home)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+
+
+def _indexed_home(tmp_path: Path) -> tuple[Path, list[str]]:
+    import json
+
+    from tests.support.corpus import copy_codex_home
+
+    home = copy_codex_home("0.105.0", tmp_path / "home")
+    assert _threadlog(home, "backfill").returncode == 0
+    listed = json.loads(_threadlog(home, "list", "--json", "--all-sources").stdout)["data"]
+    return home, [t["id"] for t in listed]
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "torn_wal", "zeroed_page"])
+def test_a_broken_index_is_moved_aside_and_rebuilt(tmp_path: Path, damage: str) -> None:
+    import json
+
+    home, expected = _indexed_home(tmp_path)
+    db = home / "threadlog.sqlite"
+    data = db.read_bytes()
+    if damage == "garbage":
+        db.write_bytes(b"this is not a database" * 100)
+    elif damage == "truncated":
+        db.write_bytes(data[:100])
+    elif damage == "torn_wal":
+        db.with_name(db.name + "-wal").write_bytes(b"\x37\x7f\x06\x82" + os.urandom(3000))
+    else:
+        db.write_bytes(data[:4096] + b"\x00" * 4096 + data[8192:])
+    listing = _threadlog(home, "list", "--json", "--all-sources")
+    assert listing.returncode == 0, listing.stderr
+    assert [t["id"] for t in json.loads(listing.stdout)["data"]] == expected
+    if damage != "torn_wal":  # SQLite ignores a WAL whose header does not check out
+        assert "index_corrupt_moved_aside" in listing.stderr
+        assert list(home.glob("threadlog.sqlite.corrupt-*"))
+    assert _threadlog(home, "backfill").returncode == 0
+    doctor = _threadlog(home, "doctor")
+    assert doctor.returncode == 0, doctor.stdout
+
+
+def test_an_index_from_a_newer_threadlog_is_a_clear_error(tmp_path: Path) -> None:
+    import apsw
+
+    home, _ = _indexed_home(tmp_path)
+    conn = apsw.Connection(str(home / "threadlog.sqlite"))
+    conn.execute("PRAGMA user_version = 999")
+    conn.close()
+    proc = _threadlog(home, "list")
+    assert proc.returncode == 1 and "newer than this threadlog understands" in proc.stderr
+    assert (home / "threadlog.sqlite").exists()  # left as it is: it is not ours to drop
+
+
+def test_a_locked_index_is_waited_for_and_reads_go_on(tmp_path: Path) -> None:
+    import json
+
+    import apsw
+
+    home, expected = _indexed_home(tmp_path)
+    holder = apsw.Connection(str(home / "threadlog.sqlite"))
+    holder.execute("BEGIN IMMEDIATE")  # another process's write transaction
+    try:
+        # Reads are served while the lock is held (WAL): this returns before it is released.
+        listing = _threadlog(home, "list", "--json", "--all-sources")
+        assert listing.returncode == 0, listing.stderr
+        assert [t["id"] for t in json.loads(listing.stdout)["data"]] == expected
+        # A write waits for the lock (within the busy bound), then goes on.
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        writer = subprocess.Popen(
+            [sys.executable, "-m", "threadlog", "replay", "--home", str(home)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        with pytest.raises(subprocess.TimeoutExpired):
+            writer.wait(timeout=1.0)  # still waiting: the lock is held
+    finally:
+        holder.execute("COMMIT")
+        holder.close()
+    assert writer.wait(timeout=60) == 0
