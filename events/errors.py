@@ -69,6 +69,11 @@ class CorruptRolloutError(ThreadError):
     """A rollout that cannot be continued (no ``session_meta`` in it)."""
 
 
+class LogFullError(ThreadError):
+    """The thread's log could not take a write (disk full, file too large); nothing of the
+    request was kept."""
+
+
 class TurnAlreadyRunningError(ThreadError):
     """The request needs the thread idle, and a turn is running."""
 

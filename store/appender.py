@@ -36,7 +36,12 @@ import msgspec
 import structlog
 
 from threadlog.store.layout import make_private_dirs
-from threadlog.store.ports import Durability, WriterClosedError, WriterLockedError
+from threadlog.store.ports import (
+    Durability,
+    LogWriteError,
+    WriterClosedError,
+    WriterLockedError,
+)
 
 DURABILITY_MODES: Final = ("none", "flush", "fsync")
 _BUFFER_LIMIT: Final = 1 << 16
@@ -187,7 +192,7 @@ class RolloutAppender:
                 if len(self._buffer) >= _BUFFER_LIMIT:
                     self._drain_buffer()
                 return self._offset
-            _write_all(self._fd, data)
+            self._write_or_undo(data, self._offset)
             self._offset += len(data)
             end = self._offset
             self._write_seq += 1
@@ -196,10 +201,34 @@ class RolloutAppender:
             self._sync_through(seq)
         return end
 
+    def _write_or_undo(self, data: bytes | bytearray, start: int) -> None:
+        """Write whole lines that begin at ``start``; on failure cut the file back to it (its
+        last complete line), so a full disk or a file-size limit leaves no torn line behind,
+        and say why."""
+        try:
+            _write_all(self._fd, data)
+        except OSError as exc:
+            try:
+                os.ftruncate(self._fd, start)
+                os.lseek(self._fd, start, os.SEEK_SET)
+            except OSError as undo:
+                # The tail cannot be cut: the file may hold a torn line. Stop writing; the
+                # next writer heals it on open.
+                self._failed = undo
+                self._closed = True
+            raise LogWriteError(
+                exc.errno, f"cannot append to {self.path}: {exc.strerror or exc}"
+            ) from exc
+
     def _drain_buffer(self) -> None:
         if self._buffer:
-            _write_all(self._fd, self._buffer)
+            data = bytes(self._buffer)
             self._buffer.clear()
+            try:
+                self._write_or_undo(data, self._offset - len(data))
+            except LogWriteError:
+                self._offset -= len(data)  # those lines were never acknowledged as durable
+                raise
 
     def _sync_through(self, seq: int) -> None:
         # Group commit: the fsync runs holding _sync_lock; writers that arrive meanwhile

@@ -86,6 +86,12 @@ class WriterClosedError(OSError):
     """The writer was closed, or a failed sync made it unusable (L1)."""
 
 
+class LogWriteError(OSError):
+    """The log could not take an append (disk full, file too large): none of its lines were
+    kept, the log still ends at its last complete line, and the writer can be used again
+    once the cause is gone (L1, L4)."""
+
+
 class ArchiveError(ValueError):
     """An archive or unarchive that must not happen (wrong place, bad name, target exists)."""
 

@@ -111,6 +111,7 @@ _EXPORTS: dict[str, str] = {
     "TurnAlreadyRunningError": "threadlog.events.errors",
     "NoRunningTurnError": "threadlog.events.errors",
     "ThreadLockedError": "threadlog.events.errors",
+    "LogFullError": "threadlog.events.errors",
     "ThreadShuttingDownError": "threadlog.events.errors",
     "RealtimeError": "threadlog.events.errors",
 }
@@ -134,6 +135,7 @@ __all__ = [
     "ListParams",
     "ListResult",
     "LocalImageUserInput",
+    "LogFullError",
     "NoRunningTurnError",
     "NotMaterializedError",
     "Notification",

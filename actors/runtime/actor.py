@@ -33,6 +33,7 @@ from threadlog.actors.runtime.services import ActorServices
 from threadlog.actors.runtime.settings import ThreadSettings
 from threadlog.events import notifications as notes
 from threadlog.events.errors import (
+    LogFullError,
     NoRunningTurnError,
     ThreadNotFoundError,
     ThreadShuttingDownError,
@@ -68,6 +69,7 @@ from threadlog.projections.metadata import MetadataExtractor
 from threadlog.projections.prompt import PromptContext, first_model
 from threadlog.projections.thread_view import thread_view
 from threadlog.store.clock import wall_clock_ms
+from threadlog.store.ports import LogWriteError
 
 T = TypeVar("T")
 log = structlog.get_logger("threadlog.actor")
@@ -326,7 +328,14 @@ class ThreadActor:
         active = ActiveTurn(turn_id, host or self._services.host, settings.collaboration_mode)
         self.active = active
         self._last_activity = trio.current_time()
-        await self.emit(items)
+        try:
+            await self.emit(items)
+        except LogWriteError as exc:
+            # Nothing of the turn was kept (the log is cut back to its last line): there is
+            # no turn, and the thread takes the next one once the cause is gone.
+            self.active = None
+            active.done.set()
+            raise LogFullError(f"the turn was not started: {exc}") from exc
         self.told = now
         self.first_model = self.first_model or now.model
         request = TurnRequest(
@@ -353,35 +362,34 @@ class ThreadActor:
             except DriverError as exc:
                 failure = TurnError(exc.message, error_info_to_v2(exc.codex_error_info))
                 raw_info = exc.codex_error_info
+            except LogWriteError as exc:
+                log.error("turn_log_write_failed", thread_id=self.thread_id, error=str(exc))
+                failure = TurnError(f"the thread's log could not be written: {exc}", "other")
+                raw_info = "other"
             except Exception as exc:
                 log.exception("driver_failed", thread_id=self.thread_id, turn_id=active.turn_id)
                 failure = TurnError(f"driver failed: {exc}", "other")
                 raw_info = "other"
         with trio.CancelScope(shield=True):
             try:
-                await handle.finish_message()
-                if active.scope.cancelled_caught:
-                    await self.emit([TurnAborted(reason="interrupted", turn_id=active.turn_id)])
-                elif failure is not None:
-                    active.failure = failure
-                    await self.emit(
-                        [ErrorEvent(message=failure.message, codex_error_info=raw_info)],
-                        transient=[notes.error(self.thread_id, active.turn_id, failure)],
+                await self._end_turn(active, handle, failure, raw_info)
+            except LogWriteError as exc:
+                # The disk is still full (or the file at its size limit): the turn ends
+                # failed for its watchers, its end is not in the log (a reader sees it
+                # interrupted), and the live fold closes it so the next turn can start.
+                log.error("turn_end_not_recorded", thread_id=self.thread_id, error=str(exc))
+                failure = TurnError(f"the thread's log could not be written: {exc}", "other")
+                self.history.feed(
+                    TaskComplete(
+                        turn_id=active.turn_id,
+                        error={"message": failure.message, "codex_error_info": "other"},
                     )
-                    await self.emit([TaskComplete(turn_id=active.turn_id)])
-                else:
-                    await self.emit(
-                        [
-                            TaskComplete(
-                                turn_id=active.turn_id, last_agent_message=handle.last_agent_message
-                            )
-                        ]
-                    )
+                )
             finally:
                 turn = self.history.turn(active.turn_id) or Turn(
                     id=active.turn_id, items=[], status="interrupted"
                 )
-                if failure is not None and turn.status == "completed":
+                if failure is not None and turn.status in ("completed", "inProgress"):
                     # Limited mode does not persist errors (Codex's policy), so the log
                     # will read "completed"; the live outcome is still a failure.
                     turn = msgspec.structs.replace(turn, status="failed", error=failure)
@@ -389,6 +397,25 @@ class ThreadActor:
                 self._last_activity = trio.current_time()
                 active.done.set()
                 self.publish(notes.turn_completed(self.thread_id, turn))
+
+    async def _end_turn(
+        self, active: ActiveTurn, handle: LiveTurn, failure: TurnError | None, raw_info: Any
+    ) -> None:
+        """Record how the turn ended: interrupted, failed or complete."""
+        await handle.finish_message()
+        if active.scope.cancelled_caught:
+            await self.emit([TurnAborted(reason="interrupted", turn_id=active.turn_id)])
+        elif failure is not None:
+            active.failure = failure
+            await self.emit(
+                [ErrorEvent(message=failure.message, codex_error_info=raw_info)],
+                transient=[notes.error(self.thread_id, active.turn_id, failure)],
+            )
+            await self.emit([TaskComplete(turn_id=active.turn_id)])
+        else:
+            await self.emit(
+                [TaskComplete(turn_id=active.turn_id, last_agent_message=handle.last_agent_message)]
+            )
 
     async def interrupt(self, turn_id: str | None) -> None:
         """Cancel the running turn (it ends ``interrupted``) and wait until it has ended."""

@@ -43,7 +43,7 @@ from threadlog.actors.server.params import (
 )
 from threadlog.actors.server.realtime import realtime_handlers
 from threadlog.events import __version__
-from threadlog.events.errors import InvalidRequestError, ThreadError
+from threadlog.events.errors import InvalidRequestError, LogFullError, ThreadError
 from threadlog.events.views import Thread
 from threadlog.projections.index.listing import ListParams
 from threadlog.projections.index.turns_list import TurnsListParams
@@ -51,6 +51,7 @@ from threadlog.projections.item_mapping import join_command
 
 MAX_LINE: Final = 64 << 20
 ERROR_CODES: Final[tuple[tuple[type[ThreadError], int], ...]] = (
+    (LogFullError, rpc.INTERNAL_ERROR),  # the server's trouble, not the request's
     (ThreadError, rpc.INVALID_REQUEST),
 )
 """The JSON-RPC code each error class is answered with (first match wins). Codex's

@@ -139,3 +139,65 @@ def test_a_locked_index_is_waited_for_and_reads_go_on(tmp_path: Path) -> None:
         holder.execute("COMMIT")
         holder.close()
     assert writer.wait(timeout=60) == 0
+
+
+def test_a_full_file_fails_the_write_keeps_the_log_whole_and_the_thread_goes_on(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    from threadlog.events import decode_line
+
+    home = tmp_path / "home"
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.support.diskfull_child", str(home)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    small, refused, failed, again, where = (json.loads(line) for line in proc.stdout.splitlines())
+    assert small["status"] == "completed"
+    # a request too big for the space left is refused whole: nothing of it is kept
+    assert refused["status"] == "notStarted" and "File too large" in refused["error"]
+    # an answer that does not fit fails its turn with the reason; the log stays whole
+    assert failed["status"] == "failed" and "could not be written" in failed["error"]
+    assert again["status"] == "completed" and again["size"] > failed["size"]
+    data = Path(where["path"]).read_bytes()
+    assert data.endswith(b"\n")
+    kinds = [decode_line(raw).kind for raw in data.splitlines()]  # every line decodes
+    assert len(kinds) > 10
+    doctor = _threadlog(home, "doctor", "--repair")
+    assert "clean" in doctor.stdout.splitlines()[-1], doctor.stdout
+
+
+def test_a_failed_fsync_stops_the_writer_and_is_never_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from threadlog.store import appender as appender_module
+    from threadlog.store.appender import RolloutAppender
+    from threadlog.store.ports import WriterClosedError
+
+    line = b'{"timestamp":"2026-01-01T00:00:00.000Z","type":"event_msg","payload":{"type":"x"}}\n'
+    path = tmp_path / "rollout.jsonl"
+    calls: list[int] = []
+
+    def failing_sync(fd: int) -> None:
+        calls.append(fd)
+        raise OSError(errno.EIO, "Input/output error")
+
+    with RolloutAppender(path, durability="fsync") as writer:
+        writer.append(line)
+        monkeypatch.setattr(appender_module, "_sync", failing_sync)
+        with pytest.raises(WriterClosedError, match="Input/output error"):
+            writer.append(line)
+        with pytest.raises(WriterClosedError):
+            writer.append(line)  # refused: no second write after a failed fsync
+    assert len(calls) == 1  # the failed fsync was not retried, not even on close
+    monkeypatch.undo()
+    with RolloutAppender(path, durability="fsync") as reopened:  # a new writer heals and goes on
+        reopened.append(line)
