@@ -1,13 +1,16 @@
 """The backfill lease: one row in ``backfill_state`` decides who indexes (Codex section 5.2).
 
 ``try_claim_backfill`` is a single atomic ``UPDATE``: granted when the status is pending, or
-running with a lease older than ``lease_seconds``; refused while another worker's lease is
-fresh; always refused once complete (until ``reset_backfill``, used by a full replay).
+running with a lease older than ``lease_seconds`` or held by a process of this host that
+died; refused while another live worker's lease is fresh; always refused once complete
+(until ``reset_backfill``, used by a full replay).
 Checkpoints renew the lease. Times are Unix seconds from the DB's injectable clock.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 from typing import Final
 
 from threadlog.store.ports import BackfillState
@@ -43,16 +46,46 @@ def get_backfill_state(db: StateDb) -> BackfillState:
     return BackfillState(status, watermark, success, updated)
 
 
+def lease_holder() -> str:
+    """Who takes a lease: this host and process."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def holder_is_gone(holder: str | None) -> bool:
+    """Whether a lease's holder is a process of this host that no longer runs.
+
+    A holder on another host (a shared database) is never judged: its lease expires.
+    """
+    if not holder or ":" not in holder:
+        return False
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def try_claim_backfill(db: StateDb, lease_seconds: int = BACKFILL_LEASE_SECONDS) -> bool:
-    """Atomically take the lease; True when this caller now owns the backfill."""
+    """Atomically take the lease; True when this caller now owns the backfill.
+
+    A running lease is taken over when it expired, or at once when its holder was a process
+    of this host that has died (killed mid-backfill, it cannot renew or release it).
+    """
     _ensure_row(db)
     now = _now(db)
+    rows = db.query("SELECT status, holder FROM backfill_state WHERE id = 1")
+    dead = rows[0][1] if rows and rows[0][0] == "running" and holder_is_gone(rows[0][1]) else None
     with db.transaction() as conn:
         conn.execute(
-            "UPDATE backfill_state SET status = 'running', updated_at = ? "
+            "UPDATE backfill_state SET status = 'running', updated_at = ?, holder = ? "
             "WHERE id = 1 AND status != 'complete' "
-            "AND (status != 'running' OR updated_at <= ?)",
-            (now, now - lease_seconds),
+            "AND (status != 'running' OR updated_at <= ? OR (? IS NOT NULL AND holder = ?))",
+            (now, lease_holder(), now - lease_seconds, dead, dead),
         )
         return conn.changes() == 1
 

@@ -114,6 +114,7 @@ CREATE TABLE thread_turns (
     ordinal INTEGER,
     PRIMARY KEY (thread_id, position)
 );
+ALTER TABLE backfill_state ADD COLUMN holder TEXT;
 CREATE INDEX idx_thread_turns_ordinal ON thread_turns(thread_id, ordinal);
 CREATE TABLE thread_turns_state (
     thread_id TEXT PRIMARY KEY NOT NULL REFERENCES threads(id) ON DELETE CASCADE,

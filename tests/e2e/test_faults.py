@@ -201,3 +201,73 @@ def test_a_failed_fsync_stops_the_writer_and_is_never_retried(
     monkeypatch.undo()
     with RolloutAppender(path, durability="fsync") as reopened:  # a new writer heals and goes on
         reopened.append(line)
+
+
+def _kill_one(source: Path, original: set[str], home: Path, seed: int) -> str:
+    """Run the operations child on a copy of ``source``, kill it at a seeded moment, check
+    the home; returns the operation the kill landed in."""
+    import json
+    import random
+    import signal
+    import time
+
+    from threadlog.store.files import FileLogStore
+    from threadlog.store.reader import ReadReport
+
+    subprocess.run(["cp", "-a", str(source), str(home)], check=True)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.ops_child", str(home), str(seed)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    time.sleep(random.Random(seed).uniform(0.6, 2.0))
+    child.send_signal(signal.SIGKILL)
+    out, _ = child.communicate(timeout=30)
+    ops = [line.split()[1] for line in out.decode().splitlines() if line.startswith("op ")]
+    last = ops[-1] if ops else "start"
+    logs = FileLogStore(home)
+    live = [r.thread_id for r in logs.logs(archived=False)]
+    archived = [r.thread_id for r in logs.logs(archived=True)]
+    assert not set(live) & set(archived), f"seed {seed}: a thread is live and archived"
+    assert original <= set(live) | set(archived), f"seed {seed}: a thread was lost"
+    for archived_flag in (False, True):
+        for ref in logs.logs(archived=archived_flag):
+            report = ReadReport()
+            list(logs.read_lines(ref, report=report))
+            assert report.issues == [], f"seed {seed}: {report.issues[:1]}"
+    repaired = _threadlog(home, "doctor", "--repair")
+    check = _threadlog(home, "doctor", "--json")
+    assert json.loads(check.stdout)["clean"], f"seed {seed} after {last}: {repaired.stdout}"
+    subprocess.run(["rm", "-rf", str(home)], check=True)
+    return last
+
+
+def _kill_matrix(tmp_path: Path, seeds: range, parallel: int = 4) -> dict[str, int]:
+    """The seeded crash-point matrix, a few homes at a time (most of a run is waiting)."""
+    from collections import Counter
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.support.corpus import copy_codex_home
+    from threadlog.store.files import FileLogStore
+
+    source = copy_codex_home("0.105.0", tmp_path / "source")
+    original = {r.thread_id for a in (False, True) for r in FileLogStore(source).logs(archived=a)}
+    with ThreadPoolExecutor(parallel) as pool:
+        landed = pool.map(
+            lambda seed: _kill_one(source, original, tmp_path / f"home-{seed}", seed), seeds
+        )
+        return dict(Counter(landed))
+
+
+def test_kills_between_and_inside_operations_lose_nothing(tmp_path: Path) -> None:
+    landed = _kill_matrix(tmp_path, range(6))
+    assert sum(landed.values()) == 6
+
+
+@pytest.mark.slow
+def test_kill_matrix_of_200(tmp_path: Path) -> None:
+    landed = _kill_matrix(tmp_path, range(100, 300))
+    assert sum(landed.values()) == 200
+    print("kills by the operation they landed in:", landed)
