@@ -20,6 +20,7 @@ from threadlog.events.rows import LogPosition
 from threadlog.store import names
 from threadlog.store.appender import RolloutAppender
 from threadlog.store.archive import archive_rollout, unarchive_rollout
+from threadlog.store.codex_locks import ThreadLock, name_index_lock
 from threadlog.store.layout import (
     ARCHIVED_DIR,
     ensure_inside,
@@ -51,9 +52,12 @@ def inode_identity(st_ino: int) -> str:
 class FileLogWriter:
     """``LogWriter`` over one rollout file's appender."""
 
-    def __init__(self, appender: RolloutAppender, identity: str) -> None:
+    def __init__(
+        self, appender: RolloutAppender, identity: str, thread_lock: ThreadLock | None = None
+    ) -> None:
         self.appender = appender
         self._identity = identity
+        self._thread_lock = thread_lock
 
     @property
     def position(self) -> LogPosition:
@@ -76,8 +80,12 @@ class FileLogWriter:
         self.appender.flush()
 
     def close(self) -> None:
-        """Flush and release the file lock."""
-        self.appender.close()
+        """Flush and release the file lock and Codex's thread lock."""
+        try:
+            self.appender.close()
+        finally:
+            if self._thread_lock is not None:
+                self._thread_lock.release()
 
     def __enter__(self) -> FileLogWriter:
         return self
@@ -135,9 +143,18 @@ class FileLogStore:
         return [self.ref_of(path) for path in paths]
 
     def open_writer(self, ref: LogRef, *, durability: Durability = "fsync") -> FileLogWriter:
-        """The file's one writer (healing a torn tail, creating the file if needed)."""
-        appender = RolloutAppender(Path(ref.location), durability=durability)
-        return FileLogWriter(appender, inode_identity(appender.inode))
+        """The file's one writer (healing a torn tail, creating the file if needed).
+
+        It holds Codex's writer lock on the thread too: a thread open in Codex is refused
+        (``ThreadHeldError``), and Codex cannot open one while we write it.
+        """
+        thread_lock = ThreadLock(self.home, ref.thread_id)
+        try:
+            appender = RolloutAppender(Path(ref.location), durability=durability)
+        except BaseException:
+            thread_lock.release()
+            raise
+        return FileLogWriter(appender, inode_identity(appender.inode), thread_lock)
 
     def read_lines(self, ref: LogRef, *, report: ReadReport | None = None) -> Iterator[ReadLine]:
         """Decoded lines of the file; torn tails and bad lines are reported, not raised."""
@@ -181,23 +198,33 @@ class FileLogStore:
         return self.ref_of(path)
 
     def archive(self, ref: LogRef) -> LogRef:
-        """Move a live rollout (and the thread's older files) into ``archived_sessions/``."""
-        for older in rollout_paths_of(self.home, ref.thread_id, archived=False):
-            if str(older) != ref.location:
-                archive_rollout(self.home, older)
-        return self.ref_of(archive_rollout(self.home, Path(ref.location)))
+        """Move a live rollout (and the thread's older files) into ``archived_sessions/``,
+        holding the thread's writer lock (a thread open in Codex is not moved)."""
+        lock = ThreadLock(self.home, ref.thread_id)
+        try:
+            for older in rollout_paths_of(self.home, ref.thread_id, archived=False):
+                if str(older) != ref.location:
+                    archive_rollout(self.home, older)
+            return self.ref_of(archive_rollout(self.home, Path(ref.location)))
+        finally:
+            lock.release()
 
     def unarchive(self, ref: LogRef) -> LogRef:
         """Move an archived rollout (and the thread's older files) back under its date
-        folders (mtime now)."""
-        for older in rollout_paths_of(self.home, ref.thread_id, archived=True):
-            if str(older) != ref.location:
-                unarchive_rollout(self.home, older)
-        return self.ref_of(unarchive_rollout(self.home, Path(ref.location)))
+        folders (mtime now), holding the thread's writer lock."""
+        lock = ThreadLock(self.home, ref.thread_id)
+        try:
+            for older in rollout_paths_of(self.home, ref.thread_id, archived=True):
+                if str(older) != ref.location:
+                    unarchive_rollout(self.home, older)
+            return self.ref_of(unarchive_rollout(self.home, Path(ref.location)))
+        finally:
+            lock.release()
 
     def set_name(self, thread_id: str, name: str, updated_at: str) -> None:
-        """Append a name to ``session_index.jsonl`` (fsynced)."""
-        names.append_thread_name(self.home, thread_id, name, updated_at)
+        """Append a name to ``session_index.jsonl`` (fsynced), under Codex's lock on it."""
+        with name_index_lock(self.home):
+            names.append_thread_name(self.home, thread_id, name, updated_at)
 
     def name_of(self, thread_id: str) -> str | None:
         """A thread's current name."""

@@ -206,10 +206,8 @@ class ThreadRegistry:
                 recorder = await Recorder.reopen(
                     self.logs, loaded.ref, loaded.meta, mode=chosen, durability=self.durability
                 )
-            except WriterLockedError:
-                raise ThreadLockedError(
-                    f"thread {tid} is open for writing in another process"
-                ) from None
+            except WriterLockedError as exc:
+                raise ThreadLockedError(f"cannot open thread {tid} for writing: {exc}") from None
             actor = ThreadActor(
                 self,
                 recorder,

@@ -7,6 +7,8 @@ writer lock, so a live writer in another process is refused, not raced.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import trio
 
 from threadlog.actors.runtime.registry import ThreadRegistry
@@ -58,14 +60,20 @@ async def rename(registry: ThreadRegistry, tid: str, name: str) -> None:
     registry.publish(notes.name_updated(tid, clean))
 
 
+def _moved(move: Callable[[LogRef], LogRef], ref: LogRef) -> LogRef:
+    """Move a log; a thread another writer holds (Codex has it open) is not moved."""
+    try:
+        return move(ref)
+    except WriterLockedError as exc:
+        raise ThreadLockedError(f"cannot move the thread: {exc}") from None
+
+
 def _append_to_unloaded(registry: ThreadRegistry, ref: LogRef, line: RolloutLine) -> None:
     """Append through the log's one writer, so a writer elsewhere refuses us (blocking)."""
     try:
         writer = registry.logs.open_writer(ref, durability=registry.durability)
-    except WriterLockedError:
-        raise ThreadLockedError(
-            f"thread is open for writing in another process: {ref.location}"
-        ) from None
+    except WriterLockedError as exc:
+        raise ThreadLockedError(f"cannot write the thread: {exc}") from None
     try:
         writer.append(encode_line(line), expected=writer.position)
     finally:
@@ -84,7 +92,7 @@ async def archive(registry: ThreadRegistry, tid: str) -> None:
     ref = await trio.to_thread.run_sync(lambda: logs.locate(tid, archived=False))
     if ref is None:
         raise ThreadNotFoundError(tid)
-    moved = await trio.to_thread.run_sync(logs.archive, ref)
+    moved = await trio.to_thread.run_sync(_moved, logs.archive, ref)
     if registry.index is not None:
         await trio.to_thread.run_sync(sync_log, registry.index, logs, moved)
     registry.publish(notes.thread_archived(tid))
@@ -96,7 +104,7 @@ async def unarchive(registry: ThreadRegistry, tid: str) -> Thread:
     ref = await trio.to_thread.run_sync(lambda: logs.locate(tid, archived=True))
     if ref is None:
         raise ArchivedThreadNotFoundError(tid)
-    moved = await trio.to_thread.run_sync(logs.unarchive, ref)
+    moved = await trio.to_thread.run_sync(_moved, logs.unarchive, ref)
     if registry.index is not None:
         await trio.to_thread.run_sync(sync_log, registry.index, logs, moved)
     thread = await trio.to_thread.run_sync(lambda: read_thread(logs, tid, include_turns=False))
