@@ -8,6 +8,7 @@ or not of that shape are skipped, so one bad line never hides the others.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ import msgspec
 
 from threadlog.events.ids import is_thread_id, parse_thread_id
 from threadlog.store.layout import SESSION_INDEX_FILE, make_private_dirs
+from threadlog.store.ports import LogWriteError
 
 _CHUNK: Final = 8192
 
@@ -51,11 +53,21 @@ def append_thread_name(home: Path, thread_id: str, name: str, updated_at: str) -
     make_private_dirs(home)
     fd = os.open(index_path(home), os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
+        start = os.fstat(fd).st_size
         data = msgspec.json.encode(entry) + b"\n"
         view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
+        try:
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        except OSError as exc:
+            # A full disk must not leave half an entry for every later reader to skip: cut
+            # the file back to its last complete line (the caller holds the index's lock).
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, start)
+            raise LogWriteError(
+                exc.errno, f"cannot append to {index_path(home)}: {exc.strerror or exc}"
+            ) from exc
     finally:
         os.close(fd)
 

@@ -271,3 +271,36 @@ def test_kill_matrix_of_200(tmp_path: Path) -> None:
     landed = _kill_matrix(tmp_path, range(100, 300))
     assert sum(landed.values()) == 200
     print("kills by the operation they landed in:", landed)
+
+
+def test_a_full_name_index_keeps_its_last_complete_line(tmp_path: Path) -> None:
+    from threadlog.store.names import append_thread_name, find_thread_name
+
+    home = tmp_path / "home"
+    tid = "01a20ab1-2c33-7ea3-bc90-12778727d285"
+    append_thread_name(home, tid, "first", "2026-12-02T00:00:00.000Z")
+    before = (home / "session_index.jsonl").read_bytes()
+    code = (
+        "import resource, signal, sys\n"
+        "from pathlib import Path\n"
+        "from threadlog.store.names import append_thread_name\n"
+        "from threadlog.store.ports import LogWriteError\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "size = Path(sys.argv[1], 'session_index.jsonl').stat().st_size\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (size + 10, resource.RLIM_INFINITY))\n"
+        "try:\n"
+        "    append_thread_name(Path(sys.argv[1]), sys.argv[2], 'a much longer name', 'now')\n"
+        "except LogWriteError as exc:\n"
+        "    print('refused', exc)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(home), tid],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert proc.stdout.startswith("refused") and "File too large" in proc.stdout, proc.stderr
+    assert (home / "session_index.jsonl").read_bytes() == before  # cut back, nothing torn
+    assert find_thread_name(home, tid) == "first"
