@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 
 from threadlog.events.thread_items import (
+    AgentMessageItem,
     CommandExecutionItem,
     DynamicToolCallItem,
     FileChangeItem,
@@ -51,12 +52,29 @@ def turn_started(thread_id: str, turn: Turn) -> Notification:
 
 
 def turn_completed(thread_id: str, turn: Turn) -> Notification:
-    """``turn/completed``."""
-    return Notification("turn/completed", {"threadId": thread_id, "turn": _bare(turn)})
+    """``turn/completed``: as 0.171 sends it, with the turn's final answer as its summary
+    (clients such as ``codex exec`` print it); a turn without one carries no items."""
+    answer = next((i for i in reversed(turn.items) if isinstance(i, AgentMessageItem)), None)
+    ended = msgspec.structs.replace(
+        _bare(turn),
+        items=[answer] if answer is not None else [],
+        items_view="summary" if answer is not None else "notLoaded",
+    )
+    return Notification("turn/completed", {"threadId": thread_id, "turn": ended})
 
 
 def _bare(turn: Turn) -> Turn:
-    return Turn(id=turn.id, items=[], status=turn.status, error=turn.error)
+    return Turn(
+        id=turn.id,
+        items=[],
+        status=turn.status,
+        error=turn.error,
+        root_turn_id=turn.root_turn_id or turn.id,
+        items_view="notLoaded",
+        started_at=turn.started_at,
+        completed_at=turn.completed_at,
+        duration_ms=turn.duration_ms,
+    )
 
 
 def item_started(thread_id: str, turn_id: str, item: ThreadItemKind) -> Notification:

@@ -20,7 +20,14 @@ from threadlog.actors.drivers.scripted import ScriptedDriver, ScriptError, load_
 from threadlog.actors.realtime.session import LoopbackTransport
 from threadlog.actors.runtime.host_api import Runtime
 from threadlog.actors.runtime.settings import ThreadSettings
-from threadlog.actors.server.connection import Server
+from threadlog.actors.server.transports import (
+    Listen,
+    ListenError,
+    parse_listen,
+    serve_stdio,
+    serve_unix,
+    serve_ws,
+)
 from threadlog.store.appender import DURABILITY_MODES
 
 
@@ -43,6 +50,18 @@ def register(subparsers: Any) -> None:
         choices=("scripted",),
         default="scripted",
         help="what produces turns (the scripted driver; see actors/scripted_driver.py)",
+    )
+    parser.add_argument(
+        "--listen",
+        default="stdio://",
+        metavar="URL",
+        help="stdio:// (default), unix://PATH (unix:// alone: $CODEX_HOME/app-server.sock) "
+        "or ws://IP:PORT (port 0: any free port, logged)",
+    )
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="let --listen ws:// bind an address other than loopback (logged as a warning)",
     )
     parser.add_argument("--script-file", default=None, help="JSON object of named scripts")
     parser.add_argument("--durability", choices=DURABILITY_MODES, default="fsync")
@@ -75,11 +94,20 @@ def run(args: argparse.Namespace) -> int:
             scripts = load_scripts(Path(args.script_file))
         except (ScriptError, OSError) as exc:
             return fail(str(exc), EXIT_USAGE)
-    trio.run(_serve, home, args, scripts)
+    try:
+        listen = parse_listen(args.listen, home, allow_remote=args.allow_remote)
+    except ListenError as exc:
+        return fail(str(exc), EXIT_USAGE)
+    try:
+        trio.run(_serve, home, args, scripts, listen)
+    except ListenError as exc:
+        return fail(str(exc))
     return EXIT_OK
 
 
-async def _serve(home: Path, args: argparse.Namespace, scripts: dict[str, Any]) -> None:
+async def _serve(
+    home: Path, args: argparse.Namespace, scripts: dict[str, Any], listen: Listen
+) -> None:
     runtime = Runtime(
         home,
         driver=ScriptedDriver(scripts),
@@ -90,7 +118,10 @@ async def _serve(home: Path, args: argparse.Namespace, scripts: dict[str, Any]) 
         persistence="extended" if args.persist_extended else "limited",
         defaults=ThreadSettings(cwd=os.getcwd()),
     )
-    stdin = trio.lowlevel.FdStream(os.dup(0))
-    stdout = trio.lowlevel.FdStream(os.dup(1))
-    async with runtime, stdin, stdout:
-        await Server(runtime, stdout).serve(stdin)
+    async with runtime:
+        if listen.kind == "stdio":
+            await serve_stdio(runtime)
+        elif listen.kind == "unix":
+            await serve_unix(runtime, Path(listen.path))
+        else:
+            await serve_ws(runtime, listen.host, listen.port)

@@ -16,7 +16,7 @@ import os
 import platform
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import msgspec
 import structlog
@@ -99,16 +99,23 @@ def error_code(exc: ThreadError) -> int:
     return next(code for cls, code in ERROR_CODES if isinstance(exc, cls))
 
 
-class Server:
-    """One stdio connection to one runtime."""
+class LineSink(Protocol):
+    """Where a connection's outgoing messages go (a byte stream, or a WebSocket adapter)."""
 
-    def __init__(
-        self, runtime: Runtime, out: trio.abc.SendStream, *, max_line: int = MAX_LINE
-    ) -> None:
+    async def send_all(self, data: bytes) -> None:
+        """Send one encoded message (a JSON line ending in ``\\n``)."""
+        ...
+
+
+class Server:
+    """One client connection (stdio, a Unix socket, a WebSocket) to one runtime."""
+
+    def __init__(self, runtime: Runtime, out: LineSink, *, max_line: int = MAX_LINE) -> None:
         self.runtime = runtime
         self.out = out
         self.max_line = max_line
         self.initialized = False
+        self._gone = False
         self._write_lock = trio.Lock()
         self._request_ids = itertools.count(1)
         self._pending: dict[int, trio.MemorySendChannel[rpc.Response]] = {}
@@ -138,11 +145,19 @@ class Server:
             await self.out.send_all(data)
 
     async def serve(self, stream: trio.abc.ReceiveStream) -> None:
-        """Serve until the input ends."""
+        """Serve a byte stream of JSON lines until it ends."""
+        await self.serve_messages(read_lines(stream, self.max_line))
+
+    async def serve_messages(self, messages: AsyncIterator[bytes | None]) -> None:
+        """Serve messages (``None``: one that was too big) until they end.
+
+        When the client goes, the turns it started go on (they are the runtime's); what it
+        was asked and can no longer answer gets an error answer, so no turn waits for it.
+        """
         async with trio.open_nursery() as nursery, self.runtime.subscribe() as notes:
             nursery.start_soon(self._forward, notes)
             async with trio.open_nursery() as requests:
-                async for line in read_lines(stream, self.max_line):
+                async for line in messages:
                     if line is None:
                         await self.send(
                             rpc.encode_error(
@@ -154,6 +169,9 @@ class Server:
                         continue
                     await self._dispatch(line, requests)
                 # Input closed: answer what is in flight, then stop.
+                self._gone = True
+                for channel in list(self._pending.values()):
+                    channel.close()
             nursery.cancel_scope.cancel()
 
     async def _forward(self, notes: trio.MemoryReceiveChannel[Any]) -> None:
@@ -269,11 +287,18 @@ class Server:
     async def _ask_client(self, method: str, params: dict[str, Any]) -> rpc.Response:
         """Send a request to the client and wait for its response."""
         request_id = next(self._request_ids)
+        gone = rpc.Response(
+            id=request_id, result=None, error={"code": -32000, "message": "the client is gone"}
+        )
+        if self._gone:
+            return gone
         send, receive = trio.open_memory_channel[rpc.Response](1)
         self._pending[request_id] = send
         try:
             await self.send(rpc.encode_request(request_id, method, params))
             return await receive.receive()
+        except (trio.EndOfChannel, trio.BrokenResourceError, trio.ClosedResourceError):
+            return gone
         finally:
             self._pending.pop(request_id, None)
 
@@ -329,6 +354,14 @@ class Server:
             "approvalPolicy": settings.approval_policy,
             "sandbox": sandbox_to_v2(settings.sandbox_policy),
             "reasoningEffort": settings.effort,
+            # what 0.171's answer adds (its clients require them)
+            "approvalsReviewer": "user",
+            "serviceTier": None,
+            "disabledPluginIds": [],
+            "runtimeWorkspaceRoots": [thread.cwd],
+            "instructionSources": [],
+            "activePermissionProfile": None,
+            "multiAgentMode": "explicitRequestOnly",
         }
 
     async def thread_start(self, raw: Any) -> Any:

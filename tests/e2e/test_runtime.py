@@ -293,7 +293,7 @@ async def test_a_second_process_cannot_write_a_loaded_thread(tmp_path: Path) -> 
         await rt.start_turn(thread.id, text("one"))
         await rt.wait_turn(thread.id)
         async with open_runtime(tmp_path, index=False) as other:
-            with pytest.raises(ThreadError, match="open for writing in another process"):
+            with pytest.raises(ThreadError, match="is open in another writer"):
                 await other.start_turn(thread.id, text("two"))
     assert os.path.exists(thread.path or "")
 
