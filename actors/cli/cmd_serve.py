@@ -56,7 +56,7 @@ def register(subparsers: Any) -> None:
         default="stdio://",
         metavar="URL",
         help="stdio:// (default), unix://PATH (unix:// alone: $CODEX_HOME/app-server.sock) "
-        "or ws://IP:PORT (port 0: any free port, logged)",
+        "or ws://IP:PORT (port 0: any free port; the address is logged as event listening)",
     )
     parser.add_argument(
         "--allow-remote",

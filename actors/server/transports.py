@@ -36,14 +36,15 @@ from trio_websocket import (
 )
 
 from threadlog.actors.runtime.host_api import Runtime
-from threadlog.actors.server.connection import MAX_LINE, Server
+from threadlog.actors.server.connection import Server
 from threadlog.store.layout import make_private_dirs
 
 log = structlog.get_logger("threadlog.serve")
 
 Kind = Literal["stdio", "unix", "ws"]
 DEFAULT_SOCKET: Final = "app-server.sock"
-MAX_FRAME: Final = MAX_LINE
+MAX_FRAME: Final = 16 << 20
+"""The largest WebSocket message a client may send (a bigger one closes its connection)."""
 
 
 class ListenError(ValueError):
@@ -68,7 +69,7 @@ def parse_listen(url: str, home: Path, *, allow_remote: bool = False) -> Listen:
         return Listen("unix", path=os.path.abspath(path))
     if url.startswith("ws://"):
         host, sep, port = url[len("ws://") :].rstrip("/").rpartition(":")
-        if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
             raise ListenError(f"--listen {url}: expected ws://IP:PORT")
         host = host.strip("[]")
         try:
