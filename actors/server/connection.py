@@ -116,6 +116,7 @@ class Server:
         self.max_line = max_line
         self.initialized = False
         self._gone = False
+        self._input_closed = False
         self._write_lock = trio.Lock()
         self._request_ids = itertools.count(1)
         self._pending: dict[int, trio.MemorySendChannel[rpc.Response]] = {}
@@ -140,9 +141,18 @@ class Server:
     # --- the connection ----------------------------------------------------------------
 
     async def send(self, data: bytes) -> None:
-        """Write one line (whole, never interleaved)."""
+        """Write one line (whole, never interleaved); to a client that is gone, nothing.
+
+        A closed connection is the client's business: what it no longer reads is dropped,
+        and nothing of it reaches the runtime or the other connections.
+        """
+        if self._gone:
+            return
         async with self._write_lock:
-            await self.out.send_all(data)
+            try:
+                await self.out.send_all(data)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                self._gone = True
 
     async def serve(self, stream: trio.abc.ReceiveStream) -> None:
         """Serve a byte stream of JSON lines until it ends."""
@@ -169,9 +179,9 @@ class Server:
                         continue
                     await self._dispatch(line, requests)
                 # Input closed: answer what is in flight, then stop.
-                self._gone = True
                 for channel in list(self._pending.values()):
                     channel.close()
+                self._input_closed = True
             nursery.cancel_scope.cancel()
 
     async def _forward(self, notes: trio.MemoryReceiveChannel[Any]) -> None:
@@ -290,7 +300,7 @@ class Server:
         gone = rpc.Response(
             id=request_id, result=None, error={"code": -32000, "message": "the client is gone"}
         )
-        if self._gone:
+        if self._gone or self._input_closed:
             return gone
         send, receive = trio.open_memory_channel[rpc.Response](1)
         self._pending[request_id] = send

@@ -283,3 +283,75 @@ async def test_two_clients_on_one_thread_both_see_its_turn(places: tuple[Path, P
             seen_by_two = await completed(two, thread_id)
             assert seen_by_one == seen_by_two
             assert seen_by_one["turn"]["items"][0]["text"] == "Echo: both"  # type: ignore[index]
+
+
+def _rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+async def test_200_clients_run_turns_and_list_at_once(places: tuple[Path, Path, Path]) -> None:
+    import trio
+    from trio_websocket import open_websocket_url
+
+    home, work, _ = places
+    with serving(home, "ws://127.0.0.1:0", work) as url:
+        pids = subprocess.run(
+            ["pgrep", "-f", "--", f"--home {home} --listen"], capture_output=True, text=True
+        ).stdout.split()
+        pid = int(pids[0])
+        before = _rss_kb(pid)
+        done: dict[int, str] = {}
+
+        async def client(n: int) -> None:
+            async with open_websocket_url(url, message_queue_size=4096) as ws:
+
+                async def call(
+                    rid: int, method: str, params: dict[str, object]
+                ) -> dict[str, object]:
+                    await ws.send_message(
+                        json.dumps(
+                            {"jsonrpc": "2.0", "id": rid, "method": method, "params": params}
+                        )
+                    )
+                    while True:
+                        message = json.loads(await ws.get_message())
+                        if message.get("id") == rid and "method" not in message:
+                            return dict(message)
+                        note(message)
+
+                finished: list[str] = []
+
+                def note(message: dict[str, object]) -> None:
+                    params = message.get("params")
+                    if message.get("method") == "turn/completed" and isinstance(params, dict):
+                        finished.append(str(params["threadId"]))
+
+                await call(1, "initialize", {"clientInfo": {"name": f"load-{n}"}})
+                started = await call(2, "thread/start", {})
+                tid = started["result"]["thread"]["id"]  # type: ignore[index]
+                await call(
+                    3,
+                    "turn/start",
+                    {
+                        "threadId": tid,
+                        "input": [{"type": "text", "text": f"load {n}"}],
+                    },
+                )
+                listed = await call(4, "thread/list", {"limit": 5, "modelProviders": []})
+                assert "result" in listed
+                while tid not in finished:
+                    note(json.loads(await ws.get_message()))
+                done[n] = tid
+
+        with trio.fail_after(300):
+            async with trio.open_nursery() as nursery:
+                for n in range(200):
+                    nursery.start_soon(client, n)
+        assert len(done) == 200 and len(set(done.values())) == 200
+        after = _rss_kb(pid)
+        assert after - before < 400_000, (before, after)  # bounded: well under 400 MB more
+    page = threadlog(home, "list", "--json", "--all-providers", "--limit", "100")
+    assert len(json.loads(page.stdout)["data"]) == 100  # every turn reached the log
