@@ -38,6 +38,7 @@ from threadlog.store.ports import (
     LogRef,
     LogStat,
     PositionConflictError,
+    WriterLockedError,
 )
 from threadlog.store.reader import ReadLine, ReadReport, read_rollout
 
@@ -173,6 +174,23 @@ class FileLogStore:
         return LogChunk(
             data=data, offset=offset, identity=identity, modified_ms=stat.st_mtime_ns // 10**6
         )
+
+    def discard_empty(self, ref: LogRef) -> bool:
+        """Unlink an empty rollout file, under the thread's writer lock."""
+        try:
+            lock = ThreadLock(self.home, ref.thread_id)
+        except WriterLockedError:
+            return False
+        try:
+            path = Path(ref.location)
+            if path.stat().st_size != 0:
+                return False
+            path.unlink()
+            return True
+        except FileNotFoundError:
+            return False
+        finally:
+            lock.release()
 
     def read_range(self, ref: LogRef, start: int, end: int) -> bytes:
         """Bytes ``[start, end)`` of the file, one positioned read."""

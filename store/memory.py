@@ -203,6 +203,15 @@ class MemoryLogStore:
             if decoded is not None:
                 yield decoded
 
+    def discard_empty(self, ref: LogRef) -> bool:
+        """Forget a log that holds no bytes."""
+        table = self._archived if ref.archived else self._live
+        log = table.get(ref.thread_id)
+        if log is None or log.data or log.writer is not None:
+            return False
+        del table[ref.thread_id]
+        return True
+
     def read_range(self, ref: LogRef, start: int, end: int) -> bytes:
         """Bytes ``[start, end)`` of the log."""
         if start < 0 or end < start:

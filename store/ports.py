@@ -20,7 +20,9 @@ Requirements of the log (``LogStore`` and ``LogWriter``):
   truncated) is not trusted and the read starts over from the beginning. ``read_range``
   reads just the bytes asked for (a turn of a huge log costs the turn's size).
 * L4 Torn tails heal. Readers never return part of a line; opening a writer ends a torn last
-  line so the next append starts on a fresh line, and no complete line is ever lost.
+  line so the next append starts on a fresh line, and no complete line is ever lost. A log
+  that was created and never written (a crash before its first line) can be discarded
+  (``discard_empty``); a log holding any byte never is.
 * L5 Lossless. A line's bytes come back exactly as appended, kinds unknown to us included.
 * L6 Archive and unarchive move a log between the live and the archived set as one step: it
   is in exactly one of them at any time, and its content and position survive the move.
@@ -194,6 +196,11 @@ class LogStore(Protocol):
 
     def read_bytes(self, ref: LogRef, start: LogPosition | None = None) -> LogChunk:
         """The log's bytes after ``start`` (from the beginning when it is foreign)."""
+        ...
+
+    def discard_empty(self, ref: LogRef) -> bool:
+        """Remove a log that holds no bytes at all (left by a crash between creating it and
+        its first write); False, and nothing done, when it holds any or is being written."""
         ...
 
     def read_range(self, ref: LogRef, start: int, end: int) -> bytes:

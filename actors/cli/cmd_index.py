@@ -122,6 +122,7 @@ def _print_doctor(report: DoctorReport) -> None:
         ("rows whose rollout is gone", report.missing_files),
         ("rows pointing at a moved rollout", report.moved_files),
         ("files not in the index", report.unindexed_files),
+        ("empty rollout files (a crash before their first line)", report.empty_files),
         ("rows out of date with their file", report.stale_rows),
         ("files with a torn last line", report.torn_tails),
         ("unreadable lines", [f"{i.path}:{i.line_no} ({i.reason})" for i in report.bad_lines]),

@@ -34,6 +34,7 @@ class DoctorReport(msgspec.Struct):
     missing_files: list[str] = []
     moved_files: list[str] = []
     unindexed_files: list[str] = []
+    empty_files: list[str] = []
     stale_rows: list[str] = []
     torn_tails: list[str] = []
     bad_lines: list[LineIssue] = []
@@ -48,6 +49,7 @@ class DoctorReport(msgspec.Struct):
             and not self.missing_files
             and not self.moved_files
             and not self.unindexed_files
+            and not self.empty_files
             and not self.stale_rows
             and not self.torn_tails
             and not self.bad_lines
@@ -97,6 +99,10 @@ def examine(logs: LogStore, index: IndexStore) -> DoctorReport:
             except OSError:
                 continue
             seen.add(ref.thread_id)
+            if end.offset == 0 and logs.stat(ref).size == 0:
+                # created, then a crash before its first line: not a thread, no data
+                report.empty_files.append(ref.location)
+                continue
             _check_history(logs, ref, report)
             row = rows.get(ref.thread_id)
             if row is None:
@@ -137,6 +143,10 @@ def repair(logs: LogStore, index: IndexStore, found: DoctorReport) -> list[str]:
         ref = logs.locate(thread_id)
         if ref is not None and sync_log(index, logs, ref).entry is not None:
             done.append(f"re-indexed {thread_id}")
+    for location in found.empty_files:
+        ref = logs.ref_at(location)
+        if ref is not None and logs.discard_empty(ref):
+            done.append(f"removed {location} (empty: a crash before its first line)")
     for location in found.unindexed_files:
         ref = logs.ref_at(location)
         if ref is not None and sync_log(index, logs, ref).entry is not None:

@@ -304,3 +304,19 @@ def test_a_full_name_index_keeps_its_last_complete_line(tmp_path: Path) -> None:
     assert proc.stdout.startswith("refused") and "File too large" in proc.stdout, proc.stderr
     assert (home / "session_index.jsonl").read_bytes() == before  # cut back, nothing torn
     assert find_thread_name(home, tid) == "first"
+
+
+def test_doctor_removes_an_empty_rollout_a_crash_left(tmp_path: Path) -> None:
+    import json
+
+    home, expected = _indexed_home(tmp_path)
+    day = next((home / "sessions").rglob("*.jsonl")).parent
+    empty = day / "rollout-2026-11-23T23-16-14-01a20ab1-ffff-7000-8000-000000000001.jsonl"
+    empty.write_bytes(b"")
+    first = _threadlog(home, "doctor")
+    assert first.returncode == 1 and "empty rollout files" in first.stdout
+    repaired = _threadlog(home, "doctor", "--repair")
+    assert repaired.returncode == 0 and f"removed {empty}" in repaired.stdout
+    assert not empty.exists()
+    listed = json.loads(_threadlog(home, "list", "--json", "--all-sources").stdout)["data"]
+    assert [t["id"] for t in listed] == expected

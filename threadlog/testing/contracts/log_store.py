@@ -312,6 +312,16 @@ class LogStoreContract:
         back = store.unarchive(archived)
         assert store.locate(tid) == back and len(store.segments(tid)) == len(expected)
 
+    def test_only_an_empty_log_nobody_writes_is_discarded(self) -> None:
+        store, _ = self.fresh()
+        ref = store.allocate(self.new_id(), CREATED)
+        writer = store.open_writer(ref, durability="fsync")  # created, nothing written yet
+        assert not store.discard_empty(ref)  # its writer is still there
+        writer.close()
+        assert store.discard_empty(ref) and store.locate(ref.thread_id) is None
+        kept = self.written(store, [line("a")])
+        assert not store.discard_empty(kept) and store.locate(kept.thread_id) == kept
+
     # --- L7: names -----------------------------------------------------------------------
 
     def test_l7_the_latest_name_wins_and_names_are_data(self) -> None:
