@@ -42,6 +42,7 @@ from threadlog.actors.server.params import (
     to_ops_input,
 )
 from threadlog.actors.server.realtime import realtime_handlers
+from threadlog.actors.server.session_methods import session_handlers
 from threadlog.events import __version__
 from threadlog.events.errors import InvalidRequestError, LogFullError, ThreadError
 from threadlog.events.views import Thread
@@ -136,6 +137,7 @@ class Server:
             "turn/start": self.turn_start,
             "turn/interrupt": self.turn_interrupt,
             **realtime_handlers(runtime),
+            **session_handlers(runtime),
         }
 
     # --- the connection ----------------------------------------------------------------

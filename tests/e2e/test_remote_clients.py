@@ -355,3 +355,52 @@ async def test_200_clients_run_turns_and_list_at_once(places: tuple[Path, Path, 
         assert after - before < 400_000, (before, after)  # bounded: well under 400 MB more
     page = threadlog(home, "list", "--json", "--all-providers", "--limit", "100")
     assert len(json.loads(page.stdout)["data"]) == 100  # every turn reached the log
+
+
+def test_the_codex_tui_runs_a_typed_prompt_and_exits(
+    binary: Path, places: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    home, work, client = places
+    exited = tmp_path / "tui-exited"
+    session = f"threadlog-tui-{os.getpid()}"
+
+    def pane() -> str:
+        return subprocess.run(
+            ["tmux", "capture-pane", "-t", session, "-p"], capture_output=True, text=True
+        ).stdout
+
+    def wait_for(text: str, seconds: float = 30) -> str:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            shown = pane()
+            if text in shown:
+                return shown
+            time.sleep(0.3)
+        raise AssertionError(f"{text!r} never showed:\n{pane()}")
+
+    with serving(home, "ws://127.0.0.1:0", work) as url:
+        command = f"cd {work} && CODEX_HOME={client} {binary} --remote {url}; echo $? > {exited}"
+        subprocess.run(
+            ["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "48", command],
+            check=True,
+        )
+        try:
+            screen = wait_for("Ask Codex to do anything")
+            assert "failed" not in screen, screen  # the bootstrap calls were all answered
+            subprocess.run(["tmux", "send-keys", "-t", session, "hello from the tui"], check=True)
+            time.sleep(0.5)
+            subprocess.run(["tmux", "send-keys", "-t", session, "C-m"], check=True)
+            wait_for("Echo: hello from the tui")
+            subprocess.run(["tmux", "send-keys", "-t", session, "/quit"], check=True)
+            time.sleep(0.5)
+            subprocess.run(["tmux", "send-keys", "-t", session, "C-m"], check=True)
+            deadline = time.monotonic() + 30
+            while not exited.exists() and time.monotonic() < deadline:
+                if "/quit" in pane():  # the command popup may want one more Enter
+                    subprocess.run(["tmux", "send-keys", "-t", session, "C-m"], check=False)
+                time.sleep(0.5)
+            assert exited.exists() and exited.read_text().strip() == "0"
+        finally:
+            subprocess.run(["tmux", "kill-session", "-t", session], check=False)
+    listed = json.loads(threadlog(home, "list", "--json", "--all-providers").stdout)["data"]
+    assert [t["preview"] for t in listed] == ["hello from the tui"]

@@ -1,0 +1,71 @@
+"""The methods a client calls around its threads (account, config, models), answered for
+what threadlog is: a thread store and runtime that needs no OpenAI account.
+
+``account/read`` says no account is signed in and none is required (the client then runs
+without offering a login); ``config/read`` shows the runtime's settings; ``model/list``
+lists the one model the runtime's driver is. Nothing here is a stub: each answer is true
+of this server, in the shapes of 0.171's schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from threadlog.actors.runtime.host_api import Runtime
+
+Handler = Callable[[Any], Awaitable[Any]]
+
+
+def session_handlers(runtime: Runtime) -> dict[str, Handler]:
+    """The handlers, by method."""
+
+    async def account_read(_raw: Any) -> Any:
+        return {"account": None, "requiresOpenaiAuth": False}
+
+    async def config_read(_raw: Any) -> Any:
+        settings = runtime.registry.defaults
+        return {
+            "config": {
+                "model": settings.model,
+                "model_provider": runtime.listing_provider,
+                "model_reasoning_effort": settings.effort,
+                "approval_policy": settings.approval_policy
+                if isinstance(settings.approval_policy, str)
+                else None,
+                "developer_instructions": settings.developer_instructions,
+            },
+            "origins": {},
+        }
+
+    async def model_list(_raw: Any) -> Any:
+        settings = runtime.registry.defaults
+        model = {
+            "id": settings.model,
+            "model": settings.model,
+            "displayName": settings.model,
+            "description": "the model of this threadlog runtime's driver",
+            "hidden": False,
+            "isDefault": True,
+            "defaultReasoningEffort": "medium",
+            "supportedReasoningEfforts": [
+                {"reasoningEffort": "medium", "description": "the driver's only effort"}
+            ],
+        }
+        return {"data": [model], "nextCursor": None}
+
+    async def config_requirements_read(_raw: Any) -> Any:
+        # no requirements.toml or managed settings: nothing is imposed on clients
+        return {"requirements": None}
+
+    async def skills_list(_raw: Any) -> Any:
+        # threadlog's drivers run no skills: there are none to list for any cwd
+        return {"data": []}
+
+    return {
+        "skills/list": skills_list,
+        "account/read": account_read,
+        "config/read": config_read,
+        "configRequirements/read": config_requirements_read,
+        "model/list": model_list,
+    }
