@@ -18,7 +18,7 @@ from threadlog.events.thread_items import (
     FileChangeItem,
     ThreadItemKind,
 )
-from threadlog.events.views import Thread, Turn, TurnError
+from threadlog.events.views import Thread, ThreadStatus, Turn, TurnError
 
 
 class Notification(msgspec.Struct, frozen=True):
@@ -140,6 +140,12 @@ def model_rerouted(
             "reason": reason,
         },
     )
+
+
+def thread_status_changed(thread_id: str, status: ThreadStatus) -> Notification:
+    """``thread/status/changed`` (0.171): active while a turn runs, idle after, notLoaded
+    once archived."""
+    return Notification("thread/status/changed", {"threadId": thread_id, "status": status})
 
 
 def thread_archived(thread_id: str) -> Notification:

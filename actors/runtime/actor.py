@@ -328,6 +328,7 @@ class ThreadActor:
         active = ActiveTurn(turn_id, host or self._services.host, settings.collaboration_mode)
         self.active = active
         self._last_activity = trio.current_time()
+        self.publish(notes.thread_status_changed(self.thread_id, Active()))
         try:
             await self.emit(items)
         except LogWriteError as exc:
@@ -335,6 +336,7 @@ class ThreadActor:
             # no turn, and the thread takes the next one once the cause is gone.
             self.active = None
             active.done.set()
+            self.publish(notes.thread_status_changed(self.thread_id, Idle()))
             raise LogFullError(f"the turn was not started: {exc}") from exc
         self.told = now
         self.first_model = self.first_model or now.model
@@ -396,7 +398,10 @@ class ThreadActor:
                 self.active = None
                 self._last_activity = trio.current_time()
                 active.done.set()
-                self.publish(notes.turn_completed(self.thread_id, turn))
+                self.publish(
+                    notes.turn_completed(self.thread_id, turn),
+                    notes.thread_status_changed(self.thread_id, Idle()),
+                )
 
     async def _end_turn(
         self, active: ActiveTurn, handle: LiveTurn, failure: TurnError | None, raw_info: Any

@@ -24,7 +24,7 @@ from threadlog.events.errors import (
 from threadlog.events.event_msgs import ThreadNameUpdated
 from threadlog.events.rollout import RolloutLine
 from threadlog.events.timefmt import format_timestamp_ms
-from threadlog.events.views import Thread
+from threadlog.events.views import NotLoaded, Thread
 from threadlog.projections.index.indexer import sync_log
 from threadlog.projections.index.read_thread import read_thread
 from threadlog.store.clock import wall_clock_ms
@@ -95,6 +95,7 @@ async def archive(registry: ThreadRegistry, tid: str) -> None:
     moved = await trio.to_thread.run_sync(_moved, logs.archive, ref)
     if registry.index is not None:
         await trio.to_thread.run_sync(sync_log, registry.index, logs, moved)
+    registry.publish(notes.thread_status_changed(tid, NotLoaded()))
     registry.publish(notes.thread_archived(tid))
 
 

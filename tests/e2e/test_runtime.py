@@ -40,6 +40,7 @@ async def test_a_turn_end_to_end_with_notifications_in_order(tmp_path: Path) -> 
         seen = methods(drain(sub))
         assert seen == [
             "thread/started",
+            "thread/status/changed",
             "turn/started",
             "item/started",
             "item/completed",
@@ -47,6 +48,7 @@ async def test_a_turn_end_to_end_with_notifications_in_order(tmp_path: Path) -> 
             "item/agentMessage/delta",
             "item/completed",
             "turn/completed",
+            "thread/status/changed",
         ]
 
 

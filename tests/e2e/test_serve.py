@@ -39,8 +39,9 @@ async def test_end_to_end_session(tmp_path: Path) -> None:
             assert done[-1]["params"]["turn"]["id"] == turn["id"]
             assert done[-1]["params"]["turn"]["status"] == "completed"
         per_turn = [n["method"] for n in client.notifications]
-        assert per_turn[:9] == [
+        assert per_turn[:12] == [
             "thread/started",
+            "thread/status/changed",  # active, as 0.171 says before each turn
             "turn/started",
             "item/started",
             "item/completed",
@@ -48,8 +49,16 @@ async def test_end_to_end_session(tmp_path: Path) -> None:
             "item/agentMessage/delta",
             "item/completed",
             "turn/completed",
+            "thread/status/changed",  # idle again
+            "thread/status/changed",
             "turn/started",
         ]
+        statuses = [
+            n["params"]["status"]["type"]
+            for n in client.notifications
+            if n["method"] == "thread/status/changed"
+        ]
+        assert statuses[:3] == ["active", "idle", "active"]
         assert await client.result("thread/name/set", {"threadId": tid, "name": "E2E"}) == {}
         await client.until("thread/name/updated")
         fork = (await client.result("thread/fork", {"threadId": tid}))["thread"]
@@ -85,6 +94,12 @@ async def test_end_to_end_session(tmp_path: Path) -> None:
         assert completed[-1]["params"]["turn"]["status"] == "interrupted"
         methods = [n["method"] for n in client.notifications]
         assert methods.index("thread/archived") < methods.index("thread/unarchived")
+        gone = [
+            n["params"]["status"]["type"]
+            for n in client.notifications
+            if n["method"] == "thread/status/changed" and n["params"]["threadId"] == tid
+        ]
+        assert "notLoaded" in gone  # archived: no longer loaded
         await close_server(process)
         assert process.returncode == 0
     items = read_items(Path(read["path"]))
