@@ -116,6 +116,7 @@ class Server:
         self.out = out
         self.max_line = max_line
         self.initialized = False
+        self.opted_out: frozenset[str] = frozenset()
         self._gone = False
         self._input_closed = False
         self._write_lock = trio.Lock()
@@ -188,7 +189,7 @@ class Server:
 
     async def _forward(self, notes: trio.MemoryReceiveChannel[Any]) -> None:
         async for note in notes:
-            if self.initialized:
+            if self.initialized and note.method not in self.opted_out:
                 await self.send(
                     rpc.encode_notification(note.method, msgspec.to_builtins(note.params))
                 )
@@ -249,6 +250,17 @@ class Server:
         client = f"{info['name']}; {info.get('version', '')}"
         agent = f"threadlog/{__version__} ({platform.system()}; {platform.machine()}) ({client})"
         self.initialized = True
+        capabilities = (
+            request.params.get("capabilities") if isinstance(request.params, dict) else None
+        )
+        opted = (
+            capabilities.get("optOutNotificationMethods")
+            if isinstance(capabilities, dict)
+            else None
+        )
+        if isinstance(opted, list):
+            # the notifications this client asked not to get (0.171's initialize capability)
+            self.opted_out = frozenset(m for m in opted if isinstance(m, str))
         answer = {
             "userAgent": agent,
             # what 0.171 adds: where the threads live and the platform

@@ -206,3 +206,22 @@ async def test_script_file_drives_named_scripts(tmp_path: Path) -> None:
             if n["method"] == "item/completed"
         ]
         assert "hi from a script file" in texts
+
+
+async def test_a_client_can_opt_out_of_notification_methods(tmp_path: Path) -> None:
+    async with start_server(tmp_path) as process:
+        client = RpcClient(process)
+        await client.result(
+            "initialize",
+            {
+                "clientInfo": {"name": "tests", "version": "1"},
+                "capabilities": {"optOutNotificationMethods": ["item/agentMessage/delta", 7]},
+            },
+        )
+        tid = (await client.result("thread/start", {}))["thread"]["id"]
+        await client.result(
+            "turn/start", {"threadId": tid, "input": [{"type": "text", "text": "hi"}]}
+        )
+        await client.until("turn/completed")
+        methods = {n["method"] for n in client.notifications}
+        assert "item/completed" in methods and "item/agentMessage/delta" not in methods
