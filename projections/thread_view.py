@@ -88,12 +88,12 @@ def created_at_of(row: ThreadRow, *, listed: bool) -> int:
     return row.created_at_ms // 1000
 
 
-def read_state(row: ThreadRow) -> ReadState:
+def read_state(thread_id: str, first_turn_id: str | None) -> ReadState:
     """The read state of a thread nobody marked read: its first own turn is unread.
 
     The revision is derived from the thread and that turn, so it is stable across reads
     and servers (0.171's is a random id it stores).
     """
-    first = FirstUnread(turn_id=row.first_turn_id) if row.first_turn_id else None
-    revision = uuid.uuid5(_READ_STATE_NAMESPACE, f"{row.id}/{row.first_turn_id or ''}")
+    first = FirstUnread(turn_id=first_turn_id) if first_turn_id else None
+    revision = uuid.uuid5(_READ_STATE_NAMESPACE, f"{thread_id}/{first_turn_id or ''}")
     return ReadState(first_unread=first, revision=str(revision))

@@ -133,13 +133,20 @@ def page_by_ordinal(
     size = page_size(limit)
     more = len(positions) > size
     positions = positions[:size]
-
-    def made(position: int, include: bool) -> str:
-        return encode_cursor(OrdinalCursor(thread_id, ordinals[position], include))
-
-    backwards = made(positions[0], True) if positions else None
-    forwards = made(positions[-1], False) if more and positions else None
+    forwards, backwards = ordinal_cursors(thread_id, [ordinals[p] for p in positions], more=more)
     return positions, forwards, backwards
+
+
+def ordinal_cursors(
+    thread_id: str, page: Sequence[int], *, more: bool
+) -> tuple[str | None, str | None]:
+    """A page's cursors from its turns' ordinals in page order: on after its last turn
+    (only when ``more`` follow), back from its first (included)."""
+    if not page:
+        return None, None
+    backwards = encode_cursor(OrdinalCursor(thread_id, page[0], True))
+    forwards = encode_cursor(OrdinalCursor(thread_id, page[-1], False)) if more else None
+    return forwards, backwards
 
 
 def page_by_turn_id(

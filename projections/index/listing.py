@@ -153,7 +153,7 @@ def list_page(
         data=data,
         next_cursor=next_cursor,
         backwards_cursor=backwards_cursor(rows[0], query) if rows else None,
-        read_states={row.id: read_state(row) for row in rows},
+        read_states={row.id: read_state(row.id, row.first_turn_id) for row in rows},
     )
 
 

@@ -15,7 +15,7 @@ import msgspec
 from threadlog.events.errors import CorruptRolloutError, ThreadNotFoundError
 from threadlog.events.ids import new_id, parse_thread_id
 from threadlog.events.rollout import RolloutItem
-from threadlog.events.rows import IndexEntry, LogPosition, ThreadRow
+from threadlog.events.rows import IndexEntry, LogPosition
 from threadlog.events.views import ReadState, Thread, ThreadStatus
 from threadlog.projections.history import HistoryBuilder
 from threadlog.projections.index.lineage import Lineage, history_lines
@@ -105,8 +105,4 @@ def thread_read_state(logs: LogStore, thread_id: str) -> ReadState:
     if ref is not None:
         head = head_summary(logs.read_lines(ref))
         first_turn = head.task_started.turn_id if head.task_started is not None else None
-    return read_state(
-        ThreadRow(
-            id=tid, rollout_path="", created_at_ms=0, updated_at_ms=0, first_turn_id=first_turn
-        )
-    )
+    return read_state(tid, first_turn)

@@ -26,11 +26,10 @@ from threadlog.projections.index.indexer import extract_log, sync_log
 from threadlog.projections.index.read_thread import read_thread
 from threadlog.projections.turn_spans import OWN_LOG
 from threadlog.projections.turns_page import (
-    OrdinalCursor,
     SortDirection,
     TurnsPage,
     decode_ordinal_cursor,
-    encode_cursor,
+    ordinal_cursors,
     page_by_ordinal,
     page_by_turn_id,
     page_size,
@@ -88,11 +87,8 @@ def _index_page(
     )
     more = len(spans) > size
     spans = spans[:size]
-    backwards = forwards = None
-    if spans and spans[0].ordinal is not None:
-        backwards = encode_cursor(OrdinalCursor(tid, spans[0].ordinal, True))
-    if more and spans[-1].ordinal is not None:
-        forwards = encode_cursor(OrdinalCursor(tid, spans[-1].ordinal, False))
+    ordinals = [s.ordinal for s in spans if s.ordinal is not None]  # all have one here
+    forwards, backwards = ordinal_cursors(tid, ordinals, more=more)
     return spans, forwards, backwards
 
 
