@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli import threadlog_on
 from tests.support.codex_npm import codex_binary
 from threadlog.events.ids import new_id
 from threadlog.store.files import FileLogStore
@@ -91,16 +92,6 @@ def shared(tmp_path: Path) -> tuple[Path, Path, str]:
     return home, work, tid
 
 
-def threadlog(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "threadlog", *args, "--home", str(home)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-    )
-
-
 def test_a_thread_open_in_codex_is_not_written_by_threadlog(
     codex: Path, shared: tuple[Path, Path, str]
 ) -> None:
@@ -114,14 +105,14 @@ def test_a_thread_open_in_codex_is_not_written_by_threadlog(
         lock = home / "thread-writer-locks" / f"{tid}.lock"
         assert lock.exists()
         for args in (["rename", tid, "from threadlog"], ["archive", tid]):
-            refused = threadlog(home, *args)
+            refused = threadlog_on(home, *args)
             assert refused.returncode == 1, refused.stdout
             assert "is open in another writer" in refused.stderr
         assert find_thread_name(home, tid) is None  # nothing was half done
         assert list((home / "sessions").rglob(f"*{tid}.jsonl"))
     finally:
         server.close()
-    assert threadlog(home, "rename", tid, "after codex").returncode == 0
+    assert threadlog_on(home, "rename", tid, "after codex").returncode == 0
     assert find_thread_name(home, tid) == "after codex"
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli import threadlog_on
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -53,24 +55,14 @@ def test_a_home_threadlog_creates_is_private_whatever_the_umask(
         assert stat.S_IMODE(directory.stat().st_mode) == 0o700, directory
 
 
-def _threadlog(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "threadlog", *args, "--home", str(home)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
-
-
 def _indexed_home(tmp_path: Path) -> tuple[Path, list[str]]:
     import json
 
     from tests.support.corpus import copy_codex_home
 
     home = copy_codex_home("0.105.0", tmp_path / "home")
-    assert _threadlog(home, "backfill").returncode == 0
-    listed = json.loads(_threadlog(home, "list", "--json", "--all-sources").stdout)["data"]
+    assert threadlog_on(home, "backfill").returncode == 0
+    listed = json.loads(threadlog_on(home, "list", "--json", "--all-sources").stdout)["data"]
     return home, [t["id"] for t in listed]
 
 
@@ -89,14 +81,14 @@ def test_a_broken_index_is_moved_aside_and_rebuilt(tmp_path: Path, damage: str) 
         db.with_name(db.name + "-wal").write_bytes(b"\x37\x7f\x06\x82" + os.urandom(3000))
     else:
         db.write_bytes(data[:4096] + b"\x00" * 4096 + data[8192:])
-    listing = _threadlog(home, "list", "--json", "--all-sources")
+    listing = threadlog_on(home, "list", "--json", "--all-sources")
     assert listing.returncode == 0, listing.stderr
     assert [t["id"] for t in json.loads(listing.stdout)["data"]] == expected
     if damage != "torn_wal":  # SQLite ignores a WAL whose header does not check out
         assert "index_corrupt_moved_aside" in listing.stderr
         assert list(home.glob("threadlog.sqlite.corrupt-*"))
-    assert _threadlog(home, "backfill").returncode == 0
-    doctor = _threadlog(home, "doctor")
+    assert threadlog_on(home, "backfill").returncode == 0
+    doctor = threadlog_on(home, "doctor")
     assert doctor.returncode == 0, doctor.stdout
 
 
@@ -107,7 +99,7 @@ def test_an_index_from_a_newer_threadlog_is_a_clear_error(tmp_path: Path) -> Non
     conn = apsw.Connection(str(home / "threadlog.sqlite"))
     conn.execute("PRAGMA user_version = 999")
     conn.close()
-    proc = _threadlog(home, "list")
+    proc = threadlog_on(home, "list")
     assert proc.returncode == 1 and "newer than this threadlog understands" in proc.stderr
     assert (home / "threadlog.sqlite").exists()  # left as it is: it is not ours to drop
 
@@ -122,7 +114,7 @@ def test_a_locked_index_is_waited_for_and_reads_go_on(tmp_path: Path) -> None:
     holder.execute("BEGIN IMMEDIATE")  # another process's write transaction
     try:
         # Reads are served while the lock is held (WAL): this returns before it is released.
-        listing = _threadlog(home, "list", "--json", "--all-sources")
+        listing = threadlog_on(home, "list", "--json", "--all-sources")
         assert listing.returncode == 0, listing.stderr
         assert [t["id"] for t in json.loads(listing.stdout)["data"]] == expected
         # A write waits for the lock (within the busy bound), then goes on.
@@ -169,7 +161,7 @@ def test_a_full_file_fails_the_write_keeps_the_log_whole_and_the_thread_goes_on(
     assert data.endswith(b"\n")
     kinds = [decode_line(raw).kind for raw in data.splitlines()]  # every line decodes
     assert len(kinds) > 10
-    doctor = _threadlog(home, "doctor", "--repair")
+    doctor = threadlog_on(home, "doctor", "--repair")
     assert "clean" in doctor.stdout.splitlines()[-1], doctor.stdout
 
 
@@ -237,8 +229,8 @@ def _kill_one(source: Path, original: set[str], home: Path, seed: int) -> str:
             report = ReadReport()
             list(logs.read_lines(ref, report=report))
             assert report.issues == [], f"seed {seed}: {report.issues[:1]}"
-    repaired = _threadlog(home, "doctor", "--repair")
-    check = _threadlog(home, "doctor", "--json")
+    repaired = threadlog_on(home, "doctor", "--repair")
+    check = threadlog_on(home, "doctor", "--json")
     assert json.loads(check.stdout)["clean"], f"seed {seed} after {last}: {repaired.stdout}"
     subprocess.run(["rm", "-rf", str(home)], check=True)
     return last
@@ -313,10 +305,10 @@ def test_doctor_removes_an_empty_rollout_a_crash_left(tmp_path: Path) -> None:
     day = next((home / "sessions").rglob("*.jsonl")).parent
     empty = day / "rollout-2026-11-23T23-16-14-01a20ab1-ffff-7000-8000-000000000001.jsonl"
     empty.write_bytes(b"")
-    first = _threadlog(home, "doctor")
+    first = threadlog_on(home, "doctor")
     assert first.returncode == 1 and "empty rollout files" in first.stdout
-    repaired = _threadlog(home, "doctor", "--repair")
+    repaired = threadlog_on(home, "doctor", "--repair")
     assert repaired.returncode == 0 and f"removed {empty}" in repaired.stdout
     assert not empty.exists()
-    listed = json.loads(_threadlog(home, "list", "--json", "--all-sources").stdout)["data"]
+    listed = json.loads(threadlog_on(home, "list", "--json", "--all-sources").stdout)["data"]
     assert [t["id"] for t in listed] == expected

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli import threadlog_on
 from tests.support.codex_npm import codex_binary
 
 REPO = Path(__file__).resolve().parents[2]
@@ -74,16 +75,6 @@ def codex(binary: Path, client_home: Path, *args: str) -> subprocess.CompletedPr
     )
 
 
-def threadlog(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "threadlog", *args, "--home", str(home)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-    )
-
-
 @pytest.fixture(scope="module")
 def binary() -> Path:
     return codex_binary()
@@ -111,10 +102,10 @@ def test_codex_exec_runs_and_resumes_a_thread_over_websocket(
         )
         assert again.returncode == 0, again.stderr[-1500:]
         assert again.stdout.strip() == "Echo: more"
-    read = json.loads(threadlog(home, "read", tid, "--turns", "--json").stdout)
+    read = json.loads(threadlog_on(home, "read", tid, "--turns", "--json").stdout)
     texts = [t["items"][0]["content"][0]["text"] for t in read["thread"]["turns"]]
     assert texts == ["hello", "more"]
-    listed = json.loads(threadlog(home, "list", "--json", "--all-providers").stdout)["data"]
+    listed = json.loads(threadlog_on(home, "list", "--json", "--all-providers").stdout)["data"]
     assert [t["id"] for t in listed] == [tid]
 
 
@@ -173,7 +164,7 @@ def test_non_loopback_needs_a_flag_and_bad_urls_are_usage_errors(tmp_path: Path)
         ("ws://localhost", "expected ws://IP:PORT"),
         ("tcp://127.0.0.1:9", "expected stdio://"),
     ):
-        proc = threadlog(tmp_path / "home", "serve", "--listen", url)
+        proc = threadlog_on(tmp_path / "home", "serve", "--listen", url)
         assert proc.returncode == 2 and message in proc.stderr
 
 
@@ -353,7 +344,7 @@ async def test_200_clients_run_turns_and_list_at_once(places: tuple[Path, Path, 
         assert len(done) == 200 and len(set(done.values())) == 200
         after = _rss_kb(pid)
         assert after - before < 400_000, (before, after)  # bounded: well under 400 MB more
-    page = threadlog(home, "list", "--json", "--all-providers", "--limit", "100")
+    page = threadlog_on(home, "list", "--json", "--all-providers", "--limit", "100")
     assert len(json.loads(page.stdout)["data"]) == 100  # every turn reached the log
 
 
@@ -402,5 +393,5 @@ def test_the_codex_tui_runs_a_typed_prompt_and_exits(
             assert exited.exists() and exited.read_text().strip() == "0"
         finally:
             subprocess.run(["tmux", "kill-session", "-t", session], check=False)
-    listed = json.loads(threadlog(home, "list", "--json", "--all-providers").stdout)["data"]
+    listed = json.loads(threadlog_on(home, "list", "--json", "--all-providers").stdout)["data"]
     assert [t["preview"] for t in listed] == ["hello from the tui"]
