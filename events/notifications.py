@@ -77,14 +77,39 @@ def _bare(turn: Turn) -> Turn:
     )
 
 
-def item_started(thread_id: str, turn_id: str, item: ThreadItemKind) -> Notification:
-    """``item/started``."""
-    return Notification("item/started", {"item": item, "threadId": thread_id, "turnId": turn_id})
+def item_started(
+    thread_id: str, turn_id: str, item: ThreadItemKind, started_at_ms: int
+) -> Notification:
+    """``item/started``, stamped as 0.171 stamps it (the item's own time when it has one)."""
+    started = item.started_at_ms if item.started_at_ms is not None else started_at_ms
+    item = msgspec.structs.replace(item, started_at_ms=started, completed_at_ms=None)
+    return Notification(
+        "item/started",
+        {"item": item, "threadId": thread_id, "turnId": turn_id, "startedAtMs": started},
+    )
 
 
-def item_completed(thread_id: str, turn_id: str, item: ThreadItemKind) -> Notification:
-    """``item/completed``."""
-    return Notification("item/completed", {"item": item, "threadId": thread_id, "turnId": turn_id})
+def item_completed(
+    thread_id: str,
+    turn_id: str,
+    item: ThreadItemKind,
+    started_at_ms: int,
+    completed_at_ms: int,
+) -> Notification:
+    """``item/completed``, stamped with when the item started and ended."""
+    started = item.started_at_ms if item.started_at_ms is not None else started_at_ms
+    completed = item.completed_at_ms if item.completed_at_ms is not None else completed_at_ms
+    item = msgspec.structs.replace(item, started_at_ms=started, completed_at_ms=completed)
+    return Notification(
+        "item/completed",
+        {
+            "item": item,
+            "threadId": thread_id,
+            "turnId": turn_id,
+            "completedAtMs": completed,
+            "contentTokenCount": None,  # telemetry threadlog has no source for
+        },
+    )
 
 
 def agent_message_delta(thread_id: str, turn_id: str, item_id: str, delta: str) -> Notification:

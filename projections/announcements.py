@@ -20,32 +20,29 @@ from threadlog.projections.turns import Change, ItemAdded, ItemUpdated, TurnOpen
 
 
 class Announcer:
-    """The announcements of one thread."""
+    """The announcements of one thread; ``now_ms`` is when the caller saw the change."""
 
     def __init__(self, thread_id: str) -> None:
         self.thread_id = thread_id
-        self._started: set[str] = set()
+        self._started: dict[str, int] = {}
+        """Items announced as started and not yet completed, with when they started."""
 
-    def mark(self, item_id: str) -> None:
-        """An ``item/started`` for this id went out ahead of the fold."""
-        self._started.add(item_id)
-
-    def started(self, turn_id: str, item: ThreadItemKind) -> notes.Notification:
+    def started(self, turn_id: str, item: ThreadItemKind, now_ms: int) -> notes.Notification:
         """Announce an item ahead of the fold (``item/started`` now, completed later)."""
-        self.mark(item.id)
-        return notes.item_started(self.thread_id, turn_id, item)
+        self._started[item.id] = now_ms
+        return notes.item_started(self.thread_id, turn_id, item, now_ms)
 
-    def finished(self, turn_id: str, item: ThreadItemKind) -> list[notes.Notification]:
+    def finished(self, turn_id: str, item: ThreadItemKind, now_ms: int) -> list[notes.Notification]:
         """An item ended that the log does not keep (limited mode): complete it directly."""
+        began = self._started.pop(item.id, None)
         out = (
-            [] if item.id in self._started else [notes.item_started(self.thread_id, turn_id, item)]
+            [] if began is not None else [notes.item_started(self.thread_id, turn_id, item, now_ms)]
         )
-        self._started.discard(item.id)
-        out.append(notes.item_completed(self.thread_id, turn_id, item))
+        out.append(notes.item_completed(self.thread_id, turn_id, item, began or now_ms, now_ms))
         return out
 
     def of_changes(
-        self, changes: list[Change], turn_of: Callable[[str], Turn | None]
+        self, changes: list[Change], turn_of: Callable[[str], Turn | None], now_ms: int
     ) -> list[notes.Notification]:
         """The notifications for what one fold step changed."""
         out: list[notes.Notification] = []
@@ -55,17 +52,19 @@ class Announcer:
                 if turn is not None:
                     out.append(notes.turn_started(self.thread_id, turn))
             elif isinstance(change, ItemAdded):
-                item = change.item
-                if item.id in self._started:
-                    out.append(notes.item_completed(self.thread_id, change.turn_id, item))
-                    self._started.discard(item.id)
+                item, turn_id = change.item, change.turn_id
+                began = self._started.pop(item.id, None)
+                if began is not None:
+                    out.append(notes.item_completed(self.thread_id, turn_id, item, began, now_ms))
                 elif notes.is_in_progress(item):
-                    self._started.add(item.id)
-                    out.append(notes.item_started(self.thread_id, change.turn_id, item))
+                    self._started[item.id] = now_ms
+                    out.append(notes.item_started(self.thread_id, turn_id, item, now_ms))
                 else:
-                    out.append(notes.item_started(self.thread_id, change.turn_id, item))
-                    out.append(notes.item_completed(self.thread_id, change.turn_id, item))
+                    out.append(notes.item_started(self.thread_id, turn_id, item, now_ms))
+                    out.append(notes.item_completed(self.thread_id, turn_id, item, now_ms, now_ms))
             elif isinstance(change, ItemUpdated) and not notes.is_in_progress(change.item):
-                self._started.discard(change.item.id)
-                out.append(notes.item_completed(self.thread_id, change.turn_id, change.item))
+                began = self._started.pop(change.item.id, now_ms)
+                out.append(
+                    notes.item_completed(self.thread_id, change.turn_id, change.item, began, now_ms)
+                )
         return out

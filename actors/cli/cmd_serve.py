@@ -20,6 +20,7 @@ from threadlog.actors.drivers.scripted import ScriptedDriver, ScriptError, load_
 from threadlog.actors.realtime.session import LoopbackTransport
 from threadlog.actors.runtime.host_api import Runtime
 from threadlog.actors.runtime.settings import ThreadSettings
+from threadlog.actors.server.transcript import Transcript
 from threadlog.actors.server.transports import (
     Listen,
     ListenError,
@@ -63,6 +64,13 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="let --listen ws:// bind an address other than loopback (logged as a warning)",
     )
+    parser.add_argument(
+        "--transcript",
+        default=None,
+        metavar="FILE",
+        help="append every JSON-RPC message in and out to FILE, one JSON line each "
+        "({conn, dir, line}); for debugging a client",
+    )
     parser.add_argument("--script-file", default=None, help="JSON object of named scripts")
     parser.add_argument("--durability", choices=DURABILITY_MODES, default="fsync")
     parser.add_argument(
@@ -99,14 +107,25 @@ def run(args: argparse.Namespace) -> int:
     except ListenError as exc:
         return fail(str(exc), EXIT_USAGE)
     try:
-        trio.run(_serve, home, args, scripts, listen)
+        transcript = Transcript(Path(args.transcript)) if args.transcript else None
+    except OSError as exc:
+        return fail(f"--transcript {args.transcript}: {exc.strerror}", EXIT_USAGE)
+    try:
+        trio.run(_serve, home, args, scripts, listen, transcript)
     except ListenError as exc:
         return fail(str(exc))
+    finally:
+        if transcript is not None:
+            transcript.close()
     return EXIT_OK
 
 
 async def _serve(
-    home: Path, args: argparse.Namespace, scripts: dict[str, Any], listen: Listen
+    home: Path,
+    args: argparse.Namespace,
+    scripts: dict[str, Any],
+    listen: Listen,
+    transcript: Transcript | None,
 ) -> None:
     runtime = Runtime(
         home,
@@ -120,8 +139,8 @@ async def _serve(
     )
     async with runtime:
         if listen.kind == "stdio":
-            await serve_stdio(runtime)
+            await serve_stdio(runtime, transcript=transcript)
         elif listen.kind == "unix":
-            await serve_unix(runtime, Path(listen.path))
+            await serve_unix(runtime, Path(listen.path), transcript=transcript)
         else:
-            await serve_ws(runtime, listen.host, listen.port)
+            await serve_ws(runtime, listen.host, listen.port, transcript=transcript)

@@ -253,13 +253,14 @@ class ThreadActor:
         """Record items (through the policy), fold them, and notify; returns what was kept."""
         async with self._emit_lock:
             kept = await self.recorder.record(items)
+            now = wall_clock_ms()
             out: list[notes.Notification] = []
             for item in kept:
-                out += self.announcer.of_changes(self.history.feed(item), self._running_turn)
+                out += self.announcer.of_changes(self.history.feed(item), self._running_turn, now)
                 self.metadata.feed(item)
                 if isinstance(item, ResponseItem):
                     self.model_history.append(item)
-            self.updated_at_ms = wall_clock_ms()
+            self.updated_at_ms = now
             if kept:
                 self._index_dirty()
             self.publish(*transient, *out)

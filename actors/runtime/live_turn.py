@@ -60,6 +60,7 @@ from threadlog.events.tool_events import (
 from threadlog.events.truncate import truncate_middle
 from threadlog.projections import item_mapping as im
 from threadlog.projections.item_mapping import join_command
+from threadlog.store.clock import wall_clock_ms
 
 
 class LiveTurn:
@@ -102,7 +103,7 @@ class LiveTurn:
         if self._message_id is None:
             self._message_id = self.actor.history.next_item_id()
             item = AgentMessageItem(id=self._message_id, text="")
-            self.actor.publish(self.actor.announcer.started(self.turn_id, item))
+            self.actor.publish(self.actor.announcer.started(self.turn_id, item, wall_clock_ms()))
         self._message.append(text)
         if text:
             self.actor.publish(
@@ -115,7 +116,9 @@ class LiveTurn:
         elif isinstance(segment, PlanStart):
             self._plan_id, self._plan = f"plan_{new_id()}", []
             plan_item = PlanItem(id=self._plan_id, text="")
-            self.actor.publish(self.actor.announcer.started(self.turn_id, plan_item))
+            self.actor.publish(
+                self.actor.announcer.started(self.turn_id, plan_item, wall_clock_ms())
+            )
         elif isinstance(segment, PlanTextDelta) and self._plan_id is not None:
             self._plan.append(segment.text)
             self.actor.publish(
@@ -229,7 +232,9 @@ class LiveTurn:
             status="inProgress",
             command_actions=[UnknownAction(command=shown)],
         )
-        await actor.emit([begin], transient=[actor.announcer.started(self.turn_id, item)])
+        await actor.emit(
+            [begin], transient=[actor.announcer.started(self.turn_id, item, wall_clock_ms())]
+        )
 
         async def stream(text: str) -> None:
             actor.publish(notes.command_output_delta(self.thread_id, self.turn_id, call_id, text))
@@ -290,7 +295,9 @@ class LiveTurn:
         )
         if not await self.actor.emit([end]):  # limited mode: the host still sees it end
             self.actor.publish(
-                *self.actor.announcer.finished(self.turn_id, im.command_execution(end))
+                *self.actor.announcer.finished(
+                    self.turn_id, im.command_execution(end), wall_clock_ms()
+                )
             )
         # What the model reads back is bounded like the persisted output.
         output = truncate_middle(f"Exit code: {exit_code}\nOutput:\n{aggregated}")

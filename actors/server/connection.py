@@ -43,6 +43,7 @@ from threadlog.actors.server.params import (
 )
 from threadlog.actors.server.realtime import realtime_handlers
 from threadlog.actors.server.session_methods import session_handlers
+from threadlog.actors.server.transcript import ConnectionTranscript
 from threadlog.events import __version__
 from threadlog.events.errors import InvalidRequestError, LogFullError, ThreadError
 from threadlog.events.views import Thread
@@ -111,9 +112,17 @@ class LineSink(Protocol):
 class Server:
     """One client connection (stdio, a Unix socket, a WebSocket) to one runtime."""
 
-    def __init__(self, runtime: Runtime, out: LineSink, *, max_line: int = MAX_LINE) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        out: LineSink,
+        *,
+        max_line: int = MAX_LINE,
+        transcript: ConnectionTranscript | None = None,
+    ) -> None:
         self.runtime = runtime
         self.out = out
+        self.transcript = transcript
         self.max_line = max_line
         self.initialized = False
         self.opted_out: frozenset[str] = frozenset()
@@ -152,6 +161,8 @@ class Server:
         if self._gone:
             return
         async with self._write_lock:
+            if self.transcript is not None:
+                self.transcript.record("out", data)
             try:
                 await self.out.send_all(data)
             except (trio.BrokenResourceError, trio.ClosedResourceError):
@@ -197,6 +208,8 @@ class Server:
     async def _dispatch(self, line: bytes, requests: trio.Nursery) -> None:
         """Route one message; whatever goes wrong is answered and logged, never raised
         (one bad message must not end the session)."""
+        if self.transcript is not None:
+            self.transcript.record("in", line)
         try:
             await self._route(line, requests)
         except (trio.BrokenResourceError, trio.ClosedResourceError):

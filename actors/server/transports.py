@@ -37,6 +37,7 @@ from trio_websocket import (
 
 from threadlog.actors.runtime.host_api import Runtime
 from threadlog.actors.server.connection import Server
+from threadlog.actors.server.transcript import ConnectionTranscript, Transcript
 from threadlog.store.layout import make_private_dirs
 
 log = structlog.get_logger("threadlog.serve")
@@ -87,12 +88,16 @@ def parse_listen(url: str, home: Path, *, allow_remote: bool = False) -> Listen:
     raise ListenError(f"--listen {url}: expected stdio://, unix://PATH or ws://IP:PORT")
 
 
-async def serve_stdio(runtime: Runtime) -> None:
+def _recorder(transcript: Transcript | None) -> ConnectionTranscript | None:
+    return transcript.connection() if transcript is not None else None
+
+
+async def serve_stdio(runtime: Runtime, *, transcript: Transcript | None = None) -> None:
     """One session on stdin/stdout, until stdin closes."""
     stdin = trio.lowlevel.FdStream(os.dup(0))
     stdout = trio.lowlevel.FdStream(os.dup(1))
     async with stdin, stdout:
-        await Server(runtime, stdout).serve(stdin)
+        await Server(runtime, stdout, transcript=_recorder(transcript)).serve(stdin)
 
 
 def _claim_socket_path(path: Path) -> None:
@@ -115,7 +120,11 @@ def _claim_socket_path(path: Path) -> None:
 
 
 async def serve_unix(
-    runtime: Runtime, path: Path, *, task_status: trio.TaskStatus[Path] = trio.TASK_STATUS_IGNORED
+    runtime: Runtime,
+    path: Path,
+    *,
+    transcript: Transcript | None = None,
+    task_status: trio.TaskStatus[Path] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Sessions on a Unix socket (0600, in a 0700 directory) until cancelled."""
     make_private_dirs(path.parent)
@@ -130,7 +139,9 @@ async def serve_unix(
     sock.listen(128)
     log.info("listening", url=f"unix://{path}")
     listener = cast(Any, _UnixListener(trio.SocketListener(sock)))
-    server = WebSocketServer(partial(_ws_session, runtime), [listener], max_message_size=MAX_FRAME)
+    server = WebSocketServer(
+        partial(_ws_session, runtime, transcript), [listener], max_message_size=MAX_FRAME
+    )
     try:
         async with trio.open_nursery() as nursery:
             await nursery.start(server.run)
@@ -187,10 +198,13 @@ async def _frames(ws: WebSocketConnection) -> AsyncIterator[bytes | None]:
         yield message.encode("utf-8", "surrogatepass")
 
 
-async def _ws_session(runtime: Runtime, request: WebSocketRequest) -> None:
+async def _ws_session(
+    runtime: Runtime, transcript: Transcript | None, request: WebSocketRequest
+) -> None:
     ws = await request.accept()  # offers of extensions (compression) are not accepted
+    server = Server(runtime, _WebSocketSink(ws), transcript=_recorder(transcript))
     try:
-        await Server(runtime, _WebSocketSink(ws)).serve_messages(_frames(ws))
+        await server.serve_messages(_frames(ws))
     except (trio.BrokenResourceError, trio.ClosedResourceError):
         log.info("client_disconnected")
     finally:
@@ -203,6 +217,7 @@ async def serve_ws(
     host: str,
     port: int,
     *,
+    transcript: Transcript | None = None,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Sessions over WebSockets until cancelled."""
@@ -210,7 +225,7 @@ async def serve_ws(
         log.warning("listening_beyond_loopback", host=host, port=port)
 
     async def handler(request: WebSocketRequest) -> None:
-        await _ws_session(runtime, request)
+        await _ws_session(runtime, transcript, request)
 
     async with trio.open_nursery() as nursery:
         server = await nursery.start(

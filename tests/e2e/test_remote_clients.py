@@ -18,13 +18,17 @@ import pytest
 
 from tests.support.cli import threadlog_on
 from tests.support.codex_npm import codex_binary
+from tests.support.schemas import assert_transcript_valid
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
-def serving(home: Path, listen: str, cwd: Path) -> Iterator[str]:
+def serving(
+    home: Path, listen: str, cwd: Path, transcript: Path | None = None
+) -> Iterator[str]:
     """``threadlog serve --listen`` as a real process; yields the URL it listens on."""
+    recording = ["--transcript", str(transcript)] if transcript is not None else []
     process = subprocess.Popen(
         [
             sys.executable,
@@ -37,6 +41,7 @@ def serving(home: Path, listen: str, cwd: Path) -> Iterator[str]:
             listen,
             "--log-format",
             "json",
+            *recording,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -92,7 +97,8 @@ def test_codex_exec_runs_and_resumes_a_thread_over_websocket(
     binary: Path, places: tuple[Path, Path, Path]
 ) -> None:
     home, work, client = places
-    with serving(home, "ws://127.0.0.1:0", work) as url:
+    transcript = home.parent / "transcript.jsonl"
+    with serving(home, "ws://127.0.0.1:0", work, transcript) as url:
         first = codex(binary, client, "exec", "--remote", url, "--skip-git-repo-check", "hello")
         assert first.returncode == 0, first.stderr[-1500:]
         assert first.stdout.strip() == "Echo: hello"
@@ -107,6 +113,8 @@ def test_codex_exec_runs_and_resumes_a_thread_over_websocket(
     assert texts == ["hello", "more"]
     listed = json.loads(threadlog_on(home, "list", "--json", "--all-providers").stdout)["data"]
     assert [t["id"] for t in listed] == [tid]
+    # everything serve said to the real client is what 0.171's schema allows
+    assert assert_transcript_valid(transcript, "0.171.0") > 20
 
 
 def test_codex_archive_and_unarchive_over_a_unix_socket(
@@ -114,7 +122,8 @@ def test_codex_archive_and_unarchive_over_a_unix_socket(
 ) -> None:
     home, work, client = places
     sock = home.parent / "sockets" / "app.sock"
-    with serving(home, f"unix://{sock}", work) as url:
+    transcript = home.parent / "transcript.jsonl"
+    with serving(home, f"unix://{sock}", work, transcript) as url:
         assert stat.S_IMODE(sock.stat().st_mode) == 0o600
         assert stat.S_IMODE(sock.parent.stat().st_mode) == 0o700
         made = codex(binary, client, "exec", "--remote", url, "--skip-git-repo-check", "to archive")
@@ -129,6 +138,7 @@ def test_codex_archive_and_unarchive_over_a_unix_socket(
         back = codex(binary, client, "unarchive", "--remote", url, tid)
         assert back.returncode == 0 and f"Unarchived session {tid}" in back.stdout + back.stderr
         assert not list((home / "archived_sessions").glob(f"*{tid}.jsonl"))
+    assert assert_transcript_valid(transcript, "0.171.0") > 20
 
 
 def test_a_stale_socket_is_replaced_and_a_live_one_refused(places: tuple[Path, Path, Path]) -> None:
@@ -354,6 +364,7 @@ def test_the_codex_tui_runs_a_typed_prompt_and_exits(
     home, work, client = places
     exited = tmp_path / "tui-exited"
     session = f"threadlog-tui-{os.getpid()}"
+    transcript = tmp_path / "transcript.jsonl"
 
     def pane() -> str:
         return subprocess.run(
@@ -369,7 +380,7 @@ def test_the_codex_tui_runs_a_typed_prompt_and_exits(
             time.sleep(0.3)
         raise AssertionError(f"{text!r} never showed:\n{pane()}")
 
-    with serving(home, "ws://127.0.0.1:0", work) as url:
+    with serving(home, "ws://127.0.0.1:0", work, transcript) as url:
         command = f"cd {work} && CODEX_HOME={client} {binary} --remote {url}; echo $? > {exited}"
         subprocess.run(
             ["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "48", command],
@@ -395,3 +406,4 @@ def test_the_codex_tui_runs_a_typed_prompt_and_exits(
             subprocess.run(["tmux", "kill-session", "-t", session], check=False)
     listed = json.loads(threadlog_on(home, "list", "--json", "--all-providers").stdout)["data"]
     assert [t["preview"] for t in listed] == ["hello from the tui"]
+    assert assert_transcript_valid(transcript, "0.171.0") > 20

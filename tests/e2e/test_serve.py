@@ -9,6 +9,7 @@ from typing import Any
 import trio
 
 from tests.support.rpc_client import RpcClient, close_server, start_server
+from tests.support.schemas import assert_transcript_valid
 from threadlog.events.event_msgs import AgentMessage, TurnAborted
 from threadlog.store.reader import read_items
 
@@ -22,7 +23,8 @@ def _script(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 async def test_end_to_end_session(tmp_path: Path) -> None:
-    async with start_server(tmp_path) as process:
+    transcript = tmp_path / "transcript.jsonl"
+    async with start_server(tmp_path, transcript=transcript) as process:
         client = RpcClient(process)
         agent = await client.initialize()
         assert agent["userAgent"].startswith("threadlog/")
@@ -104,6 +106,9 @@ async def test_end_to_end_session(tmp_path: Path) -> None:
         assert process.returncode == 0
     items = read_items(Path(read["path"]))
     assert any(isinstance(i, TurnAborted) for i in items)
+    # what both generations of clients accept: every message valid under either schema
+    assert assert_transcript_valid(transcript, "0.171.0") > 40
+    assert assert_transcript_valid(transcript, "0.105.0") > 40
 
 
 async def test_a_long_turn_does_not_block_listing(tmp_path: Path) -> None:

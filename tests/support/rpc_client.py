@@ -114,9 +114,17 @@ class RpcClient:
 
 
 @asynccontextmanager
-async def start_server(home: Path, *extra: str) -> AsyncIterator[trio.Process]:
-    """``threadlog serve`` on ``home``; killed on exit if it is still running."""
+async def start_server(
+    home: Path, *extra: str, transcript: Path | None = None
+) -> AsyncIterator[trio.Process]:
+    """``threadlog serve`` on ``home``; killed on exit if it is still running.
+
+    With ``transcript``, serve records every message there (``--transcript``), for
+    ``tests.support.schemas`` to check.
+    """
     env = {**os.environ, "PYTHONPATH": str(REPO)}
+    if transcript is not None:
+        extra = (*extra, "--transcript", str(transcript))
     process = await trio.lowlevel.open_process(
         [sys.executable, "-m", "threadlog.actors.cli.main", "serve", "--home", str(home), *extra],
         stdin=subprocess.PIPE,
