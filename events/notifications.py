@@ -136,6 +136,66 @@ def command_output_delta(thread_id: str, turn_id: str, item_id: str, delta: str)
     )
 
 
+def reasoning_summary_part_added(
+    thread_id: str, turn_id: str, item_id: str, summary_index: int
+) -> Notification:
+    """``item/reasoning/summaryPartAdded``: a new summary paragraph begins."""
+    return Notification(
+        "item/reasoning/summaryPartAdded",
+        {
+            "threadId": thread_id,
+            "turnId": turn_id,
+            "itemId": item_id,
+            "summaryIndex": summary_index,
+        },
+    )
+
+
+def reasoning_summary_text_delta(
+    thread_id: str, turn_id: str, item_id: str, summary_index: int, delta: str
+) -> Notification:
+    """``item/reasoning/summaryTextDelta``: text of a summary paragraph."""
+    return Notification(
+        "item/reasoning/summaryTextDelta",
+        {
+            "threadId": thread_id,
+            "turnId": turn_id,
+            "itemId": item_id,
+            "delta": delta,
+            "summaryIndex": summary_index,
+        },
+    )
+
+
+def token_usage_updated(
+    thread_id: str, turn_id: str, total: Any, last: Any, context_window: int | None
+) -> Notification:
+    """``thread/tokenUsage/updated``: the thread's totals and the last request's usage
+    (``total``/``last`` are ``TokenUsage`` values, sent in the v2 breakdown's names)."""
+    return Notification(
+        "thread/tokenUsage/updated",
+        {
+            "threadId": thread_id,
+            "turnId": turn_id,
+            "tokenUsage": {
+                "total": _breakdown(total),
+                "last": _breakdown(last),
+                "modelContextWindow": context_window,
+            },
+        },
+    )
+
+
+def _breakdown(usage: Any) -> dict[str, int]:
+    return {
+        "totalTokens": usage.total_tokens,
+        "inputTokens": usage.input_tokens,
+        "cachedInputTokens": usage.cached_input_tokens,
+        "outputTokens": usage.output_tokens,
+        "reasoningOutputTokens": usage.reasoning_output_tokens,
+    }
+
+
 def name_updated(thread_id: str, name: str | None) -> Notification:
     """``thread/name/updated``."""
     return Notification("thread/name/updated", {"threadId": thread_id, "threadName": name})
@@ -171,6 +231,11 @@ def thread_status_changed(thread_id: str, status: ThreadStatus) -> Notification:
     """``thread/status/changed`` (0.171): active while a turn runs, idle after, notLoaded
     once archived."""
     return Notification("thread/status/changed", {"threadId": thread_id, "status": status})
+
+
+def thread_reverted(thread_id: str) -> Notification:
+    """``thread/reverted`` (0.171): the thread's history now ends before a turn."""
+    return Notification("thread/reverted", {"threadId": thread_id})
 
 
 def thread_archived(thread_id: str) -> Notification:

@@ -23,8 +23,8 @@ import msgspec
 
 from threadlog.events.rollout import DynamicToolSpec
 
-SortKey = Literal["created_at", "updated_at"]
-SORT_KEYS: Final[tuple[SortKey, ...]] = ("created_at", "updated_at")
+SortKey = Literal["created_at", "updated_at", "recency_at"]
+SORT_KEYS: Final[tuple[SortKey, ...]] = ("created_at", "updated_at", "recency_at")
 Direction = Literal["asc", "desc"]
 MAX_PAGE: Final = 1000
 
@@ -81,8 +81,13 @@ class ThreadRow(msgspec.Struct, frozen=True):
     log_position: LogPosition = LogPosition()
 
     def sort_value(self, sort_key: SortKey) -> int:
-        """The row's value for a listing sort key."""
-        return self.created_at_ms if sort_key == "created_at" else self.updated_at_ms
+        """The row's value for a listing sort key (a thread whose turns never started is as
+        recent as its creation, as Codex's ``recency_at`` starts out)."""
+        if sort_key == "created_at":
+            return self.created_at_ms
+        if sort_key == "updated_at":
+            return self.updated_at_ms
+        return self.created_at_ms if self.recency_at_ms is None else self.recency_at_ms
 
 
 class TurnSpan(msgspec.Struct, frozen=True):

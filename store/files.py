@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Final
 
-from threadlog.events.ids import parse_thread_id
+from threadlog.events.ids import new_id, parse_thread_id
 from threadlog.events.rows import LogPosition
 from threadlog.store import names
 from threadlog.store.appender import RolloutAppender
@@ -119,9 +119,12 @@ class FileLogStore:
         path = find_rollout_path(self.home, parse_thread_id(thread_id), archived=archived)
         return None if path is None else self.ref_of(path)
 
-    def allocate(self, thread_id: str, created: datetime) -> LogRef:
-        """The live path a new thread's file will have (``created`` in local time)."""
-        return self.ref_of(new_rollout_path(self.home, parse_thread_id(thread_id), created))
+    def allocate(self, thread_id: str, created: datetime, *, segment: bool = False) -> LogRef:
+        """The live path a new file of the thread will have (``created`` in local time); a
+        ``segment`` is a later file of an existing thread, named as 0.171's revert names it."""
+        # a UUIDv7: two later files made in one second still sort in the order they were made
+        later = new_id() if segment else None
+        return self.ref_of(new_rollout_path(self.home, parse_thread_id(thread_id), created, later))
 
     def logs(self, *, archived: bool) -> Iterator[LogRef]:
         """Each thread's newest rollout file, live or archived (one per thread)."""

@@ -51,15 +51,19 @@ class RolloutName(msgspec.Struct, frozen=True):
     segment: str | None = None
 
 
-def rollout_file_name(created_local: datetime, thread_id: str) -> str:
-    """``rollout-YYYY-MM-DDThh-mm-ss-<uuid>.jsonl`` for a local creation time."""
+def rollout_file_name(created_local: datetime, thread_id: str, segment: str | None = None) -> str:
+    """``rollout-YYYY-MM-DDThh-mm-ss-<uuid>.jsonl`` for a local creation time; a thread's
+    later file (``segment``, a uuid) is ``...-<uuid>_<segment>.jsonl``."""
     tid = parse_thread_id(thread_id)
-    return f"rollout-{created_local.strftime('%Y-%m-%dT%H-%M-%S')}-{tid}.jsonl"
+    suffix = f"_{parse_thread_id(segment)}" if segment is not None else ""
+    return f"rollout-{created_local.strftime('%Y-%m-%dT%H-%M-%S')}-{tid}{suffix}.jsonl"
 
 
-def new_rollout_path(home: Path, thread_id: str, created_local: datetime) -> Path:
-    """The live path of a new thread's rollout (nothing is created on disk)."""
-    name = rollout_file_name(created_local, thread_id)
+def new_rollout_path(
+    home: Path, thread_id: str, created_local: datetime, segment: str | None = None
+) -> Path:
+    """The live path of a new rollout (nothing is created on disk)."""
+    name = rollout_file_name(created_local, thread_id, segment)
     day = created_local.strftime("%Y/%m/%d")
     return ensure_inside(home / SESSIONS_DIR, home / SESSIONS_DIR / day / name)
 

@@ -36,6 +36,7 @@ from threadlog.store.ports import (
     LogRef,
     LogStat,
     PositionConflictError,
+    SegmentsUnsupportedError,
     WriterClosedError,
     WriterLockedError,
 )
@@ -144,8 +145,10 @@ class MemoryLogStore:
             return self._ref(self._archived[tid], True)
         return None
 
-    def allocate(self, thread_id: str, created: datetime) -> LogRef:
-        """The ref a new log will have (nothing is created)."""
+    def allocate(self, thread_id: str, created: datetime, *, segment: bool = False) -> LogRef:
+        """The ref a new log will have (nothing is created); one log per thread here."""
+        if segment:
+            raise SegmentsUnsupportedError("the memory store keeps one log per thread")
         tid = parse_thread_id(thread_id)
         created_ms = int(created.timestamp() * 1000)
         location = self._location(tid, created_ms, False)

@@ -94,6 +94,10 @@ class LogWriteError(OSError):
     once the cause is gone (L1, L4)."""
 
 
+class SegmentsUnsupportedError(OSError):
+    """The store keeps one log per thread, so a thread cannot get a later one."""
+
+
 class ArchiveError(ValueError):
     """An archive or unarchive that must not happen (wrong place, bad name, target exists)."""
 
@@ -174,8 +178,12 @@ class LogStore(Protocol):
         """A thread's log (live first, then archived, unless ``archived`` says which)."""
         ...
 
-    def allocate(self, thread_id: str, created: datetime) -> LogRef:
-        """The ref a new thread's log will have; nothing exists until a writer opens it."""
+    def allocate(self, thread_id: str, created: datetime, *, segment: bool = False) -> LogRef:
+        """The ref a new log will have; nothing exists until a writer opens it.
+
+        ``segment``: a later log of an existing thread (L9), which ``locate`` then gives; a
+        store that keeps one log per thread raises ``SegmentsUnsupportedError``.
+        """
         ...
 
     def logs(self, *, archived: bool) -> Iterator[LogRef]:

@@ -125,7 +125,16 @@ CREATE TABLE thread_turns_state (
 );
 """
 
-MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2, _V3, _V4, _V5)
+# ``thread/list`` by ``recency_at`` (0.171's sort key for its thread pickers); the
+# expression is ``ThreadRow.sort_value("recency_at")``, and queries repeat it verbatim so
+# the planner seeks in this index.
+_V6: Final = """
+CREATE INDEX idx_threads_list_recency
+    ON threads(archived, coalesce(recency_at_ms, created_at_ms), id)
+    WHERE first_user_message <> '';
+"""
+
+MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2, _V3, _V4, _V5, _V6)
 """Migration ``i`` takes ``user_version`` ``i`` to ``i + 1``."""
 
 LATEST_VERSION: Final = len(MIGRATIONS)

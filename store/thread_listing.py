@@ -16,8 +16,16 @@ from threadlog.events.ids import parse_thread_id
 from threadlog.events.rows import Anchor, ThreadPage, ThreadQuery
 from threadlog.store.statedb import SELECT_COLUMNS, StateDb, row_from_sql
 
-_COLUMN: Final = {"created_at": "created_at_ms", "updated_at": "updated_at_ms"}
-_INDEX: Final = {"created_at": "idx_threads_list_created", "updated_at": "idx_threads_list_updated"}
+_COLUMN: Final = {
+    "created_at": "created_at_ms",
+    "updated_at": "updated_at_ms",
+    "recency_at": "coalesce(recency_at_ms, created_at_ms)",  # as idx_threads_list_recency
+}
+_INDEX: Final = {
+    "created_at": "idx_threads_list_created",
+    "updated_at": "idx_threads_list_updated",
+    "recency_at": "idx_threads_list_recency",
+}
 
 
 def build_list_sql(query: ThreadQuery) -> tuple[str, list[Any]]:

@@ -359,6 +359,12 @@ class Runtime:
         """Move an archived thread back under ``sessions/`` (mtime now) and return it."""
         return await thread_files.unarchive(self.registry, self.registry.checked_id(thread_id))
 
+    async def revert_thread(self, thread_id: str, before_turn_id: str) -> Thread:
+        """End the thread's history before a turn, in a new file of the thread (0.171)."""
+        return await thread_files.revert(
+            self.registry, self.registry.checked_id(thread_id), before_turn_id
+        )
+
     async def rollback_thread(self, thread_id: str, num_turns: int) -> Thread:
         """Drop the last ``num_turns`` turns (recorded as ``thread_rolled_back``)."""
         if num_turns < 1:

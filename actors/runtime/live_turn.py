@@ -48,6 +48,7 @@ from threadlog.events.thread_items import (
     AgentMessageItem,
     CommandExecutionItem,
     PlanItem,
+    ReasoningItem,
     UnknownAction,
 )
 from threadlog.events.tool_events import (
@@ -165,10 +166,24 @@ class LiveTurn:
     # --- other output ----------------------------------------------------------------
 
     async def reasoning(self, text: str) -> None:
-        """Record a reasoning summary paragraph."""
+        """Record a reasoning summary paragraph (streamed to hosts as 0.171 streams it)."""
         await self.finish_message()
+        turn = self.actor.history.turn(self.turn_id, running=True)
+        last = turn.items[-1] if turn is not None and turn.items else None
+        shown: list[notes.Notification] = []
+        if isinstance(last, ReasoningItem):  # a further paragraph of the same reasoning
+            item_id, index = last.id, len(last.summary)
+        else:
+            item_id, index = self.actor.history.next_item_id(), 0
+            item = ReasoningItem(id=item_id)
+            shown.append(self.actor.announcer.started(self.turn_id, item, wall_clock_ms()))
+        shown += [
+            notes.reasoning_summary_part_added(self.thread_id, self.turn_id, item_id, index),
+            notes.reasoning_summary_text_delta(self.thread_id, self.turn_id, item_id, index, text),
+        ]
         await self.actor.emit(
-            [AgentReasoning(text=text), Reasoning(summary=[SummaryText(text)], content=None)]
+            [AgentReasoning(text=text), Reasoning(summary=[SummaryText(text)], content=None)],
+            transient=shown,
         )
 
     async def token_count(self, input_tokens: int, output_tokens: int) -> None:
@@ -179,8 +194,14 @@ class LiveTurn:
             total_tokens=input_tokens + output_tokens,
         )
         total = self.actor.add_usage(last)
+        info = TokenUsageInfo(total_token_usage=total, last_token_usage=last)
         await self.actor.emit(
-            [TokenCount(info=TokenUsageInfo(total_token_usage=total, last_token_usage=last))]
+            [TokenCount(info=info)],
+            transient=[
+                notes.token_usage_updated(
+                    self.thread_id, self.turn_id, total, last, info.model_context_window
+                )
+            ],
         )
 
     async def model_rerouted(self, from_model: str, to_model: str, reason: str) -> None:
@@ -307,26 +328,27 @@ class LiveTurn:
         """Record a patch application (the driver applied it, or pretends to)."""
         await self.finish_message()
         call_id = f"call_{new_id()}"
-        await self.actor.emit(
-            [
-                PatchApplyBegin(
-                    call_id=call_id, changes=changes, turn_id=self.turn_id, auto_approved=True
-                )
-            ]
+        begin = PatchApplyBegin(
+            call_id=call_id, changes=changes, turn_id=self.turn_id, auto_approved=True
         )
-        await self.actor.emit(
-            [
-                PatchApplyEnd(
-                    call_id=call_id,
-                    success=success,
-                    changes=changes,
-                    turn_id=self.turn_id,
-                    status="completed" if success else "failed",
-                    stdout="Success." if success else "",
-                    stderr="" if success else "patch failed",
-                )
-            ]
+        end = PatchApplyEnd(
+            call_id=call_id,
+            success=success,
+            changes=changes,
+            turn_id=self.turn_id,
+            status="completed" if success else "failed",
+            stdout="Success." if success else "",
+            stderr="" if success else "patch failed",
         )
+        # patch_apply_begin is never persisted: the host hears of the change as it starts
+        running = msgspec.structs.replace(im.file_change(end), status="inProgress")
+        announcer = self.actor.announcer
+        started = announcer.started(self.turn_id, running, wall_clock_ms())
+        await self.actor.emit([begin], transient=[started])
+        if not await self.actor.emit([end]):  # limited mode: the host still sees it end
+            self.actor.publish(
+                *announcer.finished(self.turn_id, im.file_change(end), wall_clock_ms())
+            )
 
     async def call_dynamic_tool(self, tool: str, arguments: Any) -> DynamicToolResult:
         """Call a client-side tool through the host and wait for its answer."""

@@ -1,4 +1,4 @@
-"""Thread operations on the logs themselves: rename, archive, unarchive.
+"""Thread operations on the logs themselves: rename, archive, unarchive, revert.
 
 These work whether or not the thread is loaded: a loaded thread is renamed through its
 actor (the only writer of its log); an unloaded one gets its line appended under the
@@ -8,7 +8,9 @@ writer lock, so a live writer in another process is refused, not raced.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
+import msgspec
 import trio
 
 from threadlog.actors.runtime.registry import ThreadRegistry
@@ -20,16 +22,19 @@ from threadlog.events.errors import (
     ThreadLockedError,
     ThreadNotFoundError,
     ThreadNotLoadedError,
+    TurnAlreadyRunningError,
 )
 from threadlog.events.event_msgs import ThreadNameUpdated
-from threadlog.events.rollout import RolloutLine
+from threadlog.events.rollout import HistoryBase, RolloutLine
 from threadlog.events.timefmt import format_timestamp_ms
 from threadlog.events.views import NotLoaded, Thread
 from threadlog.projections.index.indexer import sync_log
+from threadlog.projections.index.lineage import first_meta, history_lines
 from threadlog.projections.index.read_thread import read_thread
+from threadlog.projections.turn_spans import OWN_LOG, TurnSpanner
 from threadlog.store.clock import wall_clock_ms
 from threadlog.store.names import normalize_name
-from threadlog.store.ports import LogRef, WriterLockedError
+from threadlog.store.ports import LogRef, SegmentsUnsupportedError, WriterLockedError
 
 
 async def rename(registry: ThreadRegistry, tid: str, name: str) -> None:
@@ -111,3 +116,65 @@ async def unarchive(registry: ThreadRegistry, tid: str) -> Thread:
     thread = await trio.to_thread.run_sync(lambda: read_thread(logs, tid, include_turns=False))
     registry.publish(notes.thread_unarchived(tid))
     return thread
+
+
+async def revert(registry: ThreadRegistry, tid: str, before_turn_id: str) -> Thread:
+    """End the thread's history before one of its turns, as 0.171's ``thread/revert`` does:
+    a new file of the thread whose ``history_base`` is its previous file cut where that
+    turn began. Nothing is deleted; the earlier file stays whole (and readable) beside it.
+    """
+    actor = await registry.loaded_actor(tid)
+    if actor.active is not None:
+        raise TurnAlreadyRunningError(f"thread {tid} is running a turn; interrupt it first")
+    await registry.unload(tid)
+    ref = await trio.to_thread.run_sync(_write_revert, registry, tid, before_turn_id)
+    if registry.index is not None:
+        await trio.to_thread.run_sync(sync_log, registry.index, registry.logs, ref)
+    await registry.loaded_actor(tid)  # loaded again, from the new file
+    thread = await trio.to_thread.run_sync(
+        lambda: read_thread(registry.logs, tid, include_turns=False)
+    )
+    registry.publish(notes.thread_reverted(tid))
+    return thread
+
+
+def _write_revert(registry: ThreadRegistry, tid: str, before_turn_id: str) -> LogRef:
+    """Write the new file's ``session_meta`` (blocking); the new file's ref."""
+    logs = registry.logs
+    head = logs.locate(tid, archived=False)
+    meta = first_meta(logs, head) if head is not None else None
+    if head is None or meta is None:
+        raise ThreadNotFoundError(tid)
+    spanner = TurnSpanner(OWN_LOG)
+    for read in logs.read_lines(head):
+        spanner.feed(read.line.item, read.offset, read.end, read.line.ordinal)
+    span = next((s for s in spanner.spans if s.turn_id == before_turn_id), None)
+    if span is None:
+        inherited = any(
+            getattr(read.line.item, "turn_id", None) == before_turn_id
+            for read in history_lines(logs, head)
+        )
+        if inherited:
+            raise InvalidRequestError(
+                f"turn {before_turn_id} is inherited from the thread this one was forked "
+                "from; fork that thread before it instead"
+            )
+        raise InvalidRequestError(f"thread {tid} has no turn {before_turn_id}")
+    try:
+        ref = logs.allocate(tid, datetime.now(), segment=True)
+    except SegmentsUnsupportedError as exc:
+        raise InvalidRequestError(f"cannot revert here: {exc}") from None
+    base = HistoryBase(
+        thread_id=tid, end_ordinal_exclusive=span.ordinal, end_byte_offset=span.start_offset
+    )
+    stamp = format_timestamp_ms(wall_clock_ms())
+    line = RolloutLine(stamp, msgspec.structs.replace(meta, history_base=base))
+    try:
+        writer = logs.open_writer(ref, durability=registry.durability)
+    except WriterLockedError as exc:
+        raise ThreadLockedError(f"cannot write the thread: {exc}") from None
+    try:
+        writer.append(encode_line(line), expected=writer.position)
+    finally:
+        writer.close()
+    return ref

@@ -94,6 +94,13 @@ class ThreadRollbackParams(Params, frozen=True):
     num_turns: int
 
 
+class ThreadRevertParams(Params, frozen=True):
+    """``thread/revert`` (0.171)."""
+
+    thread_id: str
+    before_turn_id: str
+
+
 class ThreadLoadedListParams(Params, frozen=True):
     """``thread/loaded/list``."""
 

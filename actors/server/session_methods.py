@@ -62,7 +62,34 @@ def session_handlers(runtime: Runtime) -> dict[str, Handler]:
         # threadlog's drivers run no skills: there are none to list for any cwd
         return {"data": []}
 
+    async def hooks_list(raw: Any) -> Any:
+        # threadlog runs no hooks: each asked-for working directory has none, and no errors
+        cwds = raw.get("cwds") if isinstance(raw, dict) else None
+        listed = [c for c in cwds if isinstance(c, str)] if isinstance(cwds, list) else []
+        return {"data": [{"cwd": c, "hooks": [], "errors": [], "warnings": []} for c in listed]}
+
+    async def plugin_installed(_raw: Any) -> Any:
+        # no plugin marketplaces are configured for threadlog's drivers
+        return {"marketplaces": [], "marketplaceLoadErrors": []}
+
+    async def collaboration_mode_list(_raw: Any) -> Any:
+        # the modes turn/start accepts (plan mode splits <proposed_plan> blocks out)
+        return {
+            "data": [
+                {"name": "Default", "mode": "default", "model": None, "reasoning_effort": None},
+                {"name": "Plan", "mode": "plan", "model": None, "reasoning_effort": None},
+            ]
+        }
+
+    async def bedrock_gov_cloud(_raw: Any) -> Any:
+        # threadlog talks to no Bedrock endpoint, so nothing resolves to GovCloud
+        return {"isGovCloud": False, "shouldWarn": False}
+
     return {
+        "hooks/list": hooks_list,
+        "plugin/installed": plugin_installed,
+        "collaborationMode/list": collaboration_mode_list,
+        "account/bedrock/checkGovCloudRequirements": bedrock_gov_cloud,
         "skills/list": skills_list,
         "account/read": account_read,
         "config/read": config_read,

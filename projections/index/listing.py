@@ -62,6 +62,7 @@ class ListParams(msgspec.Struct, frozen=True, rename="camel"):
     archived: bool | None = None
     cwd: str | None = None
     search_term: str | None = None
+    section_id: str | None = None
 
 
 class ListResult(msgspec.Struct, frozen=True, rename="camel"):
@@ -95,7 +96,9 @@ def resolve(params: ListParams, default_provider: str = DEFAULT_MODEL_PROVIDER) 
     """
     sort_key = params.sort_key or "created_at"
     if sort_key not in SORT_KEYS:
-        raise ListError(f"unknown sortKey {sort_key!r}: expected created_at or updated_at")
+        raise ListError(
+            f"unknown sortKey {sort_key!r}: expected created_at, updated_at or recency_at"
+        )
     direction = params.sort_direction or "desc"
     if direction not in ("asc", "desc"):
         raise ListError(f"unknown sortDirection {direction!r}: expected asc or desc")
@@ -139,6 +142,12 @@ def list_page(
     default_provider: str = DEFAULT_MODEL_PROVIDER,
 ) -> ListResult:
     """One page of ``thread/list``."""
+    if params.section_id is not None or params.sort_key == "section_position":
+        # 0.171's thread sections are folders a user makes in its app; threadlog keeps none,
+        # so no thread is in any section (and only a section has positions to sort by).
+        if params.section_id is None:
+            raise ListError("sortKey section_position lists one section: give its sectionId")
+        return ListResult(data=[])
     query = resolve(params, default_provider)
     metrics = metrics if metrics is not None else ListMetrics()
     if index is not None and index_is_usable(index):
@@ -223,18 +232,27 @@ def _from_index(
     return rows, next_cursor
 
 
-def _candidates(logs: LogStore, query: ThreadQuery) -> list[tuple[int, str, LogRef]]:
-    """Every log as (sort value ms, id, ref), in listing order, after the anchor."""
-    out: list[tuple[int, str, LogRef]] = []
+def _candidates(
+    logs: LogStore, query: ThreadQuery, default_provider: str
+) -> list[tuple[int, str, LogRef, ThreadRow | None]]:
+    """Every log as (sort value ms, id, ref, its row if it had to be read), in listing order,
+    after the anchor. Recency is only known from a log's head, so sorting by it reads them."""
+    out: list[tuple[int, str, LogRef, ThreadRow | None]] = []
     for ref in logs.logs(archived=query.archived):
+        row: ThreadRow | None = None
         if query.sort_key == "created_at":
             value = whole_seconds_ms(ref.created_ms)
+        elif query.sort_key == "recency_at":
+            row = _head_row(logs, ref, default_provider)
+            if row is None:
+                continue
+            value = whole_seconds_ms(row.sort_value("recency_at"))
         else:
             try:
                 value = whole_seconds_ms(logs.stat(ref).modified_ms)
             except OSError:
                 continue
-        out.append((value, ref.thread_id, ref))
+        out.append((value, ref.thread_id, ref, row))
     descending = query.direction == "desc"
     out.sort(key=lambda c: (c[0], c[1]), reverse=descending)
     if query.anchor is not None:
@@ -252,15 +270,15 @@ def _from_logs(
     picked: list[tuple[int, str, ThreadRow]] = []
     scanned = 0
     last_scanned: tuple[int, str] | None = None
-    candidates = _candidates(logs, query)
+    candidates = _candidates(logs, query, default_provider)
     # a search also matches names, which live in the name index, not in the logs' heads
     names = logs.names_of([c[1] for c in candidates]) if query.search else {}
-    for value, thread_id, ref in candidates:
+    for value, thread_id, ref, read in candidates:
         if scanned >= MAX_SCAN_FILES:
             break
         scanned += 1
         last_scanned = (value, thread_id)
-        row = _head_row(logs, ref, default_provider)
+        row = read if read is not None else _head_row(logs, ref, default_provider)
         metrics.heads_read += 1
         if row is not None and thread_id in names:
             row = msgspec.structs.replace(row, name=names[thread_id])

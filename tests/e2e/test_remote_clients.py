@@ -24,9 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
-def serving(
-    home: Path, listen: str, cwd: Path, transcript: Path | None = None
-) -> Iterator[str]:
+def serving(home: Path, listen: str, cwd: Path, transcript: Path | None = None) -> Iterator[str]:
     """``threadlog serve --listen`` as a real process; yields the URL it listens on."""
     recording = ["--transcript", str(transcript)] if transcript is not None else []
     process = subprocess.Popen(

@@ -31,9 +31,11 @@ RESPONSE_OF_PARAMLESS = {
 class ProtocolSchema:
     """One Codex version's app-server protocol schema."""
 
-    def __init__(self, version: str) -> None:
-        path = CODEX_REAL / version / "schema" / "stable.codex_app_server_protocol.schemas.json"
+    def __init__(self, version: str, flavour: str = "stable") -> None:
+        path = CODEX_REAL / version / "schema" / f"{flavour}.codex_app_server_protocol.schemas.json"
         self.version = version
+        self.fallback = ProtocolSchema(version, "experimental") if flavour == "stable" else None
+        """The experimental schema, for the experimental methods a client calls."""
         self.root: dict[str, Any] = json.loads(path.read_text())
         definitions = self.root["definitions"]
         self.responses: dict[str, str] = dict(RESPONSE_OF_PARAMLESS)
@@ -59,6 +61,18 @@ class ProtocolSchema:
 
     def check_sent(self, message: dict[str, Any], asked: dict[Any, str]) -> list[str]:
         """What is wrong with one message the server sent (``asked``: request id -> method)."""
+        problems = self._check_sent(message, asked)
+        if problems and self.fallback is not None and self._unknown_here(message, asked):
+            return self.fallback.check_sent(message, asked)
+        return problems
+
+    def _unknown_here(self, message: dict[str, Any], asked: dict[Any, str]) -> bool:
+        if "method" in message:
+            table = self.requests if "id" in message else self.notifications
+            return message["method"] not in table
+        return "error" not in message and asked.get(message.get("id")) not in self.responses
+
+    def _check_sent(self, message: dict[str, Any], asked: dict[Any, str]) -> list[str]:
         if "method" in message:
             table = self.requests if "id" in message else self.notifications
             kind = "request" if "id" in message else "notification"

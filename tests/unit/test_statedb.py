@@ -292,7 +292,7 @@ def test_paging_walks_every_row_once_in_order(
     db.close()
 
 
-@pytest.mark.parametrize("key", ["created_at", "updated_at"])
+@pytest.mark.parametrize("key", ["created_at", "updated_at", "recency_at"])
 @pytest.mark.parametrize("direction", ["asc", "desc"])
 @pytest.mark.parametrize("with_anchor", [False, True])
 def test_default_listings_use_an_index_without_sorting(

@@ -272,6 +272,7 @@ class IndexStoreContract:
             st.tuples(
                 st.integers(0, 5),  # created second
                 st.integers(0, 5),  # updated second
+                st.none() | st.integers(0, 5),  # recency second (None: no turn started)
                 st.sampled_from(["cli", "exec", "vscode"]),
                 st.sampled_from(["openai", "local"]),
                 st.sampled_from(["/a", "/b"]),
@@ -280,7 +281,7 @@ class IndexStoreContract:
             ),
             max_size=25,
         ),
-        sort_key=st.sampled_from(["created_at", "updated_at"]),
+        sort_key=st.sampled_from(["created_at", "updated_at", "recency_at"]),
         direction=st.sampled_from(["asc", "desc"]),
         limit=st.integers(1, 7),
         filters=st.fixed_dictionaries(
@@ -295,7 +296,7 @@ class IndexStoreContract:
     )
     def test_i4_pages_walk_the_listing_once_in_order(
         self,
-        rows: list[tuple[int, int, str, str, str, str, bool]],
+        rows: list[tuple[int, int, int | None, str, str, str, str, bool]],
         sort_key: Any,
         direction: Any,
         limit: int,
@@ -309,6 +310,7 @@ class IndexStoreContract:
                 n,
                 created_at_ms=PAST_MS + created * 1000,
                 updated_at_ms=PAST_MS + updated * 1000,
+                recency_at_ms=None if recency is None else PAST_MS + recency * 1000,
                 source=source,
                 source_kind=source,
                 model_provider=provider,
@@ -317,8 +319,8 @@ class IndexStoreContract:
                 first_user_message=title,
                 archived=archived,
             )
-            for n, (tid, (created, updated, source, provider, cwd, title, archived)) in enumerate(
-                zip(ids, rows, strict=True)
+            for n, (tid, (created, updated, recency, source, provider, cwd, title, archived)) in (
+                enumerate(zip(ids, rows, strict=True))
             )
         ]
         index.upsert([IndexEntry(r) for r in stored])

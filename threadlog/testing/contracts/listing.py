@@ -32,6 +32,8 @@ PARAMS: tuple[dict[str, Any], ...] = (
     {"limit": 3, "sortKey": "updated_at"},
     {"limit": 5, "sortDirection": "asc"},
     {"limit": 2, "sortKey": "updated_at", "sortDirection": "asc"},
+    {"limit": 3, "sortKey": "recency_at"},
+    {"limit": 4, "sortKey": "recency_at", "sortDirection": "asc", "modelProviders": []},
     {"limit": 4, "sourceKinds": ["exec", "subAgentReview"]},
     {"limit": 3, "modelProviders": ["local"]},
     {"limit": 3, "cwd": "/b"},
