@@ -233,6 +233,11 @@ def thread_status_changed(thread_id: str, status: ThreadStatus) -> Notification:
     return Notification("thread/status/changed", {"threadId": thread_id, "status": status})
 
 
+def thread_deleted(thread_id: str) -> Notification:
+    """``thread/deleted`` (0.171)."""
+    return Notification("thread/deleted", {"threadId": thread_id})
+
+
 def thread_reverted(thread_id: str) -> Notification:
     """``thread/reverted`` (0.171): the thread's history now ends before a turn."""
     return Notification("thread/reverted", {"threadId": thread_id})

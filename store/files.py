@@ -18,7 +18,7 @@ from typing import BinaryIO, Final
 from threadlog.events.ids import new_id, parse_thread_id
 from threadlog.events.rows import LogPosition
 from threadlog.store import names
-from threadlog.store.appender import RolloutAppender
+from threadlog.store.appender import RolloutAppender, fsync_dir
 from threadlog.store.archive import archive_rollout, unarchive_rollout
 from threadlog.store.codex_locks import ThreadLock, name_index_lock
 from threadlog.store.layout import (
@@ -177,6 +177,22 @@ class FileLogStore:
         return LogChunk(
             data=data, offset=offset, identity=identity, modified_ms=stat.st_mtime_ns // 10**6
         )
+
+    def delete(self, thread_id: str) -> int:
+        """Unlink every rollout file of the thread, live and archived, under its writer lock
+        (so a thread Codex or a loaded actor has open is refused, whole)."""
+        tid = parse_thread_id(thread_id)
+        lock = ThreadLock(self.home, tid)
+        try:
+            paths = rollout_paths_of(self.home, tid, archived=False)
+            paths += rollout_paths_of(self.home, tid, archived=True)
+            for path in paths:
+                path.unlink(missing_ok=True)
+            for directory in {path.parent for path in paths}:
+                fsync_dir(directory)
+            return len(paths)
+        finally:
+            lock.release()
 
     def discard_empty(self, ref: LogRef) -> bool:
         """Unlink an empty rollout file, under the thread's writer lock."""

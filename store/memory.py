@@ -206,6 +206,16 @@ class MemoryLogStore:
             if decoded is not None:
                 yield decoded
 
+    def delete(self, thread_id: str) -> int:
+        """Forget the thread's log, live or archived, unless a writer holds it."""
+        tid = parse_thread_id(thread_id)
+        found = [table for table in (self._live, self._archived) if tid in table]
+        if any(table[tid].writer is not None for table in found):
+            raise WriterLockedError(f"thread {tid} has a writer")
+        for table in found:
+            del table[tid]
+        return len(found)
+
     def discard_empty(self, ref: LogRef) -> bool:
         """Forget a log that holds no bytes."""
         table = self._archived if ref.archived else self._live

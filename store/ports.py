@@ -32,6 +32,9 @@ Requirements of the log (``LogStore`` and ``LogWriter``):
   file when it reverts a thread; the new one's ``history_base`` points into the old one).
   ``locate`` and ``logs`` give each thread's newest log, once; ``segments`` gives all of
   them, oldest first; archive and unarchive move them together.
+* L10 Delete is whole and asked for. ``delete`` removes every log of a thread, live or
+  archived, and only when no other writer holds it (``WriterLockedError``, nothing removed);
+  nothing else ever removes a log with bytes in it.
 
 Requirements of the index (``IndexStore``):
 
@@ -204,6 +207,10 @@ class LogStore(Protocol):
 
     def read_bytes(self, ref: LogRef, start: LogPosition | None = None) -> LogChunk:
         """The log's bytes after ``start`` (from the beginning when it is foreign)."""
+        ...
+
+    def delete(self, thread_id: str) -> int:
+        """Remove every log of a thread (L10); how many were removed."""
         ...
 
     def discard_empty(self, ref: LogRef) -> bool:

@@ -359,6 +359,10 @@ class Runtime:
         """Move an archived thread back under ``sessions/`` (mtime now) and return it."""
         return await thread_files.unarchive(self.registry, self.registry.checked_id(thread_id))
 
+    async def delete_thread(self, thread_id: str) -> None:
+        """Remove a thread and every file of it (0.171's ``thread/delete``)."""
+        await thread_files.delete(self.registry, self.registry.checked_id(thread_id))
+
     async def revert_thread(self, thread_id: str, before_turn_id: str) -> Thread:
         """End the thread's history before a turn, in a new file of the thread (0.171)."""
         return await thread_files.revert(

@@ -1,4 +1,4 @@
-"""Thread operations on the logs themselves: rename, archive, unarchive, revert.
+"""Thread operations on the logs themselves: rename, archive, unarchive, revert, delete.
 
 These work whether or not the thread is loaded: a loaded thread is renamed through its
 actor (the only writer of its log); an unloaded one gets its line appended under the
@@ -178,3 +178,25 @@ def _write_revert(registry: ThreadRegistry, tid: str, before_turn_id: str) -> Lo
     finally:
         writer.close()
     return ref
+
+
+async def delete(registry: ThreadRegistry, tid: str) -> None:
+    """Remove the thread for good, as the client asked: every file of it, its index rows.
+
+    A running turn is refused rather than cut short; a thread another writer holds (Codex
+    has it open) is refused whole, with nothing removed.
+    """
+    actor = registry.loaded(tid)
+    if actor is not None and actor.active is not None:
+        raise TurnAlreadyRunningError(f"thread {tid} is running a turn; interrupt it first")
+    await registry.unload(tid)
+    try:
+        removed = await trio.to_thread.run_sync(registry.logs.delete, tid)
+    except WriterLockedError as exc:
+        raise ThreadLockedError(f"cannot delete the thread: {exc}") from None
+    if removed == 0:
+        raise ThreadNotFoundError(tid)
+    if registry.index is not None:
+        await trio.to_thread.run_sync(registry.index.delete, tid)
+    registry.publish(notes.thread_status_changed(tid, NotLoaded()))
+    registry.publish(notes.thread_deleted(tid))

@@ -66,6 +66,7 @@ class ThreadMethods:
             "thread/rollback": self.thread_rollback,
             "thread/revert": self.thread_revert,
             "thread/unsubscribe": self.thread_unsubscribe,
+            "thread/delete": self.thread_delete,
             "thread/compact/start": self.thread_compact_start,
             "thread/loaded/list": self.thread_loaded_list,
             "turn/start": self.turn_start,
@@ -185,6 +186,12 @@ class ThreadMethods:
         params = msgspec.convert(raw, ThreadRevertParams)
         thread = await self.runtime.revert_thread(params.thread_id, params.before_turn_id)
         return {"thread": thread, "turnsBackwardsCursor": None, "itemsBackwardsCursor": None}
+
+    async def thread_delete(self, raw: Any) -> Any:
+        """``thread/delete``: the thread and its files are removed."""
+        params = msgspec.convert(raw, ThreadIdParams)
+        await self.runtime.delete_thread(params.thread_id)
+        return {}
 
     async def thread_unsubscribe(self, raw: Any) -> Any:
         """``thread/unsubscribe``: this connection stops hearing about the thread."""

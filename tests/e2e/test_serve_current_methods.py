@@ -246,3 +246,34 @@ async def test_reasoning_tokens_and_patches_are_notified_as_0171_does(
         await close_server(process)
     assert assert_transcript_valid(transcript, "0.171.0") > 10
     assert assert_transcript_valid(transcript, "0.105.0") > 10
+
+
+async def test_delete_removes_the_thread_and_only_it(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    transcript = tmp_path / "transcript.jsonl"
+    async with start_server(home, transcript=transcript) as process:
+        client = RpcClient(process)
+        await client.initialize()
+        tids = []
+        for word in ("keep", "drop"):
+            tid = (await client.result("thread/start", {"cwd": str(tmp_path)}))["thread"]["id"]
+            await _turn(client, tid, word)
+            tids.append(tid)
+        keep, drop = tids
+        first = await _turn(client, drop, "more")
+        await client.result("thread/revert", {"threadId": drop, "beforeTurnId": first})
+        assert len(_files(home, drop)) == 2
+        assert await client.result("thread/delete", {"threadId": drop}) == {}
+        assert (await client.until("thread/deleted"))[0]["params"] == {"threadId": drop}
+        assert _files(home, drop) == [] and len(_files(home, keep)) == 1
+        listed = await client.result("thread/list", {"modelProviders": [], "sourceKinds": []})
+        assert [t["id"] for t in listed["data"]] == [keep]
+        gone = await client.call("thread/read", {"threadId": drop})
+        assert gone["error"]["code"] == -32600
+        again = await client.call("thread/delete", {"threadId": drop})
+        assert "no rollout found" in again["error"]["message"]
+        await close_server(process)
+    assert assert_transcript_valid(transcript, "0.171.0") > 10
+    listed_cli = json.loads(threadlog_on(home, "list", "--json", "--all-providers").stdout)
+    assert [t["id"] for t in listed_cli["data"]] == [keep]

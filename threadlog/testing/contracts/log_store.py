@@ -312,6 +312,35 @@ class LogStoreContract:
         back = store.unarchive(archived)
         assert store.locate(tid) == back and len(store.segments(tid)) == len(expected)
 
+    # --- L10: delete -------------------------------------------------------------------
+
+    def test_l10_delete_removes_every_log_of_the_thread_and_nothing_else(self) -> None:
+        store, _ = self.fresh()
+        first = self.written(store, [line("old")], 1)
+        kept = self.written(store, [line("other")], 2)
+        tid = first.thread_id
+        newer = self.add_segment(store, first, meta_line(tid) + b"\n" + line("new") + b"\n")
+        store.archive(newer if newer is not None else first)
+        assert store.delete(tid) == (2 if newer is not None else 1)
+        assert store.locate(tid) is None and store.segments(tid) == []
+        assert list(store.logs(archived=True)) == []
+        assert [r.thread_id for r in store.logs(archived=False)] == [kept.thread_id]
+        assert self.contents(store, kept) == [line("other")[:-1]]
+        assert store.delete(tid) == 0  # gone already: nothing to do
+
+    def test_l10_a_thread_being_written_is_not_deleted(self) -> None:
+        store, _ = self.fresh()
+        ref = self.written(store, [line("busy")])
+        writer = store.open_writer(ref, durability="fsync")
+        try:
+            with pytest.raises(WriterLockedError):
+                store.delete(ref.thread_id)
+        finally:
+            writer.close()
+        assert self.contents(store, ref) == [line("busy")[:-1]]
+        with pytest.raises(ValueError):
+            store.delete("../escape")
+
     def test_only_an_empty_log_nobody_writes_is_discarded(self) -> None:
         store, _ = self.fresh()
         ref = store.allocate(self.new_id(), CREATED)
