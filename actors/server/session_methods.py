@@ -85,7 +85,12 @@ def session_handlers(runtime: Runtime) -> dict[str, Handler]:
         # threadlog talks to no Bedrock endpoint, so nothing resolves to GovCloud
         return {"isGovCloud": False, "shouldWarn": False}
 
+    async def thread_section_list(_raw: Any) -> Any:
+        # threadlog keeps no thread sections (thread/list with a sectionId lists nothing)
+        return {"data": [], "nextCursor": None}
+
     return {
+        "threadSection/list": thread_section_list,
         "hooks/list": hooks_list,
         "plugin/installed": plugin_installed,
         "collaborationMode/list": collaboration_mode_list,

@@ -179,6 +179,7 @@ async def test_the_tuis_session_calls_and_listings(tmp_path: Path) -> None:
             "thread/list", {**everyone, "sortKey": "section_position", "sectionId": tids[0]}
         )
         assert section["data"] == []  # threadlog keeps no sections: nothing is in one
+        assert (await client.result("threadSection/list", {}))["data"] == []
         unsectioned = await client.call("thread/list", {"sortKey": "section_position"})
         assert "sectionId" in unsectioned["error"]["message"]
         await close_server(process)
