@@ -74,6 +74,13 @@ def _moved(move: Callable[[LogRef], LogRef], ref: LogRef) -> LogRef:
 
 
 def _append_to_unloaded(registry: ThreadRegistry, ref: LogRef, line: RolloutLine) -> None:
+    """Append a line to a thread nobody here has loaded, then index it (blocking)."""
+    _append_line(registry, ref, line)
+    if registry.index is not None:
+        sync_log(registry.index, registry.logs, ref, updated_at_ms=wall_clock_ms())
+
+
+def _append_line(registry: ThreadRegistry, ref: LogRef, line: RolloutLine) -> None:
     """Append through the log's one writer, so a writer elsewhere refuses us (blocking)."""
     try:
         writer = registry.logs.open_writer(ref, durability=registry.durability)
@@ -83,8 +90,6 @@ def _append_to_unloaded(registry: ThreadRegistry, ref: LogRef, line: RolloutLine
         writer.append(encode_line(line), expected=writer.position)
     finally:
         writer.close()
-    if registry.index is not None:
-        sync_log(registry.index, registry.logs, ref, updated_at_ms=wall_clock_ms())
 
 
 async def archive(registry: ThreadRegistry, tid: str) -> None:
@@ -168,15 +173,9 @@ def _write_revert(registry: ThreadRegistry, tid: str, before_turn_id: str) -> Lo
         thread_id=tid, end_ordinal_exclusive=span.ordinal, end_byte_offset=span.start_offset
     )
     stamp = format_timestamp_ms(wall_clock_ms())
-    line = RolloutLine(stamp, msgspec.structs.replace(meta, history_base=base))
-    try:
-        writer = logs.open_writer(ref, durability=registry.durability)
-    except WriterLockedError as exc:
-        raise ThreadLockedError(f"cannot write the thread: {exc}") from None
-    try:
-        writer.append(encode_line(line), expected=writer.position)
-    finally:
-        writer.close()
+    _append_line(
+        registry, ref, RolloutLine(stamp, msgspec.structs.replace(meta, history_base=base))
+    )
     return ref
 
 
