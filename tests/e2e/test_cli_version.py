@@ -19,3 +19,26 @@ def test_no_command_is_a_usage_error() -> None:
         [sys.executable, "-m", "threadlog.actors.cli.main"], capture_output=True, text=True
     )
     assert proc.returncode == 2
+
+
+def test_version_loads_no_subcommand_or_heavy_library() -> None:
+    # start-up cost is what a command imports: --version needs none of the runtime's libraries
+    probe = (
+        "import sys; from threadlog.actors.cli.main import main; main(['--version']); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('trio', 'structlog', 'rich', 'apsw', 'argcomplete') or '.cli.cmd_' in m))"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    version, loaded = proc.stdout.splitlines()
+    assert version == f"threadlog {__version__}"
+    assert loaded == "[]"
+
+
+def test_version_among_other_arguments_still_goes_through_the_parser() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "threadlog", "--log-format", "json", "--version"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0 and proc.stdout.strip() == f"threadlog {__version__}"
