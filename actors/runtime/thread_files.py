@@ -25,16 +25,16 @@ from threadlog.events.errors import (
     TurnAlreadyRunningError,
 )
 from threadlog.events.event_msgs import ThreadNameUpdated
-from threadlog.events.rollout import HistoryBase, RolloutLine
+from threadlog.events.rollout import HistoryBase, RolloutLine, SessionMeta
 from threadlog.events.timefmt import format_timestamp_ms
 from threadlog.events.views import NotLoaded, Thread
 from threadlog.projections.index.indexer import sync_log
-from threadlog.projections.index.lineage import first_meta, history_lines
+from threadlog.projections.index.lineage import first_meta, resolve
 from threadlog.projections.index.read_thread import read_thread
 from threadlog.projections.turn_spans import OWN_LOG, TurnSpanner
 from threadlog.store.clock import wall_clock_ms
 from threadlog.store.names import normalize_name
-from threadlog.store.ports import LogRef, SegmentsUnsupportedError, WriterLockedError
+from threadlog.store.ports import LogRef, LogStore, SegmentsUnsupportedError, WriterLockedError
 
 
 async def rename(registry: ThreadRegistry, tid: str, name: str) -> None:
@@ -155,16 +155,7 @@ def _write_revert(registry: ThreadRegistry, tid: str, before_turn_id: str) -> Lo
         spanner.feed(read.line.item, read.offset, read.end, read.line.ordinal)
     span = next((s for s in spanner.spans if s.turn_id == before_turn_id), None)
     if span is None:
-        inherited = any(
-            getattr(read.line.item, "turn_id", None) == before_turn_id
-            for read in history_lines(logs, head)
-        )
-        if inherited:
-            raise InvalidRequestError(
-                f"turn {before_turn_id} is inherited from the thread this one was forked "
-                "from; fork that thread before it instead"
-            )
-        raise InvalidRequestError(f"thread {tid} has no turn {before_turn_id}")
+        raise InvalidRequestError(_not_revertable(logs, head, meta, before_turn_id))
     try:
         ref = logs.allocate(tid, datetime.now(), segment=True)
     except SegmentsUnsupportedError as exc:
@@ -177,6 +168,30 @@ def _write_revert(registry: ThreadRegistry, tid: str, before_turn_id: str) -> Lo
         registry, ref, RolloutLine(stamp, msgspec.structs.replace(meta, history_base=base))
     )
     return ref
+
+
+def _not_revertable(logs: LogStore, head: LogRef, meta: SessionMeta, turn_id: str) -> str:
+    """Why a turn outside the thread's newest file cannot be reverted to (blocking).
+
+    A revert file's base is always the thread's previous file (that is how 0.171 resolves
+    a base naming the thread itself), so a turn in an older file, or in a fork parent's,
+    cannot be cut at by reference.
+    """
+    for segment in resolve(logs, head, meta).bases:
+        for read in logs.read_lines(segment.ref):
+            if not segment.includes(read):
+                break
+            if getattr(read.line.item, "turn_id", None) == turn_id:
+                if segment.ref.thread_id == head.thread_id:
+                    return (
+                        f"turn {turn_id} is before an earlier revert of this thread; "
+                        "fork the thread before it instead"
+                    )
+                return (
+                    f"turn {turn_id} is inherited from thread {segment.ref.thread_id}; "
+                    "fork that thread before it instead"
+                )
+    return f"thread {head.thread_id} has no turn {turn_id}"
 
 
 async def delete(registry: ThreadRegistry, tid: str) -> None:

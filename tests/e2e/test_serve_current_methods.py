@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.support.cli import threadlog_on
+from tests.support.corpus import copy_codex_home
 from tests.support.rpc_client import RpcClient, close_server, start_server
 from tests.support.schemas import assert_transcript_valid
 
@@ -82,6 +83,16 @@ async def test_revert_writes_a_new_file_and_keeps_the_old_one(tmp_path: Path) ->
         )
         assert [e["item"]["type"] for e in rest["data"]] == ["userMessage", "agentMessage"]
         assert rest["nextCursor"] is None and rest["data"][0]["turnId"] not in ids
+        earlier = await client.call("thread/revert", {"threadId": tid, "beforeTurnId": ids[0]})
+        assert "before an earlier revert" in earlier["error"]["message"]
+        assert len(_files(home, tid)) == 2  # a refused revert writes nothing
+        # our fork copies its parent's lines, so its turns are its own to revert
+        fork = (await client.result("thread/fork", {"threadId": tid}))["thread"]["id"]
+        await client.result("thread/revert", {"threadId": fork, "beforeTurnId": ids[0]})
+        assert await _texts(client, fork) == [] and await _texts(client, tid) == [
+            "first",
+            "fourth",
+        ]
         unknown = await client.call("thread/revert", {"threadId": tid, "beforeTurnId": "nope"})
         assert (
             unknown["error"]["code"] == -32600 and "has no turn nope" in unknown["error"]["message"]
@@ -278,3 +289,18 @@ async def test_delete_removes_the_thread_and_only_it(tmp_path: Path) -> None:
     assert assert_transcript_valid(transcript, "0.171.0") > 10
     listed_cli = json.loads(threadlog_on(home, "list", "--json", "--all-providers").stdout)
     assert [t["id"] for t in listed_cli["data"]] == [keep]
+
+
+async def test_a_turn_a_fork_by_reference_inherited_is_not_reverted_to(tmp_path: Path) -> None:
+    # the real 0.171 app-server fork: its parent's first turns are read through history_base
+    home = copy_codex_home("0.171.0", tmp_path / "home")
+    fork, parent = "01a23595-224d-7c72-ace8-050ef5046b25", "01a23595-0a44-7751-bd2b-ceb90b05bfb4"
+    inherited = "01a23595-0a55-7a12-89e0-93e790144964"
+    before = sorted(p.read_bytes() for p in (home / "sessions").rglob("*.jsonl"))
+    async with start_server(home) as process:
+        client = RpcClient(process)
+        await client.initialize()
+        refused = await client.call("thread/revert", {"threadId": fork, "beforeTurnId": inherited})
+        assert f"inherited from thread {parent}" in refused["error"]["message"]
+        await close_server(process)
+    assert sorted(p.read_bytes() for p in (home / "sessions").rglob("*.jsonl")) == before
