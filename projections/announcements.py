@@ -38,7 +38,8 @@ class Announcer:
         out = (
             [] if began is not None else [notes.item_started(self.thread_id, turn_id, item, now_ms)]
         )
-        out.append(notes.item_completed(self.thread_id, turn_id, item, began or now_ms, now_ms))
+        started = began if began is not None else now_ms
+        out.append(notes.item_completed(self.thread_id, turn_id, item, started, now_ms))
         return out
 
     def of_changes(

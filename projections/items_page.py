@@ -18,7 +18,12 @@ import msgspec
 from threadlog.events.errors import InvalidRequestError
 from threadlog.events.thread_items import ThreadItemKind
 from threadlog.events.views import Turn
-from threadlog.projections.turns_page import MAX_CURSOR_LEN, page_size
+from threadlog.projections.turns_page import (
+    check_cursor_thread,
+    decode_json_cursor,
+    invalid_cursor,
+    page_size,
+)
 
 SortDirection = Literal["asc", "desc"]
 _SCOPE: Final = "items"
@@ -64,10 +69,6 @@ class ItemsPage(msgspec.Struct, frozen=True, rename="camel"):
 _decoder = msgspec.json.Decoder(ItemCursor)
 
 
-def _invalid(text: str) -> InvalidRequestError:
-    return InvalidRequestError(f"invalid cursor: {text[:120]}")
-
-
 def _encode(thread_id: str, entry: ItemEntry, include: bool) -> str:
     cursor = ItemCursor(thread_id, entry.turn_id, entry.item.id, include)
     return msgspec.json.encode(cursor).decode()
@@ -88,18 +89,10 @@ def _anchor(
             raise InvalidRequestError("an item anchor needs a turnId")
         turn_id, include = params.turn_id, False
     else:
-        if len(cursor) > MAX_CURSOR_LEN:
-            raise _invalid(cursor)
-        try:
-            parsed = _decoder.decode(cursor)
-        except (msgspec.DecodeError, UnicodeDecodeError):
-            raise _invalid(cursor) from None
+        parsed = decode_json_cursor(cursor, _decoder)
         if parsed.scope != _SCOPE:
-            raise _invalid(cursor)
-        if parsed.requested_thread_id.lower() != thread_id:
-            raise InvalidRequestError(
-                f"invalid cursor: it belongs to thread {parsed.requested_thread_id[:40]}"
-            )
+            raise invalid_cursor(cursor)
+        check_cursor_thread(parsed.requested_thread_id, thread_id)
         turn_id, item_id, include = parsed.turn_id, parsed.item_id, parsed.include_anchor
     for index, entry in enumerate(entries):
         if entry.turn_id == turn_id and entry.item.id == item_id:

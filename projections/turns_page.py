@@ -31,6 +31,7 @@ MAX_CURSOR_LEN: Final = 1000
 
 SortDirection = Literal["asc", "desc"]
 T = TypeVar("T")
+C = TypeVar("C")
 
 
 class CursorScope(msgspec.Struct, frozen=True):
@@ -72,35 +73,41 @@ def page_size(limit: int | None) -> int:
     return max(1, min(MAX_LIMIT, DEFAULT_LIMIT if limit is None else limit))
 
 
-def _invalid(cursor: str) -> InvalidRequestError:
+def invalid_cursor(cursor: str) -> InvalidRequestError:
+    """The error for a cursor that is not one of ours."""
     return InvalidRequestError(f"invalid cursor: {cursor[:120]}")
+
+
+def decode_json_cursor(cursor: str, decoder: msgspec.json.Decoder[C]) -> C:
+    """A compact-JSON cursor parsed by ``decoder``; bounded in size, refused when not ours."""
+    if len(cursor) > MAX_CURSOR_LEN:
+        raise invalid_cursor(cursor)
+    try:
+        return decoder.decode(cursor)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        raise invalid_cursor(cursor) from None
+
+
+def check_cursor_thread(requested_thread_id: str, thread_id: str) -> None:
+    """Refuse a cursor that was made for another thread."""
+    if requested_thread_id.lower() != thread_id:
+        raise InvalidRequestError(
+            f"invalid cursor: it belongs to thread {requested_thread_id[:40]}"
+        )
 
 
 def decode_ordinal_cursor(cursor: str, thread_id: str) -> OrdinalCursor:
     """Parse an ordinal cursor given for ``thread_id``."""
-    if len(cursor) > MAX_CURSOR_LEN:
-        raise _invalid(cursor)
-    try:
-        parsed = _ordinal_decoder.decode(cursor)
-    except (msgspec.DecodeError, UnicodeDecodeError):
-        raise _invalid(cursor) from None
+    parsed = decode_json_cursor(cursor, _ordinal_decoder)
     if parsed.scope.kind != "turns" or parsed.rollout_ordinal < 0:
-        raise _invalid(cursor)
-    if parsed.requested_thread_id.lower() != thread_id:
-        raise InvalidRequestError(
-            f"invalid cursor: it belongs to thread {parsed.requested_thread_id[:40]}"
-        )
+        raise invalid_cursor(cursor)
+    check_cursor_thread(parsed.requested_thread_id, thread_id)
     return parsed
 
 
 def decode_turn_id_cursor(cursor: str) -> TurnIdCursor:
     """Parse a turn-id cursor."""
-    if len(cursor) > MAX_CURSOR_LEN:
-        raise _invalid(cursor)
-    try:
-        return _turn_id_decoder.decode(cursor)
-    except (msgspec.DecodeError, UnicodeDecodeError):
-        raise _invalid(cursor) from None
+    return decode_json_cursor(cursor, _turn_id_decoder)
 
 
 def encode_cursor(cursor: OrdinalCursor | TurnIdCursor) -> str:

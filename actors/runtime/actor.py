@@ -59,6 +59,7 @@ from threadlog.events.response_items import (
 )
 from threadlog.events.rollout import DynamicToolSpec, RolloutItem, SessionMeta
 from threadlog.events.rows import IndexEntry
+from threadlog.events.thread_items import ThreadItemKind
 from threadlog.events.timefmt import timestamp_to_ms
 from threadlog.events.views import Active, Idle, Thread, Turn, TurnError
 from threadlog.projections.announcements import Announcer
@@ -246,6 +247,14 @@ class ThreadActor:
             total_tokens=u.total_tokens + last.total_tokens,
         )
         return self._usage
+
+    def announce_started(self, turn_id: str, item: ThreadItemKind) -> notes.Notification:
+        """``item/started`` for an item ahead of the fold, stamped now."""
+        return self.announcer.started(turn_id, item, wall_clock_ms())
+
+    def announce_finished(self, turn_id: str, item: ThreadItemKind) -> list[notes.Notification]:
+        """Complete an item the log does not keep (limited mode), stamped now."""
+        return self.announcer.finished(turn_id, item, wall_clock_ms())
 
     async def emit(
         self, items: Sequence[RolloutItem], *, transient: Sequence[notes.Notification] = ()

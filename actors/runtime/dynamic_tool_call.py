@@ -26,7 +26,6 @@ from threadlog.events.tool_events import (
     DynamicToolContentItem,
 )
 from threadlog.projections import item_mapping as im
-from threadlog.store.clock import wall_clock_ms
 
 
 async def call_dynamic_tool(
@@ -44,9 +43,7 @@ async def call_dynamic_tool(
     # Limited mode does not persist the request, so the fold cannot announce it: the
     # host is told from the item mapping directly, and the log stays the policy's.
     if not await actor.emit([request]):
-        actor.publish(
-            actor.announcer.started(turn_id, im.dynamic_tool_request(request), wall_clock_ms())
-        )
+        actor.publish(actor.announce_started(turn_id, im.dynamic_tool_request(request)))
     try:
         result = await ask_dynamic_tool(
             active.host,
@@ -92,9 +89,5 @@ async def _dynamic_tool_done(
     )
     text = "\n".join(i.text or "" for i in items) or (result.error or "")
     if not await actor.emit([response]):
-        actor.publish(
-            *actor.announcer.finished(
-                request.turn_id, im.dynamic_tool_response(response), wall_clock_ms()
-            )
-        )
+        actor.publish(*actor.announce_finished(request.turn_id, im.dynamic_tool_response(response)))
     await actor.emit([FunctionCallOutput(call_id=request.call_id, output=text)])

@@ -61,7 +61,6 @@ from threadlog.events.tool_events import (
 from threadlog.events.truncate import truncate_middle
 from threadlog.projections import item_mapping as im
 from threadlog.projections.item_mapping import join_command
-from threadlog.store.clock import wall_clock_ms
 
 
 class LiveTurn:
@@ -104,7 +103,7 @@ class LiveTurn:
         if self._message_id is None:
             self._message_id = self.actor.history.next_item_id()
             item = AgentMessageItem(id=self._message_id, text="")
-            self.actor.publish(self.actor.announcer.started(self.turn_id, item, wall_clock_ms()))
+            self.actor.publish(self.actor.announce_started(self.turn_id, item))
         self._message.append(text)
         if text:
             self.actor.publish(
@@ -117,9 +116,7 @@ class LiveTurn:
         elif isinstance(segment, PlanStart):
             self._plan_id, self._plan = f"plan_{new_id()}", []
             plan_item = PlanItem(id=self._plan_id, text="")
-            self.actor.publish(
-                self.actor.announcer.started(self.turn_id, plan_item, wall_clock_ms())
-            )
+            self.actor.publish(self.actor.announce_started(self.turn_id, plan_item))
         elif isinstance(segment, PlanTextDelta) and self._plan_id is not None:
             self._plan.append(segment.text)
             self.actor.publish(
@@ -176,7 +173,7 @@ class LiveTurn:
         else:
             item_id, index = self.actor.history.next_item_id(), 0
             item = ReasoningItem(id=item_id)
-            shown.append(self.actor.announcer.started(self.turn_id, item, wall_clock_ms()))
+            shown.append(self.actor.announce_started(self.turn_id, item))
         shown += [
             notes.reasoning_summary_part_added(self.thread_id, self.turn_id, item_id, index),
             notes.reasoning_summary_text_delta(self.thread_id, self.turn_id, item_id, index, text),
@@ -253,9 +250,7 @@ class LiveTurn:
             status="inProgress",
             command_actions=[UnknownAction(command=shown)],
         )
-        await actor.emit(
-            [begin], transient=[actor.announcer.started(self.turn_id, item, wall_clock_ms())]
-        )
+        await actor.emit([begin], transient=[actor.announce_started(self.turn_id, item)])
 
         async def stream(text: str) -> None:
             actor.publish(notes.command_output_delta(self.thread_id, self.turn_id, call_id, text))
@@ -316,9 +311,7 @@ class LiveTurn:
         )
         if not await self.actor.emit([end]):  # limited mode: the host still sees it end
             self.actor.publish(
-                *self.actor.announcer.finished(
-                    self.turn_id, im.command_execution(end), wall_clock_ms()
-                )
+                *self.actor.announce_finished(self.turn_id, im.command_execution(end))
             )
         # What the model reads back is bounded like the persisted output.
         output = truncate_middle(f"Exit code: {exit_code}\nOutput:\n{aggregated}")
@@ -342,13 +335,11 @@ class LiveTurn:
         )
         # patch_apply_begin is never persisted: the host hears of the change as it starts
         running = msgspec.structs.replace(im.file_change(end), status="inProgress")
-        announcer = self.actor.announcer
-        started = announcer.started(self.turn_id, running, wall_clock_ms())
-        await self.actor.emit([begin], transient=[started])
+        await self.actor.emit(
+            [begin], transient=[self.actor.announce_started(self.turn_id, running)]
+        )
         if not await self.actor.emit([end]):  # limited mode: the host still sees it end
-            self.actor.publish(
-                *announcer.finished(self.turn_id, im.file_change(end), wall_clock_ms())
-            )
+            self.actor.publish(*self.actor.announce_finished(self.turn_id, im.file_change(end)))
 
     async def call_dynamic_tool(self, tool: str, arguments: Any) -> DynamicToolResult:
         """Call a client-side tool through the host and wait for its answer."""

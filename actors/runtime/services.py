@@ -25,6 +25,7 @@ from threadlog.events.notifications import Notification
 from threadlog.events.response_items import ResponseItem
 from threadlog.events.rollout import RolloutItem
 from threadlog.events.rows import IndexEntry
+from threadlog.events.thread_items import ThreadItemKind
 from threadlog.projections.announcements import Announcer
 from threadlog.projections.history import HistoryBuilder
 from threadlog.projections.prompt import PromptContext
@@ -105,4 +106,12 @@ class ThreadOwner(Protocol):
 
     def add_usage(self, last: TokenUsage) -> TokenUsage:
         """Accumulate a request's usage into the thread's totals."""
+        ...
+
+    def announce_started(self, turn_id: str, item: ThreadItemKind) -> Notification:
+        """``item/started`` for an item ahead of the fold, stamped now."""
+        ...
+
+    def announce_finished(self, turn_id: str, item: ThreadItemKind) -> list[Notification]:
+        """Complete an item the log does not keep (limited mode), stamped now."""
         ...

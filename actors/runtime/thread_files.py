@@ -123,15 +123,20 @@ async def unarchive(registry: ThreadRegistry, tid: str) -> Thread:
     return thread
 
 
+async def _unload_idle(registry: ThreadRegistry, tid: str) -> None:
+    """Passivate the thread unless a turn is running (which is refused, not cut short)."""
+    actor = registry.loaded(tid)
+    if actor is not None and actor.active is not None:
+        raise TurnAlreadyRunningError(f"thread {tid} is running a turn; interrupt it first")
+    await registry.unload(tid)
+
+
 async def revert(registry: ThreadRegistry, tid: str, before_turn_id: str) -> Thread:
     """End the thread's history before one of its turns, as 0.171's ``thread/revert`` does:
     a new file of the thread whose ``history_base`` is its previous file cut where that
     turn began. Nothing is deleted; the earlier file stays whole (and readable) beside it.
     """
-    actor = await registry.loaded_actor(tid)
-    if actor.active is not None:
-        raise TurnAlreadyRunningError(f"thread {tid} is running a turn; interrupt it first")
-    await registry.unload(tid)
+    await _unload_idle(registry, tid)
     ref = await trio.to_thread.run_sync(_write_revert, registry, tid, before_turn_id)
     if registry.index is not None:
         await trio.to_thread.run_sync(sync_log, registry.index, registry.logs, ref)
@@ -200,10 +205,7 @@ async def delete(registry: ThreadRegistry, tid: str) -> None:
     A running turn is refused rather than cut short; a thread another writer holds (Codex
     has it open) is refused whole, with nothing removed.
     """
-    actor = registry.loaded(tid)
-    if actor is not None and actor.active is not None:
-        raise TurnAlreadyRunningError(f"thread {tid} is running a turn; interrupt it first")
-    await registry.unload(tid)
+    await _unload_idle(registry, tid)
     try:
         removed = await trio.to_thread.run_sync(registry.logs.delete, tid)
     except WriterLockedError as exc:
