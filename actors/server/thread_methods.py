@@ -78,7 +78,9 @@ class ThreadMethods:
         return thread_id is None or thread_id not in self.unsubscribed
 
     def _thread_response(self, thread: Thread) -> dict[str, Any]:
-        self.unsubscribed.discard(thread.id)  # what a client opens it hears about again
+        """The answer to start, resume and fork: the thread this connection just opened,
+        which it therefore hears about again if it had unsubscribed."""
+        self.unsubscribed.discard(thread.id)
         settings = self.runtime.thread_settings(thread.id)
         return {
             "thread": thread,
