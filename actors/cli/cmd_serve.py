@@ -16,6 +16,9 @@ from threadlog.actors.cli.common import (
     fail,
     resolve_home,
 )
+from threadlog.actors.drivers.protocol import Driver
+from threadlog.actors.drivers.responses import ResponsesDriver, resolve
+from threadlog.actors.drivers.responses.config import ConfigError
 from threadlog.actors.drivers.scripted import ScriptedDriver, ScriptError, load_scripts
 from threadlog.actors.realtime.session import LoopbackTransport
 from threadlog.actors.runtime.host_api import Runtime
@@ -30,6 +33,8 @@ from threadlog.actors.server.transports import (
     serve_ws,
 )
 from threadlog.store.appender import DURABILITY_MODES
+from threadlog.store.codex_config import ConfigError as CodexConfigError
+from threadlog.store.codex_config import read_config
 
 
 def register(subparsers: Any) -> None:
@@ -44,13 +49,31 @@ def register(subparsers: Any) -> None:
         examples=[
             "threadlog serve --home ~/.codex",
             "threadlog serve --script-file replies.json --persist-extended",
+            "OPENAI_API_KEY=... threadlog serve --driver responses --model gpt-5.2-codex",
+            "threadlog serve --driver responses --base-url http://127.0.0.1:8000/v1",
         ],
     )
     parser.add_argument(
         "--driver",
-        choices=("scripted",),
+        choices=("scripted", "responses"),
         default="scripted",
-        help="what produces turns (the scripted driver; see actors/scripted_driver.py)",
+        help="what produces turns: scripted (no model; see actors/drivers/scripted.py) or "
+        "responses (a model over the Responses API, configured as Codex's config.toml says)",
+    )
+    parser.add_argument(
+        "--model", default=None, help="--driver responses: the model (over config.toml's)"
+    )
+    parser.add_argument(
+        "--model-provider",
+        default=None,
+        metavar="NAME",
+        help="--driver responses: the [model_providers.NAME] of config.toml to use",
+    )
+    parser.add_argument(
+        "--base-url",
+        default=None,
+        metavar="URL",
+        help="--driver responses: the provider's base URL (e.g. http://127.0.0.1:8000/v1)",
     )
     parser.add_argument(
         "--listen",
@@ -103,6 +126,10 @@ def run(args: argparse.Namespace) -> int:
         except (ScriptError, OSError) as exc:
             return fail(str(exc), EXIT_USAGE)
     try:
+        driver, defaults = _driver(home, args, scripts)
+    except ConfigError as exc:
+        return fail(str(exc), EXIT_USAGE)
+    try:
         listen = parse_listen(args.listen, home, allow_remote=args.allow_remote)
     except ListenError as exc:
         return fail(str(exc), EXIT_USAGE)
@@ -111,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         return fail(f"--transcript {args.transcript}: {exc.strerror}", EXIT_USAGE)
     try:
-        trio.run(_serve, home, args, scripts, listen, transcript)
+        trio.run(_serve, home, args, driver, defaults, listen, transcript)
     except ListenError as exc:
         return fail(str(exc))
     finally:
@@ -120,22 +147,46 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _driver(
+    home: Path, args: argparse.Namespace, scripts: dict[str, Any]
+) -> tuple[Driver, ThreadSettings]:
+    """The driver the flags ask for and the thread settings it implies."""
+    if args.driver == "scripted":
+        return ScriptedDriver(scripts), ThreadSettings(cwd=os.getcwd())
+    try:
+        document = read_config(home)
+    except CodexConfigError as exc:
+        raise ConfigError(str(exc)) from None
+    config = resolve(
+        document, model=args.model, provider=args.model_provider, base_url=args.base_url
+    )
+    settings = ThreadSettings(
+        cwd=os.getcwd(),
+        model=config.model,
+        model_provider=config.provider.name,
+        effort=config.reasoning_effort,
+        summary=config.reasoning_summary,
+    )
+    return ResponsesDriver(config), settings
+
+
 async def _serve(
     home: Path,
     args: argparse.Namespace,
-    scripts: dict[str, Any],
+    driver: Driver,
+    defaults: ThreadSettings,
     listen: Listen,
     transcript: Transcript | None,
 ) -> None:
     runtime = Runtime(
         home,
-        driver=ScriptedDriver(scripts),
+        driver=driver,
         durability=args.durability,
         passivation_timeout=args.passivation_timeout,
         dynamic_tool_timeout=args.dynamic_tool_timeout,
         realtime_transport=LoopbackTransport() if args.realtime_transport == "loopback" else None,
         persistence="extended" if args.persist_extended else "limited",
-        defaults=ThreadSettings(cwd=os.getcwd()),
+        defaults=defaults,
     )
     async with runtime:
         if listen.kind == "stdio":

@@ -19,7 +19,12 @@ from typing import Any, Protocol
 import msgspec
 
 from threadlog.events.ops import UserInputItem
-from threadlog.events.response_items import ResponseItem
+from threadlog.events.response_items import (
+    CustomToolCall,
+    FunctionCall,
+    Reasoning,
+    ResponseItem,
+)
 from threadlog.events.rollout import DynamicToolSpec
 
 
@@ -63,6 +68,13 @@ class DynamicToolResult(msgspec.Struct, frozen=True):
     error: str | None = None
 
 
+class PatchResult(msgspec.Struct, frozen=True):
+    """How an ``apply_patch`` call went, and what the model reads back."""
+
+    success: bool
+    output: str
+
+
 class TurnHandle(Protocol):
     """What a driver may do during a turn; each call records events."""
 
@@ -75,16 +87,42 @@ class TurnHandle(Protocol):
     async def reasoning(self, text: str) -> None:
         """Record a reasoning summary paragraph."""
 
+    async def reasoning_item(self, item: Reasoning) -> None:
+        """Record a model's reasoning item verbatim (its summary shown, its encrypted
+        content kept for the next request)."""
+
     async def exec_command(
-        self, command: list[str], *, cwd: str | None = None, timeout: float | None = None
+        self,
+        command: list[str],
+        *,
+        cwd: str | None = None,
+        timeout: float | None = None,
+        call: FunctionCall | None = None,
     ) -> ExecResult:
-        """Run a command through the runtime's executor (approval and sandbox apply)."""
+        """Run a command through the runtime's executor (approval and sandbox apply).
+
+        With ``call`` (the model's own function call) that call is recorded and the driver
+        records the output it gives the model (``record_output``); without it the handle
+        records a ``shell`` call and its output itself.
+        """
 
     async def record_patch(self, changes: dict[str, Any], *, success: bool) -> None:
         """Record a patch application (``changes`` as in ``patch_apply_end``)."""
 
-    async def call_dynamic_tool(self, tool: str, arguments: Any) -> DynamicToolResult:
-        """Call a client-side tool and wait for the host's answer."""
+    async def apply_patch(self, call: CustomToolCall) -> PatchResult:
+        """Apply the model's ``apply_patch`` call to the files (inside the sandbox's
+        writable roots), recording the call, the change and the tool output."""
+
+    async def call_dynamic_tool(
+        self, tool: str, arguments: Any, *, call: FunctionCall | None = None
+    ) -> DynamicToolResult:
+        """Call a client-side tool and wait for the host's answer (``call``: the model's)."""
+
+    async def record_output(self, item: ResponseItem) -> None:
+        """Record a tool output the model will read (``function_call_output`` ...)."""
+
+    def model_input(self) -> list[ResponseItem]:
+        """The model-visible history now, this turn's items included."""
 
     async def token_count(self, input_tokens: int, output_tokens: int) -> None:
         """Report the token usage of one model request."""

@@ -29,17 +29,26 @@ from threadlog.projections import item_mapping as im
 
 
 async def call_dynamic_tool(
-    actor: ThreadOwner, active: ActiveTurn, tool: str, arguments: Any
+    actor: ThreadOwner,
+    active: ActiveTurn,
+    tool: str,
+    arguments: Any,
+    *,
+    call: FunctionCall | None = None,
 ) -> DynamicToolResult:
-    """Ask the turn's host to run a client-side tool; record the request and the answer."""
+    """Ask the turn's host to run a client-side tool; record the request and the answer.
+
+    ``call`` is the model's own function call, recorded verbatim (else one is made up)."""
     turn_id = active.turn_id
-    call_id = f"call_{new_id()}"
+    if call is None:
+        arguments_text = msgspec.json.encode(arguments).decode()
+        call = FunctionCall(name=tool, arguments=arguments_text, call_id=f"call_{new_id()}")
+    call_id = call.call_id
     started = trio.current_time()
     request = DynamicToolCallRequest(
         call_id=call_id, turn_id=turn_id, tool=tool, arguments=arguments
     )
-    arguments_text = msgspec.json.encode(arguments).decode()
-    await actor.emit([FunctionCall(name=tool, arguments=arguments_text, call_id=call_id)])
+    await actor.emit([call])
     # Limited mode does not persist the request, so the fold cannot announce it: the
     # host is told from the item mapping directly, and the log stays the policy's.
     if not await actor.emit([request]):

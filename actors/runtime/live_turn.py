@@ -10,18 +10,20 @@ call the model made and its output.
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import msgspec
 import trio
 
-from threadlog.actors.drivers.protocol import DynamicToolResult, ExecResult
+from threadlog.actors.drivers.protocol import DynamicToolResult, ExecResult, PatchResult
 from threadlog.actors.runtime.active_turn import ActiveTurn
 from threadlog.actors.runtime.dynamic_tool_call import call_dynamic_tool
 from threadlog.actors.runtime.host_calls import ask_approval
 from threadlog.actors.runtime.services import ThreadOwner
+from threadlog.actors.shell.apply_patch import PatchOutcome, apply_patch
 from threadlog.actors.shell.executor import ExecOutcome, SandboxRefusal
-from threadlog.actors.shell.sandbox import read_access_of
+from threadlog.actors.shell.sandbox import read_access_of, writable_roots_of
 from threadlog.events import notifications as notes
 from threadlog.events.event_msgs import (
     AgentMessage,
@@ -37,11 +39,14 @@ from threadlog.events.ids import new_id
 from threadlog.events.plan_parser import Normal, PlanEnd, PlanStart, ProposedPlanParser, Segment
 from threadlog.events.plan_parser import PlanDelta as PlanTextDelta
 from threadlog.events.response_items import (
+    CustomToolCall,
+    CustomToolCallOutput,
     FunctionCall,
     FunctionCallOutput,
     Message,
     OutputText,
     Reasoning,
+    ResponseItem,
     SummaryText,
 )
 from threadlog.events.thread_items import (
@@ -78,6 +83,7 @@ class LiveTurn:
         self._plan_id: str | None = None
         self._plan: list[str] = []
         self.last_agent_message: str | None = None
+        self._record_exec_output = True
 
     @property
     def thread_id(self) -> str:
@@ -164,6 +170,10 @@ class LiveTurn:
 
     async def reasoning(self, text: str) -> None:
         """Record a reasoning summary paragraph (streamed to hosts as 0.171 streams it)."""
+        await self.reasoning_item(Reasoning(summary=[SummaryText(text)], content=None))
+
+    async def reasoning_item(self, item: Reasoning) -> None:
+        """Record a reasoning item verbatim; each summary paragraph is shown to hosts."""
         await self.finish_message()
         turn = self.actor.history.turn(self.turn_id, running=True)
         last = turn.items[-1] if turn is not None and turn.items else None
@@ -172,16 +182,18 @@ class LiveTurn:
             item_id, index = last.id, len(last.summary)
         else:
             item_id, index = self.actor.history.next_item_id(), 0
-            item = ReasoningItem(id=item_id)
-            shown.append(self.actor.announce_started(self.turn_id, item))
-        shown += [
-            notes.reasoning_summary_part_added(self.thread_id, self.turn_id, item_id, index),
-            notes.reasoning_summary_text_delta(self.thread_id, self.turn_id, item_id, index, text),
-        ]
-        await self.actor.emit(
-            [AgentReasoning(text=text), Reasoning(summary=[SummaryText(text)], content=None)],
-            transient=shown,
-        )
+            shown.append(self.actor.announce_started(self.turn_id, ReasoningItem(id=item_id)))
+        for offset, part in enumerate(item.summary):
+            shown += [
+                notes.reasoning_summary_part_added(
+                    self.thread_id, self.turn_id, item_id, index + offset
+                ),
+                notes.reasoning_summary_text_delta(
+                    self.thread_id, self.turn_id, item_id, index + offset, part.text
+                ),
+            ]
+        said: list[Any] = [AgentReasoning(text=part.text) for part in item.summary]
+        await self.actor.emit([*said, item], transient=shown)
 
     async def token_count(self, input_tokens: int, output_tokens: int) -> None:
         """Record the usage of one model request (totals accumulate over the thread)."""
@@ -218,17 +230,30 @@ class LiveTurn:
         )
 
     async def exec_command(
-        self, command: list[str], *, cwd: str | None = None, timeout: float | None = None
+        self,
+        command: list[str],
+        *,
+        cwd: str | None = None,
+        timeout: float | None = None,
+        call: FunctionCall | None = None,
     ) -> ExecResult:
         """Run a command through approval and the executor, recording it as a tool call."""
         await self.finish_message()
         actor = self.actor
         workdir = cwd or actor.settings.cwd
-        call_id = f"call_{new_id()}"
         shown = join_command(command)
-        parsed = [{"type": "unknown", "cmd": shown}]
-        arguments = json.dumps({"command": command, "workdir": workdir})
-        await actor.emit([FunctionCall(name="shell", arguments=arguments, call_id=call_id)])
+        # What the user reads of a `bash -lc SCRIPT` is the script, as Codex parses it.
+        script = command[2] if len(command) == 3 and command[1] == "-lc" else shown
+        parsed = [{"type": "unknown", "cmd": script}]
+        if call is None:
+            call_id = f"call_{new_id()}"
+            arguments = json.dumps({"command": command, "workdir": workdir})
+            call = FunctionCall(name="shell", arguments=arguments, call_id=call_id)
+            self._record_exec_output = True
+        else:
+            call_id = call.call_id
+            self._record_exec_output = False
+        await actor.emit([call])
         begin = ExecCommandBegin(
             call_id=call_id, command=command, cwd=workdir, turn_id=self.turn_id, parsed_cmd=parsed
         )
@@ -248,7 +273,7 @@ class LiveTurn:
             command=shown,
             cwd=workdir,
             status="inProgress",
-            command_actions=[UnknownAction(command=shown)],
+            command_actions=[UnknownAction(command=script)],
         )
         await actor.emit([begin], transient=[actor.announce_started(self.turn_id, item)])
 
@@ -313,14 +338,39 @@ class LiveTurn:
             self.actor.publish(
                 *self.actor.announce_finished(self.turn_id, im.command_execution(end))
             )
-        # What the model reads back is bounded like the persisted output.
-        output = truncate_middle(f"Exit code: {exit_code}\nOutput:\n{aggregated}")
-        await self.actor.emit([FunctionCallOutput(call_id=begin.call_id, output=output)])
+        if self._record_exec_output:
+            # What the model reads back is bounded like the persisted output.
+            output = truncate_middle(f"Exit code: {exit_code}\nOutput:\n{aggregated}")
+            await self.actor.emit([FunctionCallOutput(call_id=begin.call_id, output=output)])
 
     async def record_patch(self, changes: dict[str, Any], *, success: bool) -> None:
         """Record a patch application (the driver applied it, or pretends to)."""
         await self.finish_message()
-        call_id = f"call_{new_id()}"
+        outcome = PatchOutcome(
+            success, changes, "Success." if success else "", "" if success else "patch failed"
+        )
+        await self._record_patch(f"call_{new_id()}", outcome)
+
+    async def apply_patch(self, call: CustomToolCall) -> PatchResult:
+        """Apply the model's patch inside the sandbox's writable roots and record it all."""
+        await self.finish_message()
+        await self.actor.emit([call])
+        settings = self.actor.settings
+        roots = writable_roots_of(settings.sandbox_policy, settings.cwd, os.environ.get("TMPDIR"))
+        outcome = await trio.to_thread.run_sync(apply_patch, call.input, settings.cwd, roots)
+        if outcome.success or outcome.changes:
+            await self._record_patch(call.call_id, outcome)
+        # As Codex 0.171 keeps it: the text the model reads, in the log as it was sent.
+        output = (
+            f"Exit code: 0\nWall time: 0 seconds\nOutput:\n{outcome.stdout}"
+            if outcome.success
+            else outcome.stderr
+        )
+        await self.actor.emit([CustomToolCallOutput(call_id=call.call_id, output=output)])
+        return PatchResult(success=outcome.success, output=output)
+
+    async def _record_patch(self, call_id: str, outcome: PatchOutcome) -> None:
+        changes, success = outcome.changes, outcome.success
         begin = PatchApplyBegin(
             call_id=call_id, changes=changes, turn_id=self.turn_id, auto_approved=True
         )
@@ -330,8 +380,8 @@ class LiveTurn:
             changes=changes,
             turn_id=self.turn_id,
             status="completed" if success else "failed",
-            stdout="Success." if success else "",
-            stderr="" if success else "patch failed",
+            stdout=outcome.stdout,
+            stderr=outcome.stderr,
         )
         # patch_apply_begin is never persisted: the host hears of the change as it starts
         running = msgspec.structs.replace(im.file_change(end), status="inProgress")
@@ -341,7 +391,18 @@ class LiveTurn:
         if not await self.actor.emit([end]):  # limited mode: the host still sees it end
             self.actor.publish(*self.actor.announce_finished(self.turn_id, im.file_change(end)))
 
-    async def call_dynamic_tool(self, tool: str, arguments: Any) -> DynamicToolResult:
+    async def call_dynamic_tool(
+        self, tool: str, arguments: Any, *, call: FunctionCall | None = None
+    ) -> DynamicToolResult:
         """Call a client-side tool through the host and wait for its answer."""
         await self.finish_message()
-        return await call_dynamic_tool(self.actor, self.active, tool, arguments)
+        return await call_dynamic_tool(self.actor, self.active, tool, arguments, call=call)
+
+    async def record_output(self, item: ResponseItem) -> None:
+        """Record a tool output the model reads (the driver formats it)."""
+        await self.finish_message()
+        await self.actor.emit([item])
+
+    def model_input(self) -> list[ResponseItem]:
+        """The model-visible history now, with everything this turn recorded so far."""
+        return list(self.actor.model_history)

@@ -59,3 +59,33 @@ def read_access_of(sandbox_policy: Any) -> ReadAccess:
     if kind in ("workspace-write", "workspaceWrite"):
         return _access(sandbox_policy.get("read_only_access", sandbox_policy.get("readOnlyAccess")))
     return FullAccess()
+
+
+def writable_roots_of(sandbox_policy: Any, cwd: str, tmpdir: str | None) -> tuple[str, ...] | None:
+    """Where a patch may write under ``sandbox_policy``: ``None`` is anywhere.
+
+    ``danger-full-access`` (or no policy) writes anywhere; ``read-only`` nowhere;
+    ``workspace-write`` in the working directory, its ``writable_roots``, ``/tmp`` and
+    ``$TMPDIR`` unless the policy excludes them. Anything malformed writes nowhere.
+    """
+    if sandbox_policy is None:
+        return None
+    if not isinstance(sandbox_policy, dict):
+        return ()
+    kind = sandbox_policy.get("type")
+    if kind in ("danger-full-access", "dangerFullAccess", "external-sandbox", "externalSandbox"):
+        return None
+    if kind not in ("workspace-write", "workspaceWrite"):
+        return ()
+    extra = sandbox_policy.get("writable_roots", sandbox_policy.get("writableRoots", []))
+    if not isinstance(extra, list) or not all(isinstance(r, str) for r in extra):
+        return ()
+    roots = [cwd, *extra]
+    if not sandbox_policy.get("exclude_slash_tmp", sandbox_policy.get("excludeSlashTmp", False)):
+        roots.append("/tmp")
+    excluded_env = sandbox_policy.get(
+        "exclude_tmpdir_env_var", sandbox_policy.get("excludeTmpdirEnvVar", False)
+    )
+    if tmpdir and not excluded_env:
+        roots.append(tmpdir)
+    return tuple(roots)
