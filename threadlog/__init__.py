@@ -23,9 +23,17 @@ if TYPE_CHECKING:
         DriverError,
         DynamicToolResult,
         ExecResult,
+        PatchResult,
         TurnHandle,
         TurnRequest,
     )
+    from threadlog.actors.drivers.responses import (
+        ModelConfig,
+        Provider,
+        ResponsesDriver,
+        load_model_config,
+    )
+    from threadlog.actors.drivers.scripted import ScriptedDriver
     from threadlog.actors.runtime.host_api import Runtime
     from threadlog.actors.runtime.host_calls import (
         ApprovalDecision,
@@ -68,6 +76,12 @@ _EXPORTS: dict[str, str] = {
     # the runtime and its settings
     "Runtime": "threadlog.actors.runtime.host_api",
     "ThreadSettings": "threadlog.actors.runtime.settings",
+    # the drivers: a model over the Responses API, and the scripted one
+    "ResponsesDriver": "threadlog.actors.drivers.responses",
+    "ModelConfig": "threadlog.actors.drivers.responses",
+    "Provider": "threadlog.actors.drivers.responses",
+    "load_model_config": "threadlog.actors.drivers.responses",
+    "ScriptedDriver": "threadlog.actors.drivers.scripted",
     "Durability": "threadlog.store.ports",
     "PersistenceMode": "threadlog.projections.policy",
     # the model seam
@@ -75,6 +89,7 @@ _EXPORTS: dict[str, str] = {
     "DriverError": "threadlog.actors.drivers.protocol",
     "DynamicToolResult": "threadlog.actors.drivers.protocol",
     "ExecResult": "threadlog.actors.drivers.protocol",
+    "PatchResult": "threadlog.actors.drivers.protocol",
     "TurnHandle": "threadlog.actors.drivers.protocol",
     "TurnRequest": "threadlog.actors.drivers.protocol",
     # what the runtime asks of the host
@@ -136,13 +151,18 @@ __all__ = [
     "ListResult",
     "LocalImageUserInput",
     "LogFullError",
+    "ModelConfig",
     "NoRunningTurnError",
     "NotMaterializedError",
     "Notification",
     "Op",
+    "PatchResult",
     "PersistenceMode",
+    "Provider",
     "RealtimeError",
+    "ResponsesDriver",
     "Runtime",
+    "ScriptedDriver",
     "TextUserInput",
     "Thread",
     "ThreadError",
@@ -161,6 +181,7 @@ __all__ = [
     "UserInputItem",
     "UserTurn",
     "__version__",
+    "load_model_config",
 ]
 
 

@@ -17,7 +17,7 @@ from threadlog.actors.cli.common import (
     resolve_home,
 )
 from threadlog.actors.drivers.protocol import Driver
-from threadlog.actors.drivers.responses import ResponsesDriver, resolve
+from threadlog.actors.drivers.responses import ResponsesDriver, load_model_config
 from threadlog.actors.drivers.responses.config import ConfigError
 from threadlog.actors.drivers.scripted import ScriptedDriver, ScriptError, load_scripts
 from threadlog.actors.realtime.session import LoopbackTransport
@@ -33,8 +33,6 @@ from threadlog.actors.server.transports import (
     serve_ws,
 )
 from threadlog.store.appender import DURABILITY_MODES
-from threadlog.store.codex_config import ConfigError as CodexConfigError
-from threadlog.store.codex_config import read_config
 
 
 def register(subparsers: Any) -> None:
@@ -153,12 +151,8 @@ def _driver(
     """The driver the flags ask for and the thread settings it implies."""
     if args.driver == "scripted":
         return ScriptedDriver(scripts), ThreadSettings(cwd=os.getcwd())
-    try:
-        document = read_config(home)
-    except CodexConfigError as exc:
-        raise ConfigError(str(exc)) from None
-    config = resolve(
-        document, model=args.model, provider=args.model_provider, base_url=args.base_url
+    config = load_model_config(
+        home, model=args.model, provider=args.model_provider, base_url=args.base_url
     )
     settings = ThreadSettings(
         cwd=os.getcwd(),

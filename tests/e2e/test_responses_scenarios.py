@@ -275,3 +275,45 @@ async def test_the_scenario_reads_and_asks_as_codex_did(tmp_path: Path, scenario
             ("message", "developer"),
             ("message", "user"),
         ]
+
+
+async def test_serve_stays_responsive_through_an_interrupt_and_a_hang(tmp_path: Path) -> None:
+    scripts = {
+        "hang": [rs.sse(rs.message("thinking ...")[:2], hang=True)],
+        "after": [rs.sse(rs.message("Back again."))],
+    }
+    home = tmp_path / "home"
+    home.mkdir()
+    server = rs.ResponsesServer(scripts)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(server.run)
+        (home / "config.toml").write_text(CONFIG.format(base_url=server.base_url))
+        async with start_server(home, "--driver", "responses", "--persist-extended") as process:
+            client = RpcClient(process)
+            await client.initialize()
+            thread = (await client.result("thread/start", {"cwd": str(home)}))["thread"]["id"]
+            hang = {"threadId": thread, "input": [{"type": "text", "text": "wait [[S:hang]]"}]}
+            turn = (await client.result("turn/start", hang))["turn"]["id"]
+            with trio.fail_after(10):
+                while server.hanging == 0:
+                    await trio.sleep(0.01)
+            # serve answers other requests while the model hangs
+            listed = await client.result("thread/list", {})
+            assert [t["id"] for t in listed["data"]] == [thread]
+            await client.result("turn/interrupt", {"threadId": thread, "turnId": turn})
+            (done,) = await client.until("turn/completed", 1)
+            assert done["params"]["turn"]["status"] == "interrupted"
+            with trio.fail_after(5):
+                while server.hanging:
+                    await trio.sleep(0.01)  # the HTTP request was closed
+            after = {"threadId": thread, "input": [{"type": "text", "text": "again [[S:after]]"}]}
+            await client.result("turn/start", after)
+            second = (await client.until("turn/completed", 2))[-1]
+            assert second["params"]["turn"]["status"] == "completed"
+            read = await client.result("thread/read", {"threadId": thread, "includeTurns": True})
+            await close_server(process)
+        nursery.cancel_scope.cancel()
+    first, last = read["thread"]["turns"]
+    assert first["status"] == "interrupted"
+    assert [i["type"] for i in first["items"]] == ["userMessage", "agentMessage"]
+    assert last["items"][-1]["text"] == "Back again."

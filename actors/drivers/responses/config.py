@@ -5,16 +5,21 @@ Keys (Codex's own): ``model``, ``model_provider``, ``model_reasoning_effort``,
 ``base_url``, ``env_key``, ``wire_api``, ``query_params``, ``http_headers``,
 ``request_max_retries``, ``stream_max_retries`` and ``stream_idle_timeout_ms``. The
 built-in ``openai`` provider needs no table. Flags override the file. Parsing is pure
-(``resolve`` takes the parsed document); only the API key is looked up at the first turn,
-so a missing key is that turn's error, not serve's.
+(``resolve`` takes the parsed document; ``load_model_config`` reads it from a home first);
+only the API key is looked up at the first turn, so a missing key is that turn's error, not
+serve's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import msgspec
+
+from threadlog.store.codex_config import ConfigError as UnreadableConfig
+from threadlog.store.codex_config import read_config
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_MODEL = "gpt-5.2-codex"
@@ -107,6 +112,21 @@ def resolve(
     return ModelConfig(
         model=chosen_model, provider=chosen, reasoning_effort=effort, reasoning_summary=summary
     )
+
+
+def load_model_config(
+    home: Path | str,
+    *,
+    model: str | None = None,
+    provider: str | None = None,
+    base_url: str | None = None,
+) -> ModelConfig:
+    """The model config of ``home/config.toml`` (absent: OpenAI's defaults) with overrides."""
+    try:
+        document = read_config(Path(home))
+    except UnreadableConfig as exc:
+        raise ConfigError(str(exc)) from None
+    return resolve(document, model=model, provider=provider, base_url=base_url)
 
 
 def api_key(provider: Provider, environ: Mapping[str, str]) -> str | None:
