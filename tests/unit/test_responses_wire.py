@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from threadlog.actors.drivers.responses import failures
 from threadlog.actors.drivers.responses.config import ConfigError, api_key, resolve
 from threadlog.actors.drivers.responses.driver import exec_output
+from threadlog.actors.drivers.responses.sse import SseDecoder, SseError
 from threadlog.actors.drivers.responses.stream import (
     Completed,
     Failed,
@@ -212,3 +215,38 @@ def test_exec_output_has_codexs_shape() -> None:
         "Chunk ID: 4122d9\nWall time: 0.0511 seconds\nProcess exited with code 0\n"
         "Original token count: 6\nOutput:\nhello-from-shell\nline2\n"
     )
+
+
+def _feed_all(decoder: SseDecoder, data: bytes, size: int) -> list[bytes]:
+    out: list[bytes] = []
+    for at in range(0, len(data), size):
+        out += decoder.feed(data[at : at + size])
+    return out
+
+
+@given(
+    st.lists(
+        st.binary(max_size=40).filter(lambda b: b"\n" not in b and b"\r" not in b), max_size=8
+    ),
+    st.integers(1, 17),
+)
+def test_sse_framing_does_not_depend_on_how_the_bytes_are_cut(
+    payloads: list[bytes], size: int
+) -> None:
+    data = b"".join(b"event: e\ndata: " + p + b"\n\n" for p in payloads)
+    decoder = SseDecoder()
+    assert _feed_all(decoder, data, size) == payloads
+    assert decoder.pending() == 0
+
+
+def test_sse_multi_line_data_comments_and_crlf() -> None:
+    decoder = SseDecoder()
+    data = b": keep-alive\r\n\r\nid: 1\r\ndata: a\r\ndata:b\r\n\r\ndata: tail"
+    assert decoder.feed(data) == [b"a\nb"]
+    assert decoder.pending() == len(b"data: tail")
+
+
+def test_an_oversized_event_is_refused() -> None:
+    decoder = SseDecoder(max_event=100)
+    with pytest.raises(SseError, match="larger than 100"):
+        decoder.feed(b"data: " + b"x" * 200)

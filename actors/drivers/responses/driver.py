@@ -10,9 +10,9 @@ request, until the model answers without a tool call.
 Only a completed response's tool calls run: a stream cut after a call was announced
 leaves no call without its output, which the next request could not carry. What was
 streamed before a failure stays (a partial message is recorded, as Codex keeps it).
-HTTP goes through ``httpx`` (which runs under trio through anyio) and the event stream
-through ``httpx-sse``; ``turn/interrupt`` is trio cancellation, which closes the request
-at once.
+HTTP goes through ``httpx`` (which runs under trio through anyio); the events are framed
+a network read at a time (``sse``), and the text deltas of one read reach the turn as one
+delta. ``turn/interrupt`` is trio cancellation, which closes the request at once.
 """
 
 from __future__ import annotations
@@ -29,12 +29,12 @@ from urllib.parse import urlencode
 import httpx
 import msgspec
 import trio
-from httpx_sse import EventSource, SSEError
 
 from threadlog.actors.drivers.protocol import DriverError, TurnHandle, TurnRequest
 from threadlog.actors.drivers.responses import failures
 from threadlog.actors.drivers.responses.config import ConfigError, ModelConfig, api_key
 from threadlog.actors.drivers.responses.failures import ModelFailure
+from threadlog.actors.drivers.responses.sse import SseDecoder, SseError
 from threadlog.actors.drivers.responses.stream import (
     Completed,
     Failed,
@@ -179,44 +179,57 @@ class ResponsesDriver:
                         resp.status_code, data, resp.headers.get("retry-after")
                     )
                     raise _AttemptFailed(failure)
+                kind = resp.headers.get("content-type", "")
+                if not kind.startswith("text/event-stream"):
+                    reason = f"expected text/event-stream, got {kind or 'no content-type'}"
+                    raise _AttemptFailed(failures.stream_failure(reason))
                 return await self._read_stream(resp, turn)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.UnsupportedProtocol) as exc:
             raise _AttemptFailed(failures.connection_failure(self.url, str(exc))) from None
         except httpx.ReadTimeout:
             raise _AttemptFailed(failures.idle_failure()) from None
-        except (httpx.TransportError, SSEError) as exc:
+        except (httpx.TransportError, SseError) as exc:
             raise _AttemptFailed(failures.stream_failure(f"{type(exc).__name__}: {exc}")) from None
 
     async def _read_stream(self, resp: httpx.Response, turn: TurnHandle) -> list[ToolCall]:
         calls: list[ToolCall] = []
+        decoder = SseDecoder()
         streamed = False  # deltas of the current message arrived
-        async for sse in EventSource(resp).aiter_sse():
-            try:
-                event = read_event(sse.data)
-            except StreamError as exc:
-                raise _AttemptFailed(failures.stream_failure(str(exc))) from None
-            if isinstance(event, TextDelta):
+        async for chunk in resp.aiter_bytes():
+            text: list[str] = []  # this read's deltas, handed over as one
+            for data in decoder.feed(chunk):
+                try:
+                    event = read_event(data)
+                except StreamError as exc:
+                    raise _AttemptFailed(failures.stream_failure(str(exc))) from None
+                if isinstance(event, TextDelta):
+                    text.append(event.text)
+                    continue
+                if text:
+                    await turn.agent_message_delta("".join(text))
+                    streamed, text = True, []
+                if isinstance(event, ItemDone):
+                    item = event.item
+                    if isinstance(item, Message):
+                        if not streamed:  # a server that sends a message only whole
+                            whole = "".join(getattr(part, "text", "") for part in item.content)
+                            await turn.agent_message_delta(whole)
+                        streamed = False
+                        await turn.agent_message_end(item.phase)
+                    elif isinstance(item, Reasoning):
+                        await turn.reasoning_item(item)
+                    elif isinstance(item, FunctionCall | CustomToolCall):
+                        calls.append(item)
+                elif isinstance(event, Completed):
+                    await turn.agent_message_end()
+                    if event.input_tokens or event.output_tokens:
+                        await turn.token_count(event.input_tokens, event.output_tokens)
+                    return calls
+                elif isinstance(event, Failed):
+                    raise _AttemptFailed(failures.response_failed(event.code, event.message))
+            if text:
+                await turn.agent_message_delta("".join(text))
                 streamed = True
-                await turn.agent_message_delta(event.text)
-            elif isinstance(event, ItemDone):
-                item = event.item
-                if isinstance(item, Message):
-                    if not streamed:  # a server that sends a message only whole
-                        text = "".join(getattr(part, "text", "") for part in item.content)
-                        await turn.agent_message_delta(text)
-                    streamed = False
-                    await turn.agent_message_end(item.phase)
-                elif isinstance(item, Reasoning):
-                    await turn.reasoning_item(item)
-                elif isinstance(item, FunctionCall | CustomToolCall):
-                    calls.append(item)
-            elif isinstance(event, Completed):
-                await turn.agent_message_end()
-                if event.input_tokens or event.output_tokens:
-                    await turn.token_count(event.input_tokens, event.output_tokens)
-                return calls
-            elif isinstance(event, Failed):
-                raise _AttemptFailed(failures.response_failed(event.code, event.message))
         raise _AttemptFailed(failures.stream_failure())
 
     async def _run_tool(self, call: ToolCall, request: TurnRequest, turn: TurnHandle) -> None:
