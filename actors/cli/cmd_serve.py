@@ -17,8 +17,7 @@ from threadlog.actors.cli.common import (
     resolve_home,
 )
 from threadlog.actors.drivers.protocol import Driver
-from threadlog.actors.drivers.responses import ResponsesDriver, load_model_config
-from threadlog.actors.drivers.responses.config import ConfigError
+from threadlog.actors.drivers.responses.config import ConfigError, load_model_config
 from threadlog.actors.drivers.scripted import ScriptedDriver, ScriptError, load_scripts
 from threadlog.actors.realtime.session import LoopbackTransport
 from threadlog.actors.runtime.host_api import Runtime
@@ -151,6 +150,9 @@ def _driver(
     """The driver the flags ask for and the thread settings it implies."""
     if args.driver == "scripted":
         return ScriptedDriver(scripts), ThreadSettings(cwd=os.getcwd())
+    # Imported here: httpx is loaded only when serve talks to a model.
+    from threadlog.actors.drivers.responses.driver import ResponsesDriver
+
     config = load_model_config(
         home, model=args.model, provider=args.model_provider, base_url=args.base_url
     )

@@ -42,3 +42,15 @@ def test_version_among_other_arguments_still_goes_through_the_parser() -> None:
         text=True,
     )
     assert proc.returncode == 0 and proc.stdout.strip() == f"threadlog {__version__}"
+
+
+def test_commands_that_talk_to_no_model_do_not_load_httpx(tmp_path: object) -> None:
+    # the HTTP client is the model driver's: list, read and serve --driver scripted skip it
+    probe = (
+        "import sys; from threadlog.actors.cli.main import main; "
+        f"code = main(['list', '--json', '--home', {str(tmp_path)!r}]); "
+        "print('httpx' in sys.modules)"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "False"

@@ -1,13 +1,32 @@
-"""The Responses API model driver: config as Codex reads it, the wire, the stream, the loop."""
+"""The Responses API model driver: config as Codex reads it, the wire, the stream, the loop.
 
-from threadlog.actors.drivers.responses.config import (
-    ConfigError,
-    ModelConfig,
-    Provider,
-    load_model_config,
-    resolve,
-)
-from threadlog.actors.drivers.responses.driver import ResponsesDriver
+Names load on first use (PEP 562): a command that only reads the config (or none of this)
+does not pay for httpx.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from threadlog.actors.drivers.responses.config import (
+        ConfigError,
+        ModelConfig,
+        Provider,
+        load_model_config,
+        resolve,
+    )
+    from threadlog.actors.drivers.responses.driver import ResponsesDriver
+
+_EXPORTS = {
+    "ConfigError": "threadlog.actors.drivers.responses.config",
+    "ModelConfig": "threadlog.actors.drivers.responses.config",
+    "Provider": "threadlog.actors.drivers.responses.config",
+    "load_model_config": "threadlog.actors.drivers.responses.config",
+    "resolve": "threadlog.actors.drivers.responses.config",
+    "ResponsesDriver": "threadlog.actors.drivers.responses.driver",
+}
 
 __all__ = [
     "ConfigError",
@@ -17,3 +36,12 @@ __all__ = [
     "load_model_config",
     "resolve",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
