@@ -258,3 +258,17 @@ def is_in_progress(item: ThreadItemKind) -> bool:
     if isinstance(item, CommandExecutionItem | FileChangeItem | DynamicToolCallItem):
         return item.status == "inProgress"
     return False
+
+
+_PLAN_STATUS = {"pending": "pending", "in_progress": "inProgress", "completed": "completed"}
+
+
+def turn_plan_updated(
+    thread_id: str, turn_id: str, plan: list[dict[str, str]], explanation: str | None
+) -> Notification:
+    """``turn/plan/updated`` (steps' ``in_progress`` spelled ``inProgress`` as v2 does)."""
+    steps = [{"step": s["step"], "status": _PLAN_STATUS[s["status"]]} for s in plan]
+    return Notification(
+        "turn/plan/updated",
+        {"threadId": thread_id, "turnId": turn_id, "explanation": explanation, "plan": steps},
+    )

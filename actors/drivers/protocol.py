@@ -118,6 +118,11 @@ class TurnHandle(Protocol):
     ) -> DynamicToolResult:
         """Call a client-side tool and wait for the host's answer (``call``: the model's)."""
 
+    async def update_plan(
+        self, call: FunctionCall, plan: list[dict[str, str]], explanation: str | None
+    ) -> None:
+        """Record the model's ``update_plan`` call, tell the host the plan, answer it."""
+
     async def record_output(self, item: ResponseItem) -> None:
         """Record a tool output the model will read (``function_call_output`` ...)."""
 

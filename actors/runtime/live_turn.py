@@ -31,6 +31,7 @@ from threadlog.events.event_msgs import (
     ItemCompleted,
     ModelReroute,
     PlanTurnItem,
+    PlanUpdate,
     TokenCount,
     TokenUsage,
     TokenUsageInfo,
@@ -397,6 +398,16 @@ class LiveTurn:
         """Call a client-side tool through the host and wait for its answer."""
         await self.finish_message()
         return await call_dynamic_tool(self.actor, self.active, tool, arguments, call=call)
+
+    async def update_plan(
+        self, call: FunctionCall, plan: list[dict[str, str]], explanation: str | None
+    ) -> None:
+        """Record the plan call; the host hears ``turn/plan/updated`` (never persisted)."""
+        await self.finish_message()
+        await self.actor.emit([call])
+        note = notes.turn_plan_updated(self.thread_id, self.turn_id, plan, explanation)
+        await self.actor.emit([PlanUpdate(plan=plan, explanation=explanation)], transient=[note])
+        await self.actor.emit([FunctionCallOutput(call_id=call.call_id, output="Plan updated")])
 
     async def record_output(self, item: ResponseItem) -> None:
         """Record a tool output the model reads (the driver formats it)."""

@@ -15,7 +15,7 @@ import pytest
 import trio
 
 from tests.support import responses_server as rs
-from tests.support.runtime_helpers import live_equals_log, open_runtime, text
+from tests.support.runtime_helpers import drain, live_equals_log, open_runtime, text
 from threadlog.actors.drivers.protocol import DynamicToolResult
 from threadlog.actors.drivers.responses import ResponsesDriver, resolve
 from threadlog.actors.drivers.responses.failures import HIGH_DEMAND, STREAM_CLOSED, STREAM_IDLE
@@ -424,3 +424,34 @@ async def test_a_later_turn_carries_the_earlier_ones(tmp_path: Path, turns: int)
     ]
     assert said == ["answer 0"]
     assert last[-1]["content"][0]["text"] == f"turn {turns - 1} [[S:t{turns - 1}]]"
+
+
+async def test_update_plan_tells_the_host_and_answers_the_model(tmp_path: Path) -> None:
+    plan = {
+        "explanation": "two steps",
+        "plan": [{"step": "read", "status": "in_progress"}, {"step": "write", "status": "pending"}],
+    }
+    steps = [
+        rs.sse(rs.function_call("update_plan", plan, "u1")),
+        rs.sse(rs.function_call("update_plan", {"plan": [{"step": "x", "status": "bogus"}]}, "u2")),
+        rs.sse(rs.message("Planned.")),
+    ]
+    async with (
+        agent(tmp_path, {"plan": steps}) as (runtime, server, _),
+        runtime.subscribe() as channel,
+    ):
+        thread = await one_turn(runtime, "Plan. [[S:plan]]")
+        shown = [n for n in drain(channel) if n.method == "turn/plan/updated"]
+    assert thread.turns[-1].status == "completed"
+    (update,) = shown  # the bad call is answered with its error, not shown
+    assert update.params["plan"] == [
+        {"step": "read", "status": "inProgress"},
+        {"step": "write", "status": "pending"},
+    ]
+    assert update.params["explanation"] == "two steps"
+    outputs = [
+        i["output"] for i in server.requests[2].body["input"] if i["type"] == "function_call_output"
+    ]
+    assert outputs[0] == "Plan updated"
+    assert outputs[1].startswith("failed to parse function arguments")
+    assert live_equals_log(thread)

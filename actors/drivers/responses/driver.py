@@ -254,10 +254,14 @@ class ResponsesDriver:
         elif call.name in dynamic:
             await turn.call_dynamic_tool(call.name, arguments, call=call)
         elif call.name == "update_plan":
-            await turn.record_output(call)
-            await turn.record_output(
-                FunctionCallOutput(call_id=call.call_id, output="Plan updated")
-            )
+            plan = plan_of(arguments)
+            if isinstance(plan, str):
+                await turn.record_output(call)
+                await turn.record_output(FunctionCallOutput(call_id=call.call_id, output=plan))
+            else:
+                explanation = arguments.get("explanation")
+                shown = explanation if isinstance(explanation, str) else None
+                await turn.update_plan(call, plan, shown)
         else:
             await turn.record_output(call)
             await turn.record_output(_unsupported(call.call_id, call.name))
@@ -290,6 +294,27 @@ class ResponsesDriver:
                 result.exit_code, result.output, result.duration_ms / 1000, secrets.token_hex(3)
             )
         await turn.record_output(FunctionCallOutput(call_id=call.call_id, output=output))
+
+
+_PLAN_STATUSES = ("pending", "in_progress", "completed")
+
+
+def plan_of(arguments: Any) -> list[dict[str, str]] | str:
+    """The steps of an ``update_plan`` call, or what is wrong with its arguments."""
+    plan = arguments.get("plan") if isinstance(arguments, dict) else None
+    if not isinstance(plan, list):
+        return "failed to parse function arguments: missing field `plan`"
+    steps = []
+    for entry in plan:
+        step = entry.get("step") if isinstance(entry, dict) else None
+        status = entry.get("status") if isinstance(entry, dict) else None
+        if not isinstance(step, str) or status not in _PLAN_STATUSES:
+            return (
+                "failed to parse function arguments: each plan entry needs a `step` and a "
+                "`status` of pending, in_progress or completed"
+            )
+        steps.append({"step": step, "status": str(status)})
+    return steps
 
 
 def _unsupported(call_id: str, name: str) -> FunctionCallOutput:
