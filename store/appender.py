@@ -33,9 +33,9 @@ from pathlib import Path
 from typing import Final
 
 import msgspec
-import structlog
 
 from threadlog.store.layout import make_private_dirs
+from threadlog.store.lazylog import get_logger
 from threadlog.store.ports import (
     Durability,
     LogWriteError,
@@ -47,7 +47,7 @@ DURABILITY_MODES: Final = ("none", "flush", "fsync")
 _BUFFER_LIMIT: Final = 1 << 16
 _HEAL_CHUNK: Final = 1 << 16
 
-log = structlog.get_logger("threadlog.store")
+log = get_logger("threadlog.store")
 
 
 class HealReport(msgspec.Struct, frozen=True):

@@ -20,16 +20,16 @@ from typing import Any, Final
 
 import apsw
 import msgspec
-import structlog
 
 from threadlog.events.ids import parse_thread_id
 from threadlog.events.rollout import DynamicToolSpec
 from threadlog.events.rows import IndexEntry, LogPosition, ThreadRow, TurnIndexState, TurnSpan
 from threadlog.store.clock import wall_clock_ms
 from threadlog.store.layout import STATE_DB_FILE, make_private_dirs
+from threadlog.store.lazylog import get_logger
 from threadlog.store.schema import LATEST_VERSION, MIGRATIONS
 
-log = structlog.get_logger("threadlog.statedb")
+log = get_logger("threadlog.statedb")
 BUSY_TIMEOUT_MS: Final = 10_000
 _ROW_FIELDS: Final = tuple(
     f.name for f in msgspec.structs.fields(ThreadRow) if f.name != "log_position"

@@ -13,10 +13,7 @@ import io
 import sys
 from collections import Counter
 from datetime import UTC, datetime
-from typing import Any
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from threadlog.actors.cli.common import (
     EXIT_OK,
@@ -39,6 +36,9 @@ from threadlog.projections.index.listing import (
 )
 from threadlog.store.codex_config import ConfigError, default_provider
 from threadlog.store.files import FileLogStore
+
+if TYPE_CHECKING:  # rich draws the table only: --json never imports it
+    from rich.table import Table
 
 
 def page_limit(text: str) -> int:
@@ -105,6 +105,8 @@ def render_table(
     result: ListResult, *, sort_key: str = "created_at", archived: bool = False
 ) -> Table:
     """A page of threads as a table; its time column is the one the page is sorted by."""
+    from rich.table import Table
+
     column = "updated" if sort_key == "updated_at" else "created"
     table = Table(box=None, pad_edge=False, show_edge=False)
     table.add_column(column, no_wrap=True)
@@ -123,6 +125,8 @@ def render_table(
 
 def table_text(table: Table, width: int = 120) -> str:
     """A table as plain text (for output that is not a terminal's)."""
+    from rich.console import Console
+
     console = Console(file=io.StringIO(), width=width, color_system=None, highlight=False)
     console.print(table)
     out = console.file
@@ -164,6 +168,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result)
         return EXIT_OK
+    from rich.console import Console
+
     # a pipe gets whole lines (rich would wrap at 80 columns when it cannot ask a terminal)
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
     if result.data:

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any, Final
 
 import msgspec
-import structlog
 
 from threadlog.events.ids import is_thread_id
 from threadlog.store.layout import STATE_DB_FILE
+from threadlog.store.lazylog import configure_with
 from threadlog.store.ports import LogStore
 from threadlog.store.sqlite_index import SqliteIndex
 
@@ -173,7 +173,14 @@ def resolve_thread_id(logs: LogStore, given: str) -> str:
 
 
 def configure_logging(log_format: str) -> None:
-    """Send structlog output to stderr in the chosen format."""
+    """Send structlog output to stderr in the chosen format (set up at the first log line:
+    a command that logs nothing never imports structlog)."""
+    configure_with(lambda: _configure_structlog(log_format))
+
+
+def _configure_structlog(log_format: str) -> None:
+    import structlog
+
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if log_format == "json"

@@ -4,13 +4,17 @@ Each subcommand lives in its own module that exposes ``register(subparsers)``; t
 only wires them together and maps outcomes to exit codes: 0 success, 1 failure, 2 bad usage
 (argparse's own convention for usage errors).
 
-The subcommand modules (and through them trio, structlog and rich, about 0.5 s of imports)
-are loaded only when the parser is built, so ``threadlog --version`` answers without them.
+The subcommand modules (and through them trio, structlog, rich, apsw, httpx: most of a
+command's start-up) are loaded only when the parser is built, so ``threadlog --version``
+answers without them; and a command line that names its subcommand builds a parser of that
+subcommand's module alone, so ``threadlog list`` never imports serve's server or the
+model client. Help with no subcommand, an unknown one, and shell completion get them all.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from importlib import import_module
@@ -30,8 +34,41 @@ COMMANDS = (
 """Every subcommand module of ``threadlog.actors.cli``; each exposes ``register(subparsers)``."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser with every subcommand registered."""
+SUBCOMMANDS = {
+    "demo": "cmd_demo",
+    "read": "cmd_read",
+    "turns": "cmd_turns",
+    "list": "cmd_list",
+    "rename": "cmd_threads",
+    "archive": "cmd_threads",
+    "unarchive": "cmd_threads",
+    "fork": "cmd_threads",
+    "backfill": "cmd_index",
+    "replay": "cmd_index",
+    "doctor": "cmd_index",
+    "serve": "cmd_serve",
+    "completion": "cmd_completion",
+}
+"""Each subcommand's module (a test checks this against what the modules register)."""
+
+_VALUED_GLOBALS = frozenset({"--home", "--log-format"})
+
+
+def chosen_command(arguments: Sequence[str]) -> str | None:
+    """The subcommand a command line names, if it names a known one before anything else."""
+    skip = False
+    for arg in arguments:
+        if skip:
+            skip = False
+        elif arg in _VALUED_GLOBALS:
+            skip = True
+        elif not arg.startswith("-"):
+            return arg if arg in SUBCOMMANDS else None
+    return None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser: every subcommand, or only those of ``only``'s module."""
     from threadlog.actors.cli.common import add_global_arguments
 
     parser = argparse.ArgumentParser(
@@ -41,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"threadlog {__version__}")
     add_global_arguments(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
+    for name in COMMANDS if only is None else (SUBCOMMANDS[only],):
         import_module(f"threadlog.actors.cli.{name}").register(subparsers)
     return parser
 
@@ -56,7 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from threadlog.actors.cli.common import EXIT_USAGE, UsageError, configure_logging, fail
 
-    parser = build_parser()
+    completing = "_ARGCOMPLETE" in os.environ
+    parser = build_parser(None if completing else chosen_command(arguments))
     # When the shell asks for completions (``_ARGCOMPLETE`` set), answer and exit here.
     argcomplete.autocomplete(parser)
     args = parser.parse_args(argv)

@@ -7,7 +7,6 @@ import sys
 import time
 from typing import TextIO
 
-import structlog
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -19,8 +18,9 @@ from rich.progress import (
 )
 
 from threadlog.projections.index.backfill import BackfillProgress
+from threadlog.store.lazylog import get_logger
 
-log = structlog.get_logger("threadlog.progress")
+log = get_logger("threadlog.progress")
 
 
 class ProgressReporter:

@@ -19,14 +19,14 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 import msgspec
-import structlog
 import trio
 
 from threadlog.events import notifications as notes
 from threadlog.events.errors import RealtimeError
 from threadlog.events.ids import new_id
+from threadlog.store.lazylog import get_logger
 
-log = structlog.get_logger("threadlog.realtime")
+log = get_logger("threadlog.realtime")
 AUDIO_QUEUE = 256
 TEXT_QUEUE = 64
 

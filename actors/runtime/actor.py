@@ -19,7 +19,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import msgspec
-import structlog
 import trio
 
 from threadlog.actors.drivers.protocol import DriverError, TurnRequest
@@ -70,10 +69,11 @@ from threadlog.projections.metadata import MetadataExtractor
 from threadlog.projections.prompt import PromptContext, first_model
 from threadlog.projections.thread_view import thread_view
 from threadlog.store.clock import wall_clock_ms
+from threadlog.store.lazylog import get_logger
 from threadlog.store.ports import LogWriteError
 
 T = TypeVar("T")
-log = structlog.get_logger("threadlog.actor")
+log = get_logger("threadlog.actor")
 MAILBOX_SIZE = 64
 
 

@@ -21,7 +21,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import structlog
 import trio
 
 from threadlog.actors.drivers.protocol import Driver
@@ -65,10 +64,11 @@ from threadlog.projections.turns_page import TurnsPage
 from threadlog.store.codex_config import configured_provider
 from threadlog.store.files import FileLogStore
 from threadlog.store.layout import make_private_dirs
+from threadlog.store.lazylog import get_logger
 from threadlog.store.ports import Durability, IndexStore, LogStore
 from threadlog.store.sqlite_index import SqliteIndex
 
-log = structlog.get_logger("threadlog.runtime")
+log = get_logger("threadlog.runtime")
 
 
 class Runtime:

@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Any, Final, Literal, Protocol
 
-import structlog
 import trio
 
 from threadlog.actors.drivers.protocol import DynamicToolResult
+from threadlog.store.lazylog import get_logger
 
-log = structlog.get_logger("threadlog.host_calls")
+log = get_logger("threadlog.host_calls")
 ApprovalDecision = Literal["accept", "acceptForSession", "decline", "cancel"]
 APPROVAL_DECISIONS: Final[tuple[ApprovalDecision, ...]] = (
     "accept",

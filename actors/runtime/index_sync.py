@@ -9,13 +9,13 @@ since it was marked (an archive raced the flush) is not written: the move update
 
 from __future__ import annotations
 
-import structlog
 import trio
 
 from threadlog.events.rows import IndexEntry
+from threadlog.store.lazylog import get_logger
 from threadlog.store.ports import IndexStore, LogStore
 
-log = structlog.get_logger("threadlog.index")
+log = get_logger("threadlog.index")
 
 
 class IndexSyncer:

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-import structlog
 import trio
 
 from threadlog.actors.drivers.protocol import Driver
@@ -38,9 +37,10 @@ from threadlog.events.rows import IndexEntry
 from threadlog.events.timefmt import format_timestamp_ms
 from threadlog.projections.policy import PersistenceMode
 from threadlog.store.clock import wall_clock_ms
+from threadlog.store.lazylog import get_logger
 from threadlog.store.ports import Durability, IndexStore, LogStore, WriterLockedError
 
-log = structlog.get_logger("threadlog.runtime")
+log = get_logger("threadlog.runtime")
 
 
 class ThreadRegistry:

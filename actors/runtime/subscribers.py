@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import structlog
 import trio
 
 from threadlog.events import notifications as notes
+from threadlog.store.lazylog import get_logger
 
-log = structlog.get_logger("threadlog.subscribers")
+log = get_logger("threadlog.subscribers")
 SUBSCRIBER_BUFFER = 10_000
 
 

@@ -19,7 +19,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Final, Protocol
 
 import msgspec
-import structlog
 import trio
 
 from threadlog.actors.drivers.protocol import DynamicToolResult
@@ -32,6 +31,7 @@ from threadlog.actors.server.transcript import ConnectionTranscript
 from threadlog.events import __version__
 from threadlog.events.errors import LogFullError, ThreadError
 from threadlog.projections.item_mapping import join_command
+from threadlog.store.lazylog import get_logger
 
 MAX_LINE: Final = 64 << 20
 ERROR_CODES: Final[tuple[tuple[type[ThreadError], int], ...]] = (
@@ -41,7 +41,7 @@ ERROR_CODES: Final[tuple[tuple[type[ThreadError], int], ...]] = (
 """The JSON-RPC code each error class is answered with (first match wins). Codex's
 app-server answers every thread-level refusal with -32600 and the condition in its message;
 a subclass listed before its base would get a code of its own."""
-log = structlog.get_logger("threadlog.serve")
+log = get_logger("threadlog.serve")
 Handler = Callable[[Any], Awaitable[Any]]
 
 

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any, Final, Literal, cast
 
 import msgspec
-import structlog
 import trio
 from trio_websocket import (
     ConnectionClosed,
@@ -39,8 +38,9 @@ from threadlog.actors.runtime.host_api import Runtime
 from threadlog.actors.server.connection import Server
 from threadlog.actors.server.transcript import ConnectionTranscript, Transcript
 from threadlog.store.layout import make_private_dirs
+from threadlog.store.lazylog import get_logger
 
-log = structlog.get_logger("threadlog.serve")
+log = get_logger("threadlog.serve")
 
 Kind = Literal["stdio", "unix", "ws"]
 DEFAULT_SOCKET: Final = "app-server.sock"

@@ -11,9 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
-import structlog
+from threadlog.store.lazylog import get_logger
 
-log = structlog.get_logger("threadlog.agents_md")
+log = get_logger("threadlog.agents_md")
 FILE_NAME: Final = "AGENTS.md"
 MAX_BYTES: Final = 32 * 1024
 

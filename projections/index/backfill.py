@@ -21,15 +21,15 @@ from collections.abc import Callable, Sequence
 from typing import Final
 
 import msgspec
-import structlog
 
 from threadlog.events.rows import IndexEntry
 from threadlog.projections.index.indexer import extract_log
+from threadlog.store.lazylog import get_logger
 from threadlog.store.lease import BACKFILL_LEASE_SECONDS
 from threadlog.store.ports import IndexStore, LogRef, LogStore
 
 BATCH_SIZE: Final = 200
-log = structlog.get_logger("threadlog.backfill")
+log = get_logger("threadlog.backfill")
 
 
 class FileError(msgspec.Struct, frozen=True):

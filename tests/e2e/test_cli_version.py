@@ -54,3 +54,42 @@ def test_commands_that_talk_to_no_model_do_not_load_httpx(tmp_path: object) -> N
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[-1] == "False"
+
+
+def test_every_subcommand_is_mapped_to_the_module_that_registers_it() -> None:
+    import argparse
+
+    from threadlog.actors.cli.main import COMMANDS, SUBCOMMANDS, build_parser
+
+    def names(parser: argparse.ArgumentParser) -> set[str]:
+        actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        return set(actions[0].choices)
+
+    assert names(build_parser()) == set(SUBCOMMANDS)
+    for name, module in SUBCOMMANDS.items():
+        assert module in COMMANDS
+        assert name in names(build_parser(name))
+        # the one-module parser holds that module's commands only
+        assert all(SUBCOMMANDS[other] == module for other in names(build_parser(name)))
+
+
+def test_a_listing_loads_neither_the_runtime_nor_the_log_renderer(tmp_path: object) -> None:
+    probe = (
+        "import sys; from threadlog.actors.cli.main import main; "
+        f"code = main(['list', '--json', '--home', {str(tmp_path)!r}]); "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'trio', 'structlog', 'rich', 'httpx', 'trio_websocket'}))"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "[]"
+
+
+def test_chosen_command_skips_global_options_and_their_values() -> None:
+    from threadlog.actors.cli.main import chosen_command
+
+    assert chosen_command(["--home", "list", "read", "x"]) == "read"  # a home named "list"
+    assert chosen_command(["--log-format", "json", "list"]) == "list"
+    assert chosen_command(["--home=/h", "serve"]) == "serve"
+    assert chosen_command(["frobnicate"]) is None
+    assert chosen_command(["--help"]) is None
