@@ -29,6 +29,11 @@ from threadlog.events.ops import TextUserInput
 from threadlog.store.appender import RolloutAppender
 
 SAYS = 20  # messages per turn; each is 2 events (agent_message + response item)
+# How a turn's 45 lines reach the log: the turn's start (task_started, the user's message as
+# response item and event, turn_context) in one append, each message's two lines in one,
+# task_complete alone. The raw appender replays exactly this.
+TURN_APPENDS = (4, *([2] * SAYS), 1)
+TURNS_ALONE = 20  # the 1-thread case runs this many turns, so its figure is stable
 
 
 def driver() -> ScriptedDriver:
@@ -36,8 +41,8 @@ def driver() -> ScriptedDriver:
     return ScriptedDriver(default=[Say(text=f"message {n}") for n in range(SAYS)])
 
 
-async def events_per_second(home: Path, threads: int) -> tuple[float, int]:
-    """One turn on each of ``threads`` threads concurrently, after a warm-up turn each
+async def events_per_second(home: Path, threads: int, turns: int) -> tuple[float, int]:
+    """``turns`` turns on each of ``threads`` threads concurrently, after a warm-up turn each
     (materialization, with its git probe, is not what is measured); events/s and events."""
     async with Runtime(home, driver=driver(), defaults=ThreadSettings(cwd=str(home))) as rt:
         ids = [(await rt.start_thread()).id for _ in range(threads)]
@@ -50,17 +55,19 @@ async def events_per_second(home: Path, threads: int) -> tuple[float, int]:
             for tid in ids:
 
                 async def one(tid: str = tid) -> None:
-                    await rt.start_turn(tid, [TextUserInput("go")])
-                    await rt.wait_turn(tid)
+                    for _ in range(turns):
+                        await rt.start_turn(tid, [TextUserInput("go")])
+                        await rt.wait_turn(tid)
 
                 nursery.start_soon(one)
         elapsed = time.perf_counter() - start
-    events = threads * (SAYS * 2 + 5)  # + task_started, user message x2, turn_context, complete
+    events = threads * turns * sum(TURN_APPENDS)
     return events / elapsed, events
 
 
-def raw_appender(home: Path, threads: int, lines_per_thread: int) -> float:
-    """Events/s for the store's appender alone: one append per event, fsync'd, per file."""
+def raw_appender(home: Path, threads: int, turns: int) -> float:
+    """Events/s for the store's appender alone, appending the runtime's lines in the
+    runtime's appends (``TURN_APPENDS``), fsync'd, from 40 OS threads."""
     import threading
 
     line = (
@@ -74,8 +81,9 @@ def raw_appender(home: Path, threads: int, lines_per_thread: int) -> float:
 
     def work(chunk: list[RolloutAppender]) -> None:
         for appender in chunk:
-            for _ in range(lines_per_thread):
-                appender.append(line)
+            for _ in range(turns):
+                for size in TURN_APPENDS:
+                    appender.append(line * size)
 
     chunks = [appenders[i::workers] for i in range(workers)]
     start = time.perf_counter()
@@ -87,7 +95,7 @@ def raw_appender(home: Path, threads: int, lines_per_thread: int) -> float:
     elapsed = time.perf_counter() - start
     for a in appenders:
         a.close()
-    return threads * lines_per_thread / elapsed
+    return threads * turns * sum(TURN_APPENDS) / elapsed
 
 
 async def memory_per_idle_actor(home: Path, count: int) -> float:
@@ -135,8 +143,9 @@ async def main() -> None:
     with tempfile.TemporaryDirectory(dir=Path.cwd()) as tmp:
         base = Path(tmp)
         for threads in (1, 1000):
-            rate, events = await events_per_second(base / f"rt-{threads}", threads)
-            raw = raw_appender(base / f"raw-{threads}", threads, events // threads)
+            turns = TURNS_ALONE if threads == 1 else 1
+            rate, _ = await events_per_second(base / f"rt-{threads}", threads, turns)
+            raw = raw_appender(base / f"raw-{threads}", threads, turns)
             print(
                 f"{threads:5d} threads: runtime {rate:10,.0f} events/s   raw appender "
                 f"{raw:10,.0f} events/s   ratio {rate / raw:5.2f}"

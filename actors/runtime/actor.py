@@ -27,6 +27,7 @@ from threadlog.actors.runtime.active_turn import ActiveTurn
 from threadlog.actors.runtime.host_calls import HostCalls
 from threadlog.actors.runtime.live_turn import LiveTurn
 from threadlog.actors.runtime.prompting import context_messages, prompt_context, turn_context
+from threadlog.actors.runtime.quick_lock import QuickLock
 from threadlog.actors.runtime.recorder import Recorder
 from threadlog.actors.runtime.services import ActorServices
 from threadlog.actors.runtime.settings import ThreadSettings
@@ -149,7 +150,7 @@ class ThreadActor:
         self.active: ActiveTurn | None = None
         self.realtime: RealtimeSession | None = None
         self.announcer = Announcer(self._thread_id)
-        self._emit_lock = trio.Lock()
+        self._emit_lock = QuickLock()
         self._send, self._receive = trio.open_memory_channel[_Request](MAILBOX_SIZE)
         self.stopped = trio.Event()
         self._stopping = False

@@ -62,6 +62,7 @@ async def fork(
         meta,
         mode=mode,
         durability=registry.durability,
+        appends=registry.appends,
     )
     await recorder.write_lines([line.raw + b"\n" for line in copied if line.raw])
     await recorder.persist()

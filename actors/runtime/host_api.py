@@ -158,6 +158,7 @@ class Runtime:
             registry.syncer.index = registry.index
         nursery = await self._stack.enter_async_context(trio.open_nursery())
         registry.nursery = nursery
+        registry.appends.start()
         nursery.start_soon(registry.syncer.run)
         if self.passivation_timeout > 0:
             nursery.start_soon(self._sweep_idle)
@@ -191,6 +192,7 @@ class Runtime:
                 actor.stop()
                 await actor.stopped.wait()
             await self.registry.syncer.flush()
+            await self.registry.appends.aclose()  # what is in flight still completes
 
     async def _sweep_idle(self) -> None:
         """Passivate actors idle for longer than the timeout."""
@@ -281,7 +283,14 @@ class Runtime:
             dynamic_tools=list(dynamic_tools) if dynamic_tools else None,
         )
         ref = registry.logs.allocate(thread_id, datetime.now())
-        recorder = Recorder(registry.logs, ref, meta, mode=mode, durability=registry.durability)
+        recorder = Recorder(
+            registry.logs,
+            ref,
+            meta,
+            mode=mode,
+            durability=registry.durability,
+            appends=registry.appends,
+        )
         actor = await registry.spawn_actor(ThreadActor(registry, recorder, settings), mode)
         thread = await actor.read_view(include_turns=False)
         self.publish(notes.thread_started(thread))

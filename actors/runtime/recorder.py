@@ -7,9 +7,10 @@ log's ref from the start, but nothing exists (no directory, no file, no index ro
 ``persist()``: the first user turn, a fork or a rename. Items
 recorded before that wait in memory, in order; ``persist`` writes ``session_meta`` (with
 git facts of the cwd) and then those items. Every item passes the persistence policy of its
-thread's mode first. Appends run in a worker thread and are shielded from cancellation, so
-an interrupt can never leave half a line; in ``fsync`` mode an append returns once its
-bytes are on disk.
+thread's mode first. Appends run in a worker thread (batched with the other actors'
+through the runtime's ``AppendBatcher``) and are shielded from cancellation, so an
+interrupt can never leave half a line; in ``fsync`` mode an append returns once its bytes
+are on disk.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from collections.abc import Callable, Sequence
 import msgspec
 import trio
 
+from threadlog.actors.runtime.append_batcher import AppendBatcher
+from threadlog.actors.runtime.quick_lock import QuickLock
 from threadlog.actors.shell.gitinfo import collect_git_info
 from threadlog.events import RolloutLine, encode_line
 from threadlog.events.rollout import RolloutItem, SessionMeta
@@ -41,6 +44,7 @@ class Recorder:
         mode: PersistenceMode,
         durability: Durability,
         clock_ms: Callable[[], int] = wall_clock_ms,
+        appends: AppendBatcher | None = None,
     ) -> None:
         self.logs = logs
         self.ref = ref
@@ -48,10 +52,11 @@ class Recorder:
         self.mode: PersistenceMode = mode
         self.durability: Durability = durability
         self.clock_ms = clock_ms
+        self.appends = appends
         self.materialized = False
         self._pending: list[bytes] = []
         self._writer: LogWriter | None = None
-        self._lock = trio.Lock()
+        self._lock = QuickLock()
         self.position = LogPosition()
 
     @classmethod
@@ -63,12 +68,13 @@ class Recorder:
         *,
         mode: PersistenceMode,
         durability: Durability,
+        appends: AppendBatcher | None = None,
     ) -> Recorder:
         """A recorder appending to an existing log (resume: no new ``session_meta``).
 
         Raises ``WriterLockedError`` when another writer holds the log.
         """
-        recorder = cls(logs, ref, meta, mode=mode, durability=durability)
+        recorder = cls(logs, ref, meta, mode=mode, durability=durability, appends=appends)
         writer = await trio.to_thread.run_sync(lambda: logs.open_writer(ref, durability=durability))
         recorder._writer = writer
         recorder.position = writer.position
@@ -106,6 +112,9 @@ class Recorder:
         writer = self._writer
         assert writer is not None
         expected = self.position
+        if self.appends is not None:  # on the runtime's I/O pool; cannot be cancelled
+            self.position = await self.appends.append(writer, lines, expected)
+            return
         with trio.CancelScope(shield=True):
             self.position = await trio.to_thread.run_sync(
                 lambda: writer.append(lines, expected=expected)

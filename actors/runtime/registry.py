@@ -20,6 +20,7 @@ import trio
 
 from threadlog.actors.drivers.protocol import Driver
 from threadlog.actors.runtime.actor import ThreadActor
+from threadlog.actors.runtime.append_batcher import AppendBatcher
 from threadlog.actors.runtime.host_calls import HostCalls
 from threadlog.actors.runtime.index_sync import IndexSyncer
 from threadlog.actors.runtime.loader import load_thread
@@ -73,6 +74,7 @@ class ThreadRegistry:
         self.defaults = defaults
         self.index: IndexStore | None = None
         self.syncer = IndexSyncer(logs, None, index_interval)
+        self.appends = AppendBatcher()
         self.subscribers = Subscribers()
         self.nursery: trio.Nursery | None = None
         self._actors: dict[str, ThreadActor] = {}
@@ -204,7 +206,12 @@ class ThreadRegistry:
             chosen: PersistenceMode = mode or self.mode_of(tid)
             try:
                 recorder = await Recorder.reopen(
-                    self.logs, loaded.ref, loaded.meta, mode=chosen, durability=self.durability
+                    self.logs,
+                    loaded.ref,
+                    loaded.meta,
+                    mode=chosen,
+                    durability=self.durability,
+                    appends=self.appends,
                 )
             except WriterLockedError as exc:
                 raise ThreadLockedError(f"cannot open thread {tid} for writing: {exc}") from None
