@@ -134,7 +134,34 @@ CREATE INDEX idx_threads_list_recency
     WHERE first_user_message <> '';
 """
 
-MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2, _V3, _V4, _V5, _V6)
+# A search term of three characters or more is answered by this trigram index of the
+# listing's searchable text (title and name) instead of a scan: FTS5's trigram tokenizer,
+# case-sensitive, matches any substring, which is ``instr``'s meaning. The index holds the
+# columns as stored (external content) and triggers keep it in step; an update that leaves
+# both columns as they were (most upserts) touches nothing.
+_V7: Final = """
+CREATE VIRTUAL TABLE threads_search USING fts5(
+    title, name, content='threads', content_rowid='rowid',
+    tokenize='trigram case_sensitive 1'
+);
+CREATE TRIGGER threads_search_insert AFTER INSERT ON threads BEGIN
+    INSERT INTO threads_search(rowid, title, name) VALUES (new.rowid, new.title, new.name);
+END;
+CREATE TRIGGER threads_search_delete AFTER DELETE ON threads BEGIN
+    INSERT INTO threads_search(threads_search, rowid, title, name)
+        VALUES ('delete', old.rowid, old.title, old.name);
+END;
+CREATE TRIGGER threads_search_update AFTER UPDATE OF title, name ON threads
+    WHEN old.title IS NOT new.title OR old.name IS NOT new.name
+BEGIN
+    INSERT INTO threads_search(threads_search, rowid, title, name)
+        VALUES ('delete', old.rowid, old.title, old.name);
+    INSERT INTO threads_search(rowid, title, name) VALUES (new.rowid, new.title, new.name);
+END;
+INSERT INTO threads_search(threads_search) VALUES ('rebuild');
+"""
+
+MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
 """Migration ``i`` takes ``user_version`` ``i`` to ``i + 1``."""
 
 LATEST_VERSION: Final = len(MIGRATIONS)

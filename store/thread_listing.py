@@ -28,8 +28,9 @@ _INDEX: Final = {
 }
 
 
-def build_list_sql(query: ThreadQuery) -> tuple[str, list[Any]]:
-    """The SQL and bindings of a listing query (exposed so tests can EXPLAIN it)."""
+def build_list_sql(query: ThreadQuery, *, rare: bool = False) -> tuple[str, list[Any]]:
+    """The SQL and bindings of a listing query (exposed so tests can EXPLAIN it); ``rare``
+    says a search term has few matches (``count_matches``)."""
     query.validate()
     column = _COLUMN[query.sort_key]
     where = ["archived = ?", "first_user_message <> ''"]
@@ -47,21 +48,57 @@ def build_list_sql(query: ThreadQuery) -> tuple[str, list[Any]]:
     if query.cwd is not None:
         where.append("cwd = ?")
         args.append(query.cwd)
-    if query.search:
+    source = f"INDEXED BY {_INDEX[query.sort_key]}"
+    if query.search and not searchable(query.search):
         where.append("(instr(title, ?) > 0 OR instr(coalesce(name, ''), ?) > 0)")
         args += [query.search, query.search]
+    elif query.search:
+        where.append(
+            "threads.rowid IN (SELECT rowid FROM threads_search WHERE threads_search MATCH ?)"
+        )
+        args.append(match_phrase(query.search))
+        if rare:  # few matches: look them up and sort them, rather than walk the index
+            source = "NOT INDEXED"
     order = "DESC" if query.direction == "desc" else "ASC"
     sql = (
-        f"SELECT {SELECT_COLUMNS} FROM threads INDEXED BY {_INDEX[query.sort_key]} "
+        f"SELECT {SELECT_COLUMNS} FROM threads {source} "
         f"WHERE {' AND '.join(where)} ORDER BY {column} {order}, id {order} LIMIT ?"
     )
     args.append(query.limit + 1)
     return sql, args
 
 
+RARE_MATCHES: Final = 1500
+"""Below this many matches a search page sorts its matches; above, it walks the listing
+index and keeps the matching rows (a page then fills after about limit * rows / matches
+rows). Near sqrt(limit * rows) for 100,000 rows, where the two cost the same."""
+
+
+def searchable(term: str) -> bool:
+    """Whether the trigram index can answer ``term`` (three characters or more)."""
+    return len(term) >= 3
+
+
+def match_phrase(term: str) -> str:
+    """``term`` as one FTS5 phrase: matched literally, as a substring."""
+    return '"' + term.replace('"', '""') + '"'
+
+
+def count_matches(db: StateDb, term: str, limit: int) -> int:
+    """How many rows match ``term``, counting no further than ``limit``."""
+    rows = db.query(
+        "SELECT count(*) FROM (SELECT 1 FROM threads_search WHERE threads_search MATCH ? LIMIT ?)",
+        [match_phrase(term), limit],
+    )
+    return int(rows[0][0])
+
+
 def page_threads(db: StateDb, query: ThreadQuery) -> ThreadPage:
     """One page of threads (hidden: rows without a first user message)."""
-    sql, args = build_list_sql(query)
+    rare = bool(query.search) and searchable(query.search or "")
+    if rare:
+        rare = count_matches(db, query.search or "", RARE_MATCHES) < RARE_MATCHES
+    sql, args = build_list_sql(query, rare=rare)
     if query.source_kinds is not None and not query.source_kinds:
         return ThreadPage(rows=[], next_anchor=None)
     rows = [row_from_sql(r) for r in db.query(sql, args)]

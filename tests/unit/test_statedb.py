@@ -11,7 +11,7 @@ from pathlib import Path
 import apsw
 import msgspec
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from threadlog.events.ids import Uuid7Generator
@@ -355,3 +355,62 @@ def test_eight_processes_race_for_the_lease_and_one_wins(tmp_path: Path) -> None
     start.touch()
     results = [proc.communicate(timeout=60)[0].strip() for proc in procs]
     assert sorted(results) == ["claimed"] + ["refused"] * 7
+
+
+# --- search through the trigram index ---------------------------------------------------
+
+WORDS = ("alpha", "Beta", "gamma", "δέλτα", 'quo"te', "x", "ab")
+
+
+def _scan(rows: dict[str, tuple[str, str | None]], term: str) -> set[str]:
+    """What instr (today's meaning) finds: a case-sensitive substring of title or name."""
+    return {tid for tid, (title, name) in rows.items() if term in title or term in (name or "")}
+
+
+@given(
+    st.lists(st.tuples(st.lists(st.sampled_from(WORDS), max_size=4), st.booleans()), max_size=12),
+    st.sampled_from(["alp", "lpha B", "Beta", "beta", "δέλ", 'o"t', "xab", "ab", "x", "zzz", " g"]),
+)
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_a_search_finds_exactly_what_a_scan_finds(
+    tmp_path_factory: pytest.TempPathFactory, docs: list[tuple[list[str], bool]], term: str
+) -> None:
+    db = StateDb.for_home(tmp_path_factory.mktemp("search"), clock_ms=Clock())
+    gen = Uuid7Generator(clock_ms=lambda: NOW)
+    rows: dict[str, tuple[str, str | None]] = {}
+    for n, (words, named) in enumerate(docs):
+        tid = gen()
+        title = " ".join(words) or "t"
+        name = " ".join(reversed(words)) + " named" if named else None
+        db.upsert_thread(make_row(tid, n, title=title, first_user_message=title))
+        if named:
+            db.set_name(tid, name)
+        rows[tid] = (title, name)
+    # a rename and a delete keep the index in step
+    if rows:
+        first = next(iter(rows))
+        db.set_name(first, "renamed alpha")
+        rows[first] = (rows[first][0], "renamed alpha")
+        last = list(rows)[-1]
+        if last != first:
+            db.delete_thread(last)
+            del rows[last]
+    page = page_threads(db, ThreadQuery(search=term, limit=100))
+    assert {r.id for r in page.rows} == _scan(rows, term)
+    db.close()
+
+
+@pytest.mark.parametrize("rare", [True, False])
+def test_a_search_page_is_served_by_the_trigram_index(db: StateDb, rare: bool) -> None:
+    query = ThreadQuery(search="hello", limit=25)
+    sql, args = build_list_sql(query, rare=rare)
+    plan = " | ".join(row[3] for row in db.query("EXPLAIN QUERY PLAN " + sql, args))
+    assert "VIRTUAL TABLE INDEX" in plan and "threads_search" in plan, plan
+    if rare:  # the matches are looked up by rowid, then sorted
+        assert "USING INTEGER PRIMARY KEY" in plan, plan
+    else:  # the listing index is walked in order, keeping the matches
+        assert "USING INDEX idx_threads_list" in plan and "TEMP B-TREE" not in plan, plan
+    short = build_list_sql(ThreadQuery(search="he", limit=25))[0]
+    assert "instr(" in short and "threads_search" not in short  # too short for trigrams
