@@ -10,6 +10,7 @@ does not. Blocking I/O: callers in trio run these in worker threads.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -100,9 +101,45 @@ class FileLogStore:
 
     def __init__(self, home: Path) -> None:
         self.home = home
+        self._real_home: str | None = None
 
-    def ref_of(self, path: Path) -> LogRef:
-        """The ref of a rollout file (its name gives the thread id and creation time)."""
+    def _existing_file_inside(self, location: str) -> str | None:
+        """``location``'s path below the home (``/``-separated) if it is a regular file
+        there with no symlink on the way; else None.
+
+        As exact as ``ensure_inside`` (which resolves every component from ``/``) but it
+        walks only the components below the home, whose real path is resolved once: a
+        listing checks every row it returns, and the full resolution was most of a page.
+        """
+        if self._real_home is None:
+            self._real_home = str(self.home.resolve())
+        norm = os.path.normpath(location)
+        for base in (self._real_home, os.path.normpath(str(self.home))):
+            if norm.startswith(base + os.sep):
+                relative = norm[len(base) + 1 :]
+                break
+        else:
+            return None
+        current, mode = self._real_home, 0
+        parts = relative.split(os.sep)
+        for part in parts:
+            current = os.path.join(current, part)
+            try:
+                mode = os.lstat(current).st_mode
+            except OSError:
+                return None
+            if stat.S_ISLNK(mode):  # rare: the resolving check decides
+                path = Path(location)
+                try:
+                    ensure_inside(self.home, path)
+                except ValueError:
+                    return None
+                return watermark(self.home, path) if path.is_file() else None
+        return "/".join(parts) if stat.S_ISREG(mode) else None
+
+    def ref_of(self, path: Path, key: str | None = None) -> LogRef:
+        """The ref of a rollout file (its name gives the thread id and creation time);
+        ``key``: its watermark, when the caller has it already."""
         parsed = parse_rollout_file_name(path.name)
         if parsed is None:
             raise ValueError(f"not a rollout file name: {path.name}")
@@ -110,7 +147,7 @@ class FileLogStore:
             thread_id=parsed.thread_id,
             location=str(path),
             archived=path.parent.name == ARCHIVED_DIR,
-            key=watermark(self.home, path),
+            key=key if key is not None else watermark(self.home, path),
             created_ms=int(parsed.timestamp.timestamp() * 1000),
         )
 
@@ -226,13 +263,10 @@ class FileLogStore:
     def ref_at(self, location: str) -> LogRef | None:
         """The rollout file at ``location`` if it still exists inside this home."""
         path = Path(location)
-        try:
-            ensure_inside(self.home, path)
-        except ValueError:
+        if parse_rollout_file_name(path.name) is None:
             return None
-        if parse_rollout_file_name(path.name) is None or not path.is_file():
-            return None
-        return self.ref_of(path)
+        key = self._existing_file_inside(location)
+        return None if key is None else self.ref_of(path, key)
 
     def archive(self, ref: LogRef) -> LogRef:
         """Move a live rollout (and the thread's older files) into ``archived_sessions/``,

@@ -49,16 +49,19 @@ def build_list_sql(query: ThreadQuery, *, rare: bool = False) -> tuple[str, list
         where.append("cwd = ?")
         args.append(query.cwd)
     source = f"INDEXED BY {_INDEX[query.sort_key]}"
-    if query.search and not searchable(query.search):
-        where.append("(instr(title, ?) > 0 OR instr(coalesce(name, ''), ?) > 0)")
-        args += [query.search, query.search]
-    elif query.search:
+    if query.search and rare:
+        # few matches: the trigram index finds them, and they are sorted
         where.append(
             "threads.rowid IN (SELECT rowid FROM threads_search WHERE threads_search MATCH ?)"
         )
         args.append(match_phrase(query.search))
-        if rare:  # few matches: look them up and sort them, rather than walk the index
-            source = "NOT INDEXED"
+        source = "NOT INDEXED"
+    elif query.search:
+        # many matches (or a term too short for trigrams): walk the listing index in
+        # order, keeping the rows that contain the term; a page fills after about
+        # limit * rows / matches rows
+        where.append("(instr(title, ?) > 0 OR instr(coalesce(name, ''), ?) > 0)")
+        args += [query.search, query.search]
     order = "DESC" if query.direction == "desc" else "ASC"
     sql = (
         f"SELECT {SELECT_COLUMNS} FROM threads {source} "
@@ -69,9 +72,10 @@ def build_list_sql(query: ThreadQuery, *, rare: bool = False) -> tuple[str, list
 
 
 RARE_MATCHES: Final = 1500
-"""Below this many matches a search page sorts its matches; above, it walks the listing
-index and keeps the matching rows (a page then fills after about limit * rows / matches
-rows). Near sqrt(limit * rows) for 100,000 rows, where the two cost the same."""
+"""Below this many matches a search page looks its matches up in the trigram index and
+sorts them; from this many on it walks the listing index and keeps the matching rows (a
+page then fills after about limit * rows / matches rows). Near sqrt(limit * rows) for
+100,000 rows, where the two cost the same."""
 
 
 def searchable(term: str) -> bool:

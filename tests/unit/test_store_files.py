@@ -314,3 +314,37 @@ def test_empty_names_and_bad_ids_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="invalid thread id"):
         append_thread_name(tmp_path, "../x", "name", "t")
     assert find_thread_name(tmp_path, TID) is None
+
+
+def test_ref_at_finds_only_regular_files_inside_the_home(tmp_path: Path) -> None:
+    from threadlog.store.files import FileLogStore
+
+    home = tmp_path / "home"
+    tid = "01a20ab1-0ea2-7d20-b9b7-cee0ff50827c"
+    path = new_rollout_path(home, tid, datetime(2026, 1, 2, 3, 4, 5))
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"{}\n")
+    logs = FileLogStore(home)
+    ref = logs.ref_at(str(path))
+    assert ref is not None and ref.thread_id == tid and ref.key == watermark(home, path)
+    assert logs.ref_at(str(path) + ".gone") is None
+    # a name that is not a rollout's, a path that leaves the home, a directory
+    assert logs.ref_at(str(path.parent / "notes.txt")) is None
+    outside = tmp_path / path.name
+    outside.write_bytes(b"{}\n")
+    assert logs.ref_at(str(home / "sessions" / ".." / ".." / path.name)) is None
+    # a symlink out of the home is refused; one that stays inside is followed
+    escape = path.parent / rollout_file_name(
+        datetime(2026, 1, 2, 3, 4, 6), tid.replace("0ea2", "0ea3")
+    )
+    escape.symlink_to(outside)
+    assert logs.ref_at(str(escape)) is None
+    inside = path.parent / rollout_file_name(
+        datetime(2026, 1, 2, 3, 4, 7), tid.replace("0ea2", "0ea4")
+    )
+    inside.symlink_to(path)
+    assert logs.ref_at(str(inside)) is not None
+    # through the home's real path too, when the home itself is reached by a symlink
+    alias = tmp_path / "alias"
+    alias.symlink_to(home)
+    assert FileLogStore(alias).ref_at(str(alias / path.relative_to(home))) is not None
