@@ -16,6 +16,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final
@@ -218,12 +220,48 @@ def rollout_paths_of(home: Path, thread_id: str, *, archived: bool | None = None
                 continue
         if not found:
             # Not a UUIDv7, or a file outside its date folders: look everywhere.
-            found = [
-                p for p in iter_rollout_files(home, archived=False) if _is_file_of(p.name, tid)
-            ]
+            found = list(_files_by_thread(home, archived=False).get(tid, ()))
     if archived is True or (archived is None and not found):
-        found = [p for p in iter_rollout_files(home, archived=True) if _is_file_of(p.name, tid)]
+        found = list(_files_by_thread(home, archived=True).get(tid, ()))
     return sorted(set(found), key=file_order)
+
+
+_walks: ContextVar[dict[tuple[str, bool], dict[str, list[Path]]] | None] = ContextVar(
+    "threadlog_walks", default=None
+)
+
+
+@contextmanager
+def one_walk_per_home() -> Iterator[None]:
+    """Within this block a whole-home lookup walks the home once and reuses that walk.
+
+    A lookup that misses the date folders walks every file; a backfill meets many such
+    lookups (forks of threads that are not there), which made it quadratic in the number
+    of files. The backfill reads a snapshot anyway, so it runs in this block; everything
+    else walks afresh and sees the files as they are now.
+    """
+    token = _walks.set({})
+    try:
+        yield
+    finally:
+        _walks.reset(token)
+
+
+def _files_by_thread(home: Path, *, archived: bool) -> dict[str, list[Path]]:
+    """Every rollout of the home by thread id (one walk per home inside
+    ``one_walk_per_home``)."""
+    cache = _walks.get()
+    key = (str(home), archived)
+    if cache is not None and key in cache:
+        return cache[key]
+    found: dict[str, list[Path]] = {}
+    for path in iter_rollout_files(home, archived=archived):
+        parsed = parse_rollout_file_name(path.name)
+        if parsed is not None:
+            found.setdefault(parsed.thread_id, []).append(path)
+    if cache is not None:
+        cache[key] = found
+    return found
 
 
 def find_rollout_path(home: Path, thread_id: str, *, archived: bool | None = None) -> Path | None:

@@ -24,6 +24,7 @@ import msgspec
 
 from threadlog.events.rows import IndexEntry
 from threadlog.projections.index.indexer import extract_log
+from threadlog.store.layout import one_walk_per_home
 from threadlog.store.lazylog import get_logger
 from threadlog.store.lease import BACKFILL_LEASE_SECONDS
 from threadlog.store.ports import IndexStore, LogRef, LogStore
@@ -111,8 +112,22 @@ def run_backfill(
     """Run (or resume) the backfill under the lease; ``claim=False`` when already held.
 
     ``should_stop`` is asked between batches: when it says stop, the lease is given back
-    (status ``pending``, watermark kept) so the next run resumes at once.
+    (status ``pending``, watermark kept) so the next run resumes at once. One walk of the
+    home serves every whole-home lookup of the pass (it reads a snapshot anyway).
     """
+    with one_walk_per_home():
+        return _backfill_pass(logs, index, lease_seconds, batch_size, progress, claim, should_stop)
+
+
+def _backfill_pass(
+    logs: LogStore,
+    index: IndexStore,
+    lease_seconds: int,
+    batch_size: int,
+    progress: Callable[[BackfillProgress], None] | None,
+    claim: bool,
+    should_stop: Callable[[], bool] | None,
+) -> BackfillStats:
     started = time.perf_counter()
     if claim and not index.claim_backfill(lease_seconds):
         return BackfillStats(claimed=False, seconds=time.perf_counter() - started)

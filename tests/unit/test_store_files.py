@@ -348,3 +348,23 @@ def test_ref_at_finds_only_regular_files_inside_the_home(tmp_path: Path) -> None
     alias = tmp_path / "alias"
     alias.symlink_to(home)
     assert FileLogStore(alias).ref_at(str(alias / path.relative_to(home))) is not None
+
+
+def test_whole_home_lookups_walk_afresh_outside_a_backfill(tmp_path: Path) -> None:
+    from threadlog.store.layout import one_walk_per_home, rollout_paths_of
+
+    home = tmp_path / "home"
+    # not a UUIDv7 (no date to narrow the folders by): found by a walk of the home
+    tid = "3f2504e0-4f89-41d3-9a0c-0305e82c3301"
+    odd = home / "sessions" / "2026" / "01" / "02" / rollout_file_name(datetime(2026, 1, 2), tid)
+    odd.parent.mkdir(parents=True)
+    assert rollout_paths_of(home, tid) == []
+    odd.write_bytes(b"{}\n")
+    assert rollout_paths_of(home, tid) == [odd]  # no stale answer outside the block
+    with one_walk_per_home():
+        assert rollout_paths_of(home, tid) == [odd]
+        later = odd.with_name(rollout_file_name(datetime(2026, 1, 2, 1), tid))
+        later.write_bytes(b"{}\n")
+        # inside, the first walk serves every lookup: a snapshot, as the backfill reads
+        assert rollout_paths_of(home, tid) == [odd]
+    assert rollout_paths_of(home, tid) == [odd, later]
