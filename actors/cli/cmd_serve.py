@@ -183,6 +183,7 @@ async def _serve(
         realtime_transport=LoopbackTransport() if args.realtime_transport == "loopback" else None,
         persistence="extended" if args.persist_extended else "limited",
         defaults=defaults,
+        defer_index=True,  # initialize is answered before any index work
     )
     async with runtime:
         if listen.kind == "stdio":

@@ -95,9 +95,13 @@ class Runtime:
         index_interval: float = 0.05,
         logs: LogStore | None = None,
         index_store: IndexStore | None = None,
+        defer_index: bool = False,
     ) -> None:
         """``logs`` and ``index_store`` choose the storage backends (default: the rollout
-        files and ``threadlog.sqlite`` of ``home``); ``index=False`` runs without an index."""
+        files and ``threadlog.sqlite`` of ``home``); ``index=False`` runs without an index.
+        ``defer_index``: the index is opened (migrated, checked) in the background, so the
+        runtime is entered at once; ``ready`` is set when it is open (a server answers
+        ``initialize`` before that, and waits for it with any other request)."""
         self.home = Path(home).resolve()
         self.registry = ThreadRegistry(
             self.home,
@@ -130,6 +134,8 @@ class Runtime:
         self._stack = AsyncExitStack()
         self.backfill_done = trio.Event()
         self._stop_backfill = threading.Event()
+        self.defer_index = defer_index
+        self.ready = trio.Event()
 
     @property
     def index(self) -> IndexStore | None:
@@ -151,23 +157,43 @@ class Runtime:
     async def __aenter__(self) -> Runtime:
         await trio.to_thread.run_sync(make_private_dirs, self.home)
         registry = self.registry
-        if self.use_index:
-            registry.index = self._given_index or await trio.to_thread.run_sync(
-                SqliteIndex.for_home, self.home
-            )
-            registry.syncer.index = registry.index
         nursery = await self._stack.enter_async_context(trio.open_nursery())
         registry.nursery = nursery
         registry.appends.start()
         nursery.start_soon(registry.syncer.run)
         if self.passivation_timeout > 0:
             nursery.start_soon(self._sweep_idle)
-        index = registry.index
-        if index is not None and not await trio.to_thread.run_sync(index_is_usable, index):
-            nursery.start_soon(self._backfill)
+        if self.defer_index:
+            nursery.start_soon(self._open_index)
         else:
-            self.backfill_done.set()
+            await self._open_index()
         return self
+
+    async def _open_index(self) -> None:
+        """Open (and migrate, and check) the index; start a backfill if it is not complete.
+
+        ``ready`` is set after it, even when opening failed (the runtime then answers from
+        the logs alone): a waiting request must not wait for ever."""
+        registry = self.registry
+        try:
+            if self.use_index:
+                registry.index = self._given_index or await trio.to_thread.run_sync(
+                    SqliteIndex.for_home, self.home
+                )
+                registry.syncer.index = registry.index
+            index = registry.index
+            if index is not None and not await trio.to_thread.run_sync(index_is_usable, index):
+                assert registry.nursery is not None
+                registry.nursery.start_soon(self._backfill)
+            else:
+                self.backfill_done.set()
+        except BaseException:
+            self.backfill_done.set()
+            if not self.defer_index:
+                raise
+            log.exception("index_open_failed", home=str(self.home))
+        finally:
+            self.ready.set()
 
     async def __aexit__(self, *exc: object) -> None:
         try:

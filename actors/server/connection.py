@@ -258,6 +258,10 @@ class Server:
         await self.send(rpc.encode_result(request.id, answer))
 
     async def _handle(self, request: rpc.Request) -> None:
+        await self.runtime.ready.wait()  # initialize is answered before the index opens
+        await self._answer(request)
+
+    async def _answer(self, request: rpc.Request) -> None:
         handler = self.handlers.get(request.method)
         if handler is None:
             await self.send(
