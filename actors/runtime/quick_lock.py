@@ -4,8 +4,9 @@
 scheduler even when nobody else holds it. An actor takes two locks per recorded event (its
 emit lock and its recorder's), and at a thousand busy threads those trips were a large part
 of the trio thread's time. ``QuickLock`` takes a free lock at once and waits (with
-``trio.Lock``'s fairness) only when it is held; like any lock it guarantees exclusion, not
-a checkpoint.
+``trio.Lock``'s fairness) only when it is held. It still delivers a pending cancellation
+(``checkpoint_if_cancelled`` does not yield unless cancelled): an interrupted turn must stop
+at its next recorded event, as it did with ``trio.Lock``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class QuickLock:
         self._lock = trio.Lock()
 
     async def __aenter__(self) -> None:
+        await trio.lowlevel.checkpoint_if_cancelled()
         try:
             self._lock.acquire_nowait()
         except trio.WouldBlock:
