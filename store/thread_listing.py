@@ -28,26 +28,35 @@ _INDEX: Final = {
 }
 
 
-def build_list_sql(query: ThreadQuery, *, rare: bool = False) -> tuple[str, list[Any]]:
-    """The SQL and bindings of a listing query (exposed so tests can EXPLAIN it); ``rare``
-    says a search term has few matches (``count_matches``)."""
+def listing_filters(query: ThreadQuery, param: str = "?") -> tuple[str, list[str], list[Any]]:
+    """The sort column, the WHERE terms and their bindings every backend's listing shares
+    (``param``: the driver's placeholder); the search term is left to the backend."""
     query.validate()
     column = _COLUMN[query.sort_key]
-    where = ["archived = ?", "first_user_message <> ''"]
+    where = [f"archived = {param}", "first_user_message <> ''"]
     args: list[Any] = [int(query.archived)]
     if query.anchor is not None:
         op = "<" if query.direction == "desc" else ">"
-        where.append(f"({column}, id) {op} (?, ?)")
+        where.append(f"({column}, id) {op} ({param}, {param})")
         args += [int(query.anchor.value_ms), parse_thread_id(query.anchor.thread_id)]
     if query.model_providers:
-        where.append(f"model_provider IN ({', '.join('?' * len(query.model_providers))})")
+        marks = ", ".join([param] * len(query.model_providers))
+        where.append(f"model_provider IN ({marks})")
         args += list(query.model_providers)
     if query.source_kinds:
-        where.append(f"source_kind IN ({', '.join('?' * len(query.source_kinds))})")
+        marks = ", ".join([param] * len(query.source_kinds))
+        where.append(f"source_kind IN ({marks})")
         args += list(query.source_kinds)
     if query.cwd is not None:
-        where.append("cwd = ?")
+        where.append(f"cwd = {param}")
         args.append(query.cwd)
+    return column, where, args
+
+
+def build_list_sql(query: ThreadQuery, *, rare: bool = False) -> tuple[str, list[Any]]:
+    """The SQL and bindings of a listing query (exposed so tests can EXPLAIN it); ``rare``
+    says a search term has few matches (``count_matches``)."""
+    column, where, args = listing_filters(query)
     source = f"INDEXED BY {_INDEX[query.sort_key]}"
     if query.search and rare:
         # few matches: the trigram index finds them, and they are sorted

@@ -42,3 +42,12 @@ def corpus_root() -> Path:
     """The read-only compatibility corpus; the suite needs it (CI has it)."""
     assert CORPUS_ROOT.is_dir(), f"compatibility corpus not found at {CORPUS_ROOT}"
     return CORPUS_ROOT
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn() -> object:
+    """A running PostgreSQL (a throwaway cluster, or ``THREADLOG_TEST_POSTGRES``)."""
+    from tests.support.postgres import postgres_server
+
+    with postgres_server() as dsn:
+        yield dsn

@@ -1,11 +1,15 @@
-"""Every index store passes the index contract: SQLite and the in-memory index."""
+"""Every index store passes the index contract: SQLite, PostgreSQL and the in-memory index."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from threadlog.store.memory import MemoryIndex
+from threadlog.store.pg_index import PostgresIndex
 from threadlog.store.ports import IndexStore
 from threadlog.store.sqlite_index import SqliteIndex
 from threadlog.testing.contracts import IndexStoreContract
@@ -19,3 +23,29 @@ class TestSqliteIndex(IndexStoreContract):
 class TestMemoryIndex(IndexStoreContract):
     def make_index(self, root: Path, clock_ms: Callable[[], int]) -> IndexStore:
         return MemoryIndex(clock_ms=clock_ms)
+
+
+class TestPostgresIndex(IndexStoreContract):
+    """A real PostgreSQL server (started for the session); a schema of its own per index."""
+
+    dsn: str = ""
+    opened: list[PostgresIndex] = []
+
+    @pytest.fixture(scope="class", autouse=True)
+    @classmethod
+    def _server(cls, postgres_dsn: str) -> object:
+        cls.dsn = postgres_dsn
+        cls.opened = []
+        yield
+        for index in cls.opened:
+            index.close()
+
+    def make_index(self, root: Path, clock_ms: Callable[[], int]) -> IndexStore:
+        # one schema per root: two indexes made on one root share their rows, as two
+        # SqliteIndex on one file do
+        schema = "t_" + hashlib.sha256(str(root).encode()).hexdigest()[:20]
+        index = PostgresIndex(self.dsn, schema=schema, clock_ms=clock_ms, pool_size=2)
+        self.opened.append(index)
+        while len(self.opened) > 8:  # the examples of a property test each make one
+            self.opened.pop(0).close()
+        return index

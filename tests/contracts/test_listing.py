@@ -1,14 +1,18 @@
-"""Both listing paths (index and logs) agree, on files + SQLite and in memory."""
+"""Both listing paths (index and logs) agree: files + SQLite, files + PostgreSQL, memory."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+
 from threadlog.store.files import FileLogStore
 from threadlog.store.memory import MemoryIndex, MemoryLogStore
+from threadlog.store.pg_index import PostgresIndex
 from threadlog.store.ports import IndexStore, LogRef, LogStore
 from threadlog.store.sqlite_index import SqliteIndex
 from threadlog.testing.contracts import ListingContract
@@ -17,6 +21,34 @@ from threadlog.testing.contracts import ListingContract
 class TestFilesAndSqlite(ListingContract):
     def make_stores(self, root: Path, clock_ms: Callable[[], int]) -> tuple[LogStore, IndexStore]:
         return FileLogStore(root), SqliteIndex.for_home(root, clock_ms=clock_ms)
+
+    def settle(self, logs: LogStore, ref: LogRef, modified: datetime) -> None:
+        stamp = modified.timestamp()
+        os.utime(ref.location, (stamp, stamp))
+
+
+class TestFilesAndPostgres(ListingContract):
+    """The index on a real PostgreSQL server (a schema of its own per root)."""
+
+    dsn: str = ""
+    opened: list[PostgresIndex] = []
+
+    @pytest.fixture(scope="class", autouse=True)
+    @classmethod
+    def _server(cls, postgres_dsn: str) -> object:
+        cls.dsn = postgres_dsn
+        cls.opened = []
+        yield
+        for index in cls.opened:
+            index.close()
+
+    def make_stores(self, root: Path, clock_ms: Callable[[], int]) -> tuple[LogStore, IndexStore]:
+        schema = "l_" + hashlib.sha256(str(root).encode()).hexdigest()[:20]
+        index = PostgresIndex(self.dsn, schema=schema, clock_ms=clock_ms, pool_size=2)
+        self.opened.append(index)
+        while len(self.opened) > 8:
+            self.opened.pop(0).close()
+        return FileLogStore(root), index
 
     def settle(self, logs: LogStore, ref: LogRef, modified: datetime) -> None:
         stamp = modified.timestamp()

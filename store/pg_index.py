@@ -1,0 +1,536 @@
+"""The index port on PostgreSQL: ``PostgresIndex`` (psycopg 3, a connection pool).
+
+The same rows, listings, cursors, turn spans and backfill lease as ``SqliteIndex``, held
+to the same contract suite, for a deployment where many hosts share one index. Calls are
+blocking (the runtime makes them from trio worker threads, as for SQLite); each takes a
+pooled connection for one transaction. Everything lives in one schema of the database
+(``schema``, default ``threadlog``), created on first use; migrations are forward-only and
+versioned in ``threadlog_schema``. Every value, the search term included, is a bound
+parameter; the schema name is checked to be a plain identifier before it is spliced.
+A batch of rows is upserted with one statement (``unnest`` of column arrays).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Final
+
+import msgspec
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from threadlog.events.ids import parse_thread_id
+from threadlog.events.rollout import DynamicToolSpec
+from threadlog.events.rows import (
+    Anchor,
+    IndexEntry,
+    LogPosition,
+    ThreadPage,
+    ThreadQuery,
+    ThreadRow,
+    TurnIndexState,
+    TurnSpan,
+)
+from threadlog.store.clock import wall_clock_ms
+from threadlog.store.lease import BACKFILL_LEASE_SECONDS, lease_holder
+from threadlog.store.ports import BackfillState
+from threadlog.store.statedb import COLUMNS, SELECT_COLUMNS, row_from_sql
+from threadlog.store.thread_listing import listing_filters
+
+_SCHEMA_NAME: Final = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_LIVE_WINDOW_MS: Final = 1000
+_SPAN_COLUMNS: Final = "turn_id, log_location, start_offset, end_offset, ordinal"
+
+_V1: Final = """
+CREATE TABLE threads (
+    id TEXT PRIMARY KEY,
+    rollout_path TEXT NOT NULL,
+    created_at_ms BIGINT NOT NULL,
+    updated_at_ms BIGINT NOT NULL,
+    source TEXT NOT NULL,
+    source_kind TEXT NOT NULL,
+    model_provider TEXT NOT NULL,
+    cwd TEXT NOT NULL,
+    title TEXT NOT NULL,
+    first_user_message TEXT NOT NULL,
+    name TEXT,
+    cli_version TEXT NOT NULL,
+    model TEXT,
+    reasoning_effort TEXT,
+    sandbox_policy TEXT NOT NULL,
+    approval_mode TEXT NOT NULL,
+    tokens_used BIGINT NOT NULL,
+    archived BOOLEAN NOT NULL,
+    archived_at_ms BIGINT,
+    git_sha TEXT,
+    git_branch TEXT,
+    git_origin_url TEXT,
+    agent_nickname TEXT,
+    agent_role TEXT,
+    forked_from_id TEXT,
+    memory_mode TEXT NOT NULL,
+    originator TEXT NOT NULL,
+    thread_source TEXT,
+    history_mode TEXT NOT NULL,
+    recency_at_ms BIGINT,
+    first_turn_id TEXT,
+    session_id TEXT,
+    log_offset BIGINT NOT NULL,
+    log_identity TEXT NOT NULL
+);
+CREATE INDEX threads_list_created ON threads (archived, created_at_ms, id)
+    WHERE first_user_message <> '';
+CREATE INDEX threads_list_updated ON threads (archived, updated_at_ms, id)
+    WHERE first_user_message <> '';
+CREATE INDEX threads_list_recency
+    ON threads (archived, (coalesce(recency_at_ms, created_at_ms)), id)
+    WHERE first_user_message <> '';
+-- the highest updated_at_ms ever stored: live writes are stamped after it (one row, so
+-- hosts writing at once queue on it instead of locking the table)
+CREATE TABLE thread_stamp (id INTEGER PRIMARY KEY, high BIGINT NOT NULL);
+INSERT INTO thread_stamp VALUES (1, 0);
+CREATE TABLE thread_dynamic_tools (
+    thread_id TEXT NOT NULL REFERENCES threads (id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL,
+    input_schema TEXT NOT NULL,
+    defer_loading BOOLEAN NOT NULL,
+    PRIMARY KEY (thread_id, position)
+);
+CREATE TABLE thread_turns (
+    thread_id TEXT NOT NULL REFERENCES threads (id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    turn_id TEXT NOT NULL,
+    log_location TEXT NOT NULL,
+    start_offset BIGINT NOT NULL,
+    end_offset BIGINT,
+    ordinal BIGINT,
+    PRIMARY KEY (thread_id, position)
+);
+CREATE INDEX thread_turns_ordinal ON thread_turns (thread_id, ordinal);
+CREATE TABLE thread_turns_state (
+    thread_id TEXT PRIMARY KEY REFERENCES threads (id) ON DELETE CASCADE,
+    turn_count INTEGER NOT NULL,
+    unordered INTEGER NOT NULL,
+    log_offset BIGINT NOT NULL,
+    log_identity TEXT NOT NULL
+);
+CREATE TABLE backfill_state (
+    id INTEGER PRIMARY KEY,
+    status TEXT NOT NULL,
+    last_watermark TEXT,
+    last_success_at BIGINT,
+    updated_at BIGINT NOT NULL,
+    holder TEXT
+);
+"""
+
+MIGRATIONS: Final[tuple[str, ...]] = (_V1,)
+"""Migration ``i`` takes the schema from version ``i`` to ``i + 1``; never edit one."""
+
+_TYPES: Final = {"archived": "boolean"}
+_BIGINT: Final = {
+    "created_at_ms", "updated_at_ms", "tokens_used", "archived_at_ms", "recency_at_ms",
+    "log_offset",
+}  # fmt: skip
+_UPSERT: Final = (
+    f"INSERT INTO threads ({SELECT_COLUMNS}) SELECT * FROM unnest("
+    + ", ".join(f"%s::{_TYPES.get(c, 'bigint' if c in _BIGINT else 'text')}[]" for c in COLUMNS)
+    + ") ON CONFLICT (id) DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c != "id")
+)
+
+
+def _values(row: ThreadRow) -> list[Any]:
+    fields = [getattr(row, c) for c in COLUMNS[:-2]]
+    return [*fields, row.log_position.offset, row.log_position.identity]
+
+
+class PostgresIndex:
+    """``IndexStore`` over one schema of a PostgreSQL database."""
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        schema: str = "threadlog",
+        clock_ms: Callable[[], int] = wall_clock_ms,
+        pool_size: int = 8,
+    ) -> None:
+        if not _SCHEMA_NAME.fullmatch(schema):
+            raise ValueError(f"not a plain schema name: {schema!r}")
+        self.schema = schema
+        self.clock_ms = clock_ms
+        self._pool = ConnectionPool(
+            dsn,
+            min_size=1,
+            max_size=pool_size,
+            kwargs={"options": f"-c search_path={schema}", "autocommit": False},
+            open=True,
+        )
+        self._migrate()
+
+    # --- plumbing -------------------------------------------------------------------------
+
+    @contextmanager
+    def _tx(self) -> Iterator[psycopg.Cursor[Any]]:
+        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            yield cur
+
+    def _migrate(self) -> None:
+        with self._tx() as cur:
+            # one migrator at a time, across hosts (a transaction-scoped advisory lock)
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.schema,))
+            cur.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
+            cur.execute("CREATE TABLE IF NOT EXISTS threadlog_schema (version INTEGER NOT NULL)")
+            cur.execute("SELECT version FROM threadlog_schema")
+            found = cur.fetchone()
+            version = int(found[0]) if found else 0
+            if version > len(MIGRATIONS):
+                raise RuntimeError(
+                    f"schema {self.schema} is at version {version}, newer than this threadlog"
+                )
+            for migration in MIGRATIONS[version:]:
+                cur.execute(migration)
+            if found is None:
+                cur.execute("INSERT INTO threadlog_schema VALUES (%s)", (len(MIGRATIONS),))
+            else:
+                cur.execute("UPDATE threadlog_schema SET version = %s", (len(MIGRATIONS),))
+
+    def _query(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
+        with self._tx() as cur:
+            cur.execute(sql, args)
+            return cur.fetchall()
+
+    # --- rows -----------------------------------------------------------------------------
+
+    def upsert(self, records: Sequence[IndexEntry], *, keep_git: bool = True) -> None:
+        """Insert or replace rows (one statement) and record dynamic tools, atomically."""
+        with self._tx() as cur:
+            self._upsert(cur, records, keep_git=keep_git)
+
+    def _upsert(
+        self, cur: psycopg.Cursor[Any], records: Sequence[IndexEntry], *, keep_git: bool
+    ) -> None:
+        if not records:
+            return
+        rows = {parse_thread_id(r.row.id): r for r in records}  # the last of an id wins
+        ids = list(rows)
+        git: dict[str, tuple[Any, Any, Any]] = {}
+        if keep_git:
+            cur.execute(
+                "SELECT id, git_sha, git_branch, git_origin_url FROM threads "
+                "WHERE id = ANY(%s) FOR UPDATE",
+                (ids,),
+            )
+            git = {r[0]: r[1:] for r in cur.fetchall() if any(r[1:])}
+        cur.execute("SELECT high FROM thread_stamp WHERE id = 1 FOR UPDATE")
+        high = cur.fetchone()
+        highest = int(high[0]) if high else 0
+        now = self.clock_ms()
+        stored: list[ThreadRow] = []
+        for tid, record in rows.items():
+            row = msgspec.structs.replace(record.row, id=tid)
+            if tid in git:
+                sha, branch, origin = git[tid]
+                row = msgspec.structs.replace(
+                    row, git_sha=sha, git_branch=branch, git_origin_url=origin
+                )
+            if row.updated_at_ms >= now - _LIVE_WINDOW_MS:  # a live write: after all others
+                row = msgspec.structs.replace(
+                    row, updated_at_ms=max(row.updated_at_ms, highest + 1)
+                )
+            highest = max(highest, row.updated_at_ms)
+            stored.append(row)
+        columns = list(zip(*(_values(r) for r in stored), strict=True))
+        cur.execute(_UPSERT, [list(c) for c in columns])
+        cur.execute("UPDATE thread_stamp SET high = %s WHERE id = 1", (highest,))
+        for row in stored:
+            record = rows[row.id]
+            for position, tool in enumerate(record.dynamic_tools):
+                cur.execute(
+                    "INSERT INTO thread_dynamic_tools (thread_id, position, name, description, "
+                    "input_schema, defer_loading) VALUES (%s, %s, %s, %s, %s, %s) "
+                    "ON CONFLICT (thread_id, position) DO NOTHING",
+                    (
+                        row.id,
+                        position,
+                        tool.name,
+                        tool.description,
+                        msgspec.json.encode(tool.input_schema).decode(),
+                        tool.defer_loading,
+                    ),
+                )
+            if record.turns is not None:
+                self._write_turns(cur, row.id, record)
+
+    @staticmethod
+    def _write_turns(cur: psycopg.Cursor[Any], thread_id: str, record: IndexEntry) -> None:
+        assert record.turns is not None
+        start = record.turns_from
+        cur.execute(
+            "SELECT turn_count, unordered FROM thread_turns_state WHERE thread_id = %s",
+            (thread_id,),
+        )
+        state = cur.fetchone()
+        count, unordered = (int(state[0]), int(state[1])) if state else (0, 0)
+        if start > count:
+            raise ValueError(f"turn spans from {start} would leave a gap after {count}")
+        cur.execute(
+            "SELECT count(*) FROM thread_turns WHERE thread_id = %s AND position >= %s "
+            "AND ordinal IS NULL",
+            (thread_id, start),
+        )
+        dropped = int(cur.fetchone()[0])  # type: ignore[index]
+        cur.execute(
+            "DELETE FROM thread_turns WHERE thread_id = %s AND position >= %s", (thread_id, start)
+        )
+        if record.turns:
+            cur.executemany(
+                "INSERT INTO thread_turns (thread_id, position, turn_id, log_location, "
+                "start_offset, end_offset, ordinal) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                [
+                    (thread_id, n, t.turn_id, t.log_location, t.start_offset, t.end_offset,
+                     t.ordinal)
+                    for n, t in enumerate(record.turns, start)
+                ],
+            )  # fmt: skip
+        added = sum(1 for t in record.turns if t.ordinal is None)
+        position = record.row.log_position
+        cur.execute(
+            "INSERT INTO thread_turns_state (thread_id, turn_count, unordered, log_offset, "
+            "log_identity) VALUES (%s, %s, %s, %s, %s) ON CONFLICT (thread_id) DO UPDATE SET "
+            "turn_count = EXCLUDED.turn_count, unordered = EXCLUDED.unordered, "
+            "log_offset = EXCLUDED.log_offset, log_identity = EXCLUDED.log_identity",
+            (
+                thread_id,
+                start + len(record.turns),
+                unordered - dropped + added,
+                position.offset,
+                position.identity,
+            ),
+        )
+
+    def get(self, thread_id: str) -> ThreadRow | None:
+        """One thread's row."""
+        tid = parse_thread_id(thread_id)
+        rows = self._query(f"SELECT {SELECT_COLUMNS} FROM threads WHERE id = %s", (tid,))
+        return row_from_sql(rows[0]) if rows else None
+
+    def dynamic_tools(self, thread_id: str) -> list[DynamicToolSpec] | None:
+        """A thread's dynamic tools in declaration order (None when it declared none)."""
+        tid = parse_thread_id(thread_id)
+        rows = self._query(
+            "SELECT name, description, input_schema, defer_loading FROM thread_dynamic_tools "
+            "WHERE thread_id = %s ORDER BY position",
+            (tid,),
+        )
+        if not rows:
+            return None
+        return [
+            DynamicToolSpec(
+                name=name,
+                description=description,
+                input_schema=msgspec.json.decode(schema),
+                defer_loading=bool(defer),
+            )
+            for name, description, schema, defer in rows
+        ]
+
+    def delete(self, thread_id: str) -> bool:
+        """Remove a thread's row, tools and spans; False when there was none."""
+        tid = parse_thread_id(thread_id)
+        with self._tx() as cur:
+            cur.execute("DELETE FROM threads WHERE id = %s", (tid,))
+            return cur.rowcount > 0
+
+    def set_name(self, thread_id: str, name: str | None) -> bool:
+        """Set or clear a thread's name; False when there is no such row."""
+        tid = parse_thread_id(thread_id)
+        with self._tx() as cur:
+            cur.execute("UPDATE threads SET name = %s WHERE id = %s", (name, tid))
+            return cur.rowcount > 0
+
+    def rows(self) -> list[ThreadRow]:
+        """Every row."""
+        return [row_from_sql(r) for r in self._query(f"SELECT {SELECT_COLUMNS} FROM threads")]
+
+    # --- listing --------------------------------------------------------------------------
+
+    def page(self, query: ThreadQuery) -> ThreadPage:
+        """One keyset page (a seek in the listing index of the sort key, then the page)."""
+        if query.source_kinds is not None and not query.source_kinds:
+            query.validate()
+            return ThreadPage(rows=[], next_anchor=None)
+        sql, args = build_pg_list_sql(query)
+        rows = [row_from_sql(r) for r in self._query(sql, args)]
+        if len(rows) <= query.limit:
+            return ThreadPage(rows=rows, next_anchor=None)
+        rows = rows[: query.limit]
+        return ThreadPage(rows=rows, next_anchor=Anchor.after(rows[-1], query.sort_key))
+
+    # --- turns ----------------------------------------------------------------------------
+
+    def turn_state(self, thread_id: str) -> TurnIndexState | None:
+        """What is known of a thread's turns; None when none were ever upserted (I7)."""
+        tid = parse_thread_id(thread_id)
+        state = self._query(
+            "SELECT turn_count, unordered, log_offset, log_identity FROM thread_turns_state "
+            "WHERE thread_id = %s",
+            (tid,),
+        )
+        if not state:
+            return None
+        count, unordered, offset, identity = state[0]
+        last = self._query(
+            f"SELECT {_SPAN_COLUMNS} FROM thread_turns WHERE thread_id = %s AND position = %s",
+            (tid, count - 1),
+        )
+        span = TurnSpan(*last[0]) if last else None
+        return TurnIndexState(count, unordered, LogPosition(offset, identity), span)
+
+    def turn_spans(self, thread_id: str) -> list[TurnSpan]:
+        """All of a thread's turn spans in order (I7)."""
+        tid = parse_thread_id(thread_id)
+        rows = self._query(
+            f"SELECT {_SPAN_COLUMNS} FROM thread_turns WHERE thread_id = %s ORDER BY position",
+            (tid,),
+        )
+        return [TurnSpan(*r) for r in rows]
+
+    def turn_page(
+        self,
+        thread_id: str,
+        *,
+        anchor: int | None,
+        include_anchor: bool,
+        limit: int,
+        newest_first: bool,
+    ) -> list[TurnSpan]:
+        """Up to ``limit`` spans by ordinal, after ``anchor`` in the order asked (I7)."""
+        tid = parse_thread_id(thread_id)
+        where = "thread_id = %s AND ordinal IS NOT NULL"
+        args: list[Any] = [tid]
+        if anchor is not None:
+            op = ("<" if newest_first else ">") + ("=" if include_anchor else "")
+            where += f" AND ordinal {op} %s"
+            args.append(anchor)
+        order = "DESC" if newest_first else "ASC"
+        rows = self._query(
+            f"SELECT {_SPAN_COLUMNS} FROM thread_turns WHERE {where} "
+            f"ORDER BY ordinal {order} LIMIT %s",
+            (*args, limit),
+        )
+        return [TurnSpan(*r) for r in rows]
+
+    # --- the backfill lease ---------------------------------------------------------------
+
+    def _now(self) -> int:
+        return self.clock_ms() // 1000
+
+    def _ensure_lease_row(self, cur: psycopg.Cursor[Any]) -> None:
+        cur.execute(
+            "INSERT INTO backfill_state (id, status, updated_at) VALUES (1, 'pending', %s) "
+            "ON CONFLICT (id) DO NOTHING",
+            (self._now(),),
+        )
+
+    def commit_batch(self, records: Sequence[IndexEntry], watermark: str) -> None:
+        """Upsert a backfill batch and checkpoint its watermark in one transaction (I2)."""
+        with self._tx() as cur:
+            self._upsert(cur, records, keep_git=True)
+            self._ensure_lease_row(cur)
+            cur.execute(
+                "UPDATE backfill_state SET status = 'running', last_watermark = %s, "
+                "updated_at = %s WHERE id = 1",
+                (watermark, self._now()),
+            )
+
+    def backfill_state(self) -> BackfillState:
+        """The lease and its checkpoint."""
+        with self._tx() as cur:
+            self._ensure_lease_row(cur)
+            cur.execute(
+                "SELECT status, last_watermark, last_success_at, updated_at "
+                "FROM backfill_state WHERE id = 1"
+            )
+            status, watermark, success, updated = cur.fetchone()  # type: ignore[misc]
+        return BackfillState(status, watermark, success, updated)
+
+    def claim_backfill(self, lease_seconds: int = BACKFILL_LEASE_SECONDS) -> bool:
+        """One atomic ``UPDATE ... RETURNING``: exactly one claimant wins a free lease.
+
+        A running lease is taken over only once it has expired: its holder may be on
+        another host sharing this database, so whether it still runs cannot be judged here.
+        """
+        now = self._now()
+        with self._tx() as cur:
+            self._ensure_lease_row(cur)
+            cur.execute(
+                "UPDATE backfill_state SET status = 'running', updated_at = %s, holder = %s "
+                "WHERE id = 1 AND status <> 'complete' "
+                "AND (status <> 'running' OR updated_at <= %s) RETURNING id",
+                (now, lease_holder(), now - lease_seconds),
+            )
+            return cur.fetchone() is not None
+
+    def complete_backfill(self, watermark: str | None = None) -> None:
+        """The backfill finished: complete is final until a reset."""
+        now = self._now()
+        with self._tx() as cur:
+            self._ensure_lease_row(cur)
+            cur.execute(
+                "UPDATE backfill_state SET status = 'complete', "
+                "last_watermark = COALESCE(%s, last_watermark), last_success_at = %s, "
+                "updated_at = %s WHERE id = 1",
+                (watermark, now, now),
+            )
+
+    def reset_backfill(self) -> None:
+        """Back to pending with no watermark (a full replay starts over)."""
+        with self._tx() as cur:
+            self._ensure_lease_row(cur)
+            cur.execute(
+                "UPDATE backfill_state SET status = 'pending', last_watermark = NULL, "
+                "updated_at = %s WHERE id = 1",
+                (self._now(),),
+            )
+
+    def release_backfill(self) -> None:
+        """Give the lease back unfinished (the next worker resumes from the watermark)."""
+        with self._tx() as cur:
+            cur.execute(
+                "UPDATE backfill_state SET status = 'pending', updated_at = %s "
+                "WHERE id = 1 AND status = 'running'",
+                (self._now(),),
+            )
+
+    def close(self) -> None:
+        """Close the pool."""
+        self._pool.close()
+
+    def __enter__(self) -> PostgresIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def build_pg_list_sql(query: ThreadQuery) -> tuple[str, list[Any]]:
+    """A listing page's SQL for PostgreSQL (exposed so tests can EXPLAIN it)."""
+    column, where, args = listing_filters(query, "%s")
+    where[0] = "archived = %s"
+    args[0] = bool(args[0])
+    if query.search:
+        where.append("(strpos(title, %s) > 0 OR strpos(coalesce(name, ''), %s) > 0)")
+        args += [query.search, query.search]
+    order = "DESC" if query.direction == "desc" else "ASC"
+    sql = (
+        f"SELECT {SELECT_COLUMNS} FROM threads WHERE {' AND '.join(where)} "
+        f"ORDER BY {column} {order}, id {order} LIMIT %s"
+    )
+    args.append(query.limit + 1)
+    return sql, args
