@@ -32,6 +32,7 @@ from threadlog.actors.server.transports import (
     serve_ws,
 )
 from threadlog.store.appender import DURABILITY_MODES
+from threadlog.store.ports import IndexStore
 
 
 def register(subparsers: Any) -> None:
@@ -91,6 +92,19 @@ def register(subparsers: Any) -> None:
         help="append every JSON-RPC message in and out to FILE, one JSON line each "
         "({conn, dir, line}); for debugging a client",
     )
+    parser.add_argument(
+        "--index",
+        default=None,
+        metavar="URL",
+        help="where the thread index lives: threadlog.sqlite in the home (default), or "
+        "postgresql://USER@HOST:PORT/DB to share one index among hosts",
+    )
+    parser.add_argument(
+        "--index-schema",
+        default="threadlog",
+        metavar="NAME",
+        help="--index postgresql://: the schema that holds threadlog's tables",
+    )
     parser.add_argument("--script-file", default=None, help="JSON object of named scripts")
     parser.add_argument("--durability", choices=DURABILITY_MODES, default="fsync")
     parser.add_argument(
@@ -131,17 +145,41 @@ def run(args: argparse.Namespace) -> int:
     except ListenError as exc:
         return fail(str(exc), EXIT_USAGE)
     try:
+        index = _index_store(args)
+    except IndexUrlError as exc:
+        return fail(str(exc), EXIT_USAGE)
+    except Exception as exc:  # the server is down, the credentials wrong: say so, plainly
+        return fail(f"cannot open the index at {args.index}: {exc}")
+    try:
         transcript = Transcript(Path(args.transcript)) if args.transcript else None
     except OSError as exc:
         return fail(f"--transcript {args.transcript}: {exc.strerror}", EXIT_USAGE)
     try:
-        trio.run(_serve, home, args, driver, defaults, listen, transcript)
+        trio.run(_serve, home, args, driver, defaults, listen, transcript, index)
     except ListenError as exc:
         return fail(str(exc))
     finally:
         if transcript is not None:
             transcript.close()
     return EXIT_OK
+
+
+class IndexUrlError(ValueError):
+    """An ``--index`` this serve cannot use."""
+
+
+def _index_store(args: argparse.Namespace) -> IndexStore | None:
+    """The index ``--index`` names (None: the home's SQLite file)."""
+    if args.index is None:
+        return None
+    if not args.index.startswith(("postgresql://", "postgres://")):
+        raise IndexUrlError(f"--index {args.index}: give a postgresql:// URL (or leave it out)")
+    from threadlog.store.pg_index import PostgresIndex  # psycopg only for this
+
+    try:
+        return PostgresIndex(args.index, schema=args.index_schema)
+    except ValueError as exc:
+        raise IndexUrlError(f"--index-schema: {exc}") from None
 
 
 def _driver(
@@ -173,10 +211,12 @@ async def _serve(
     defaults: ThreadSettings,
     listen: Listen,
     transcript: Transcript | None,
+    index: IndexStore | None,
 ) -> None:
     runtime = Runtime(
         home,
         driver=driver,
+        index_store=index,
         durability=args.durability,
         passivation_timeout=args.passivation_timeout,
         dynamic_tool_timeout=args.dynamic_tool_timeout,
