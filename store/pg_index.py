@@ -159,6 +159,7 @@ class PostgresIndex:
         schema: str = "threadlog",
         clock_ms: Callable[[], int] = wall_clock_ms,
         pool_size: int = 8,
+        connect_timeout: float = 10.0,
     ) -> None:
         if not _SCHEMA_NAME.fullmatch(schema):
             raise ValueError(f"not a plain schema name: {schema!r}")
@@ -169,9 +170,14 @@ class PostgresIndex:
             min_size=1,
             max_size=pool_size,
             kwargs={"options": f"-c search_path={schema}", "autocommit": False},
-            open=True,
+            open=False,
         )
-        self._migrate()
+        try:  # a server that is not there is an error now, not a hang at the first query
+            self._pool.open(wait=True, timeout=connect_timeout)
+            self._migrate()
+        except BaseException:
+            self._pool.close()
+            raise
 
     # --- plumbing -------------------------------------------------------------------------
 
@@ -507,6 +513,24 @@ class PostgresIndex:
                 "WHERE id = 1 AND status = 'running'",
                 (self._now(),),
             )
+
+    def replace_with(self, scratch: PostgresIndex) -> None:
+        """Make ``scratch``'s contents this index's, in one transaction (a replay's swap:
+        readers see the old rows or the new ones, never a mix); ``scratch`` is consumed."""
+        if scratch.schema == self.schema:
+            raise ValueError("an index cannot replace itself")
+        scratch.close()
+        with self._tx() as cur:
+            cur.execute(f"DROP SCHEMA {self.schema} CASCADE")
+            cur.execute(f"ALTER SCHEMA {scratch.schema} RENAME TO {self.schema}")
+        self._pool.close()  # pooled connections may cache plans of the old tables
+        self._pool = ConnectionPool(
+            self._pool.conninfo,
+            min_size=1,
+            max_size=self._pool.max_size,
+            kwargs={"options": f"-c search_path={self.schema}", "autocommit": False},
+            open=True,
+        )
 
     def close(self) -> None:
         """Close the pool."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -10,10 +11,13 @@ import msgspec
 from threadlog.actors.cli.common import (
     EXIT_FAILURE,
     EXIT_OK,
+    UsageError,
     add_command,
+    add_index_arguments,
     fail,
     print_json,
     resolve_home,
+    shared_index,
 )
 from threadlog.actors.cli.progress import ProgressReporter
 from threadlog.projections.index.backfill import BackfillStats, run_backfill
@@ -27,7 +31,7 @@ from threadlog.store.statedb import SchemaTooNewError
 
 def register(subparsers: Any) -> None:
     """Add ``backfill``, ``replay`` and ``doctor``."""
-    add_command(
+    backfill = add_command(
         subparsers,
         "backfill",
         run_backfill_command,
@@ -35,9 +39,14 @@ def register(subparsers: Any) -> None:
         description="Index every rollout not indexed yet into threadlog.sqlite, in batches that\n"
         "commit with their checkpoint, so an interrupted run resumes where it stopped. Only\n"
         "one process backfills a home at a time (a lease in the database).",
-        examples=["threadlog backfill", "threadlog backfill --home ~/.codex --json"],
+        examples=[
+            "threadlog backfill",
+            "threadlog backfill --home ~/.codex --json",
+            "threadlog backfill --index postgresql://threadlog@db:5432/threads",
+        ],
     )
-    add_command(
+    add_index_arguments(backfill)
+    replay_command = add_command(
         subparsers,
         "replay",
         run_replay_command,
@@ -46,6 +55,7 @@ def register(subparsers: Any) -> None:
         "step: readers see the old index or the new one, never a mix.",
         examples=["threadlog replay", "threadlog replay --json"],
     )
+    add_index_arguments(replay_command)
     check = add_command(
         subparsers,
         "doctor",
@@ -57,6 +67,7 @@ def register(subparsers: Any) -> None:
         examples=["threadlog doctor", "threadlog doctor --repair"],
     )
     check.add_argument("--repair", action="store_true", help="fix what can be fixed")
+    add_index_arguments(check)
 
 
 def _summary(stats: BackfillStats) -> dict[str, Any]:
@@ -85,14 +96,29 @@ def _print_stats(stats: BackfillStats, as_json: bool, verb: str) -> None:
         print(f"  skipped {error.path}: {error.reason}")
 
 
+def _open_index(args: argparse.Namespace, home: Path, schema: str | None = None) -> Any:
+    """The index ``--index`` names (PostgreSQL), else the home's ``threadlog.sqlite``."""
+    try:
+        shared = shared_index(args, schema)
+    except UsageError:
+        raise
+    except Exception as exc:  # the server is down, the credentials wrong: say so, plainly
+        raise IndexUnreachable(f"cannot open the index at {args.index}: {exc}") from None
+    return shared if shared is not None else SqliteIndex.for_home(home)
+
+
+class IndexUnreachable(RuntimeError):
+    """``--index`` names a server this command cannot use."""
+
+
 def run_backfill_command(args: argparse.Namespace) -> int:
     """Index what is not indexed yet."""
     home = resolve_home(args)
     reporter = ProgressReporter("backfill")
     try:
-        with SqliteIndex.for_home(home) as index:
+        with _open_index(args, home) as index:
             stats = run_backfill(FileLogStore(home), index, progress=reporter)
-    except SchemaTooNewError as exc:
+    except (SchemaTooNewError, IndexUnreachable) as exc:
         return fail(str(exc))
     finally:
         reporter.close()
@@ -105,13 +131,31 @@ def run_replay_command(args: argparse.Namespace) -> int:
     home = resolve_home(args)
     reporter = ProgressReporter("replay")
     try:
-        stats = replay(home, home / STATE_DB_FILE, progress=reporter)
-    except SchemaTooNewError as exc:
+        if args.index is None:
+            stats = replay(home, home / STATE_DB_FILE, progress=reporter)
+        else:
+            stats = _replay_shared(args, home, reporter)
+    except (SchemaTooNewError, IndexUnreachable) as exc:
         return fail(str(exc))
     finally:
         reporter.close()
     _print_stats(stats, args.json, "replay")
     return EXIT_OK
+
+
+def _replay_shared(args: argparse.Namespace, home: Path, reporter: ProgressReporter) -> Any:
+    """Replay into a scratch schema beside the live one, then swap it in atomically."""
+    scratch_name = f"{args.index_schema}_replay"[:63]
+    with _open_index(args, home) as live:
+        scratch = _open_index(args, home, scratch_name)
+        try:
+            scratch.reset_backfill()
+            stats = run_backfill(FileLogStore(home), scratch, progress=reporter)
+        except BaseException:
+            scratch.close()
+            raise
+        live.replace_with(scratch)
+    return stats
 
 
 def _print_doctor(report: DoctorReport) -> None:
@@ -144,9 +188,9 @@ def run_doctor_command(args: argparse.Namespace) -> int:
     """Check (and with --repair, fix) the index; exit 0 only when clean."""
     home = resolve_home(args)
     try:
-        with SqliteIndex.for_home(home) as index:
+        with _open_index(args, home) as index:
             report = doctor(FileLogStore(home), index, fix=args.repair)
-    except SchemaTooNewError as exc:
+    except (SchemaTooNewError, IndexUnreachable) as exc:
         return fail(str(exc))
     if args.json:
         print_json({**msgspec.to_builtins(report), "clean": report.clean})

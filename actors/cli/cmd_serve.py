@@ -12,9 +12,12 @@ import trio
 from threadlog.actors.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
+    UsageError,
     add_command,
+    add_index_arguments,
     fail,
     resolve_home,
+    shared_index,
 )
 from threadlog.actors.drivers.protocol import Driver
 from threadlog.actors.drivers.responses.config import ConfigError, load_model_config
@@ -92,19 +95,7 @@ def register(subparsers: Any) -> None:
         help="append every JSON-RPC message in and out to FILE, one JSON line each "
         "({conn, dir, line}); for debugging a client",
     )
-    parser.add_argument(
-        "--index",
-        default=None,
-        metavar="URL",
-        help="where the thread index lives: threadlog.sqlite in the home (default), or "
-        "postgresql://USER@HOST:PORT/DB to share one index among hosts",
-    )
-    parser.add_argument(
-        "--index-schema",
-        default="threadlog",
-        metavar="NAME",
-        help="--index postgresql://: the schema that holds threadlog's tables",
-    )
+    add_index_arguments(parser)
     parser.add_argument("--script-file", default=None, help="JSON object of named scripts")
     parser.add_argument("--durability", choices=DURABILITY_MODES, default="fsync")
     parser.add_argument(
@@ -145,8 +136,8 @@ def run(args: argparse.Namespace) -> int:
     except ListenError as exc:
         return fail(str(exc), EXIT_USAGE)
     try:
-        index = _index_store(args)
-    except IndexUrlError as exc:
+        index: IndexStore | None = shared_index(args)
+    except UsageError as exc:
         return fail(str(exc), EXIT_USAGE)
     except Exception as exc:  # the server is down, the credentials wrong: say so, plainly
         return fail(f"cannot open the index at {args.index}: {exc}")
@@ -162,24 +153,6 @@ def run(args: argparse.Namespace) -> int:
         if transcript is not None:
             transcript.close()
     return EXIT_OK
-
-
-class IndexUrlError(ValueError):
-    """An ``--index`` this serve cannot use."""
-
-
-def _index_store(args: argparse.Namespace) -> IndexStore | None:
-    """The index ``--index`` names (None: the home's SQLite file)."""
-    if args.index is None:
-        return None
-    if not args.index.startswith(("postgresql://", "postgres://")):
-        raise IndexUrlError(f"--index {args.index}: give a postgresql:// URL (or leave it out)")
-    from threadlog.store.pg_index import PostgresIndex  # psycopg only for this
-
-    try:
-        return PostgresIndex(args.index, schema=args.index_schema)
-    except ValueError as exc:
-        raise IndexUrlError(f"--index-schema: {exc}") from None
 
 
 def _driver(

@@ -47,6 +47,40 @@ def existing_index(home: Path) -> Iterator[SqliteIndex | None]:
         index.close()
 
 
+def add_index_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--index URL`` and ``--index-schema NAME``: where the thread index lives."""
+    parser.add_argument(
+        "--index",
+        default=None,
+        metavar="URL",
+        help="where the thread index lives: threadlog.sqlite in the home (default), or "
+        "postgresql://USER@HOST:PORT/DB to share one index among hosts",
+    )
+    parser.add_argument(
+        "--index-schema",
+        default="threadlog",
+        metavar="NAME",
+        help="with --index postgresql://: the schema that holds threadlog's tables",
+    )
+
+
+def shared_index(args: argparse.Namespace, schema: str | None = None) -> Any:
+    """The PostgreSQL index ``--index`` names, or None for the home's SQLite file.
+
+    ``UsageError`` for a URL that is not postgresql://, or a bad schema name."""
+    if getattr(args, "index", None) is None:
+        return None
+    url: str = args.index
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise UsageError(f"--index {url}: give a postgresql:// URL (or leave it out)")
+    from threadlog.store.pg_index import PostgresIndex  # psycopg only for this
+
+    try:
+        return PostgresIndex(url, schema=schema or args.index_schema)
+    except ValueError as exc:
+        raise UsageError(f"--index-schema: {exc}") from None
+
+
 def default_home() -> Path:
     """``$CODEX_HOME`` if set, else ``~/.codex``."""
     env = os.environ.get("CODEX_HOME")
