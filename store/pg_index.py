@@ -36,12 +36,18 @@ from threadlog.events.rows import (
 from threadlog.store.clock import wall_clock_ms
 from threadlog.store.lease import BACKFILL_LEASE_SECONDS, lease_holder
 from threadlog.store.ports import BackfillState
-from threadlog.store.statedb import COLUMNS, SELECT_COLUMNS, row_from_sql
+from threadlog.store.statedb import (
+    COLUMNS,
+    SELECT_COLUMNS,
+    SPAN_COLUMNS,
+    row_from_sql,
+    tools_from_sql,
+    turn_page_sql,
+)
 from threadlog.store.thread_listing import listing_filters
 
 _SCHEMA_NAME: Final = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _LIVE_WINDOW_MS: Final = 1000
-_SPAN_COLUMNS: Final = "turn_id, log_location, start_offset, end_offset, ordinal"
 
 _V1: Final = """
 CREATE TABLE threads (
@@ -329,22 +335,13 @@ class PostgresIndex:
     def dynamic_tools(self, thread_id: str) -> list[DynamicToolSpec] | None:
         """A thread's dynamic tools in declaration order (None when it declared none)."""
         tid = parse_thread_id(thread_id)
-        rows = self._query(
-            "SELECT name, description, input_schema, defer_loading FROM thread_dynamic_tools "
-            "WHERE thread_id = %s ORDER BY position",
-            (tid,),
-        )
-        if not rows:
-            return None
-        return [
-            DynamicToolSpec(
-                name=name,
-                description=description,
-                input_schema=msgspec.json.decode(schema),
-                defer_loading=bool(defer),
+        return tools_from_sql(
+            self._query(
+                "SELECT name, description, input_schema, defer_loading FROM thread_dynamic_tools "
+                "WHERE thread_id = %s ORDER BY position",
+                (tid,),
             )
-            for name, description, schema, defer in rows
-        ]
+        )
 
     def delete(self, thread_id: str) -> bool:
         """Remove a thread's row, tools and spans; False when there was none."""
@@ -392,7 +389,7 @@ class PostgresIndex:
             return None
         count, unordered, offset, identity = state[0]
         last = self._query(
-            f"SELECT {_SPAN_COLUMNS} FROM thread_turns WHERE thread_id = %s AND position = %s",
+            f"SELECT {SPAN_COLUMNS} FROM thread_turns WHERE thread_id = %s AND position = %s",
             (tid, count - 1),
         )
         span = TurnSpan(*last[0]) if last else None
@@ -402,7 +399,7 @@ class PostgresIndex:
         """All of a thread's turn spans in order (I7)."""
         tid = parse_thread_id(thread_id)
         rows = self._query(
-            f"SELECT {_SPAN_COLUMNS} FROM thread_turns WHERE thread_id = %s ORDER BY position",
+            f"SELECT {SPAN_COLUMNS} FROM thread_turns WHERE thread_id = %s ORDER BY position",
             (tid,),
         )
         return [TurnSpan(*r) for r in rows]
@@ -417,19 +414,15 @@ class PostgresIndex:
         newest_first: bool,
     ) -> list[TurnSpan]:
         """Up to ``limit`` spans by ordinal, after ``anchor`` in the order asked (I7)."""
-        tid = parse_thread_id(thread_id)
-        where = "thread_id = %s AND ordinal IS NOT NULL"
-        args: list[Any] = [tid]
-        if anchor is not None:
-            op = ("<" if newest_first else ">") + ("=" if include_anchor else "")
-            where += f" AND ordinal {op} %s"
-            args.append(anchor)
-        order = "DESC" if newest_first else "ASC"
-        rows = self._query(
-            f"SELECT {_SPAN_COLUMNS} FROM thread_turns WHERE {where} "
-            f"ORDER BY ordinal {order} LIMIT %s",
-            (*args, limit),
+        sql, args = turn_page_sql(
+            parse_thread_id(thread_id),
+            anchor=anchor,
+            include_anchor=include_anchor,
+            limit=limit,
+            newest_first=newest_first,
+            param="%s",
         )
+        rows = self._query(sql, args)
         return [TurnSpan(*r) for r in rows]
 
     # --- the backfill lease ---------------------------------------------------------------

@@ -41,7 +41,7 @@ _INSERT: Final = (
     "ON CONFLICT(id) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c != "id")
 )
-_SPAN_COLUMNS: Final = "turn_id, log_location, start_offset, end_offset, ordinal"
+SPAN_COLUMNS: Final = "turn_id, log_location, start_offset, end_offset, ordinal"
 # Writes stamped within this window of "now" get unique, increasing milliseconds.
 _LIVE_WINDOW_MS: Final = 1000
 
@@ -56,6 +56,47 @@ def row_from_sql(values: Sequence[Any]) -> ThreadRow:
     fields["archived"] = bool(fields["archived"])
     position = LogPosition(fields.pop("log_offset"), fields.pop("log_identity"))
     return ThreadRow(**fields, log_position=position)
+
+
+def tools_from_sql(rows: Sequence[Sequence[Any]]) -> list[DynamicToolSpec] | None:
+    """Dynamic tools from ``SELECT name, description, input_schema, defer_loading`` rows
+    (None when there are none); shared by every SQL backend."""
+    if not rows:
+        return None
+    return [
+        DynamicToolSpec(
+            name=name,
+            description=description,
+            input_schema=msgspec.json.decode(schema),
+            defer_loading=bool(defer),
+        )
+        for name, description, schema, defer in rows
+    ]
+
+
+def turn_page_sql(
+    thread_id: str,
+    *,
+    anchor: int | None,
+    include_anchor: bool,
+    limit: int,
+    newest_first: bool,
+    source: str = "thread_turns",
+    param: str = "?",
+) -> tuple[str, list[Any]]:
+    """A page of turn spans by ordinal after ``anchor``: the SQL and its bindings, for any
+    SQL backend (``param``: the driver's placeholder; ``source``: the table, hinted)."""
+    where = f"thread_id = {param} AND ordinal IS NOT NULL"
+    args: list[Any] = [thread_id]
+    if anchor is not None:
+        op = ("<" if newest_first else ">") + ("=" if include_anchor else "")
+        where += f" AND ordinal {op} {param}"
+        args.append(anchor)
+    order = "DESC" if newest_first else "ASC"
+    sql = (
+        f"SELECT {SPAN_COLUMNS} FROM {source} WHERE {where} ORDER BY ordinal {order} LIMIT {param}"
+    )
+    return sql, [*args, limit]
 
 
 def scalar(conn: apsw.Connection, sql: str, bindings: Sequence[Any] = ()) -> Any:
@@ -312,7 +353,7 @@ class StateDb:
             return None
         count, unordered, offset, identity = state[0]
         last = self.query(
-            f"SELECT {_SPAN_COLUMNS} FROM thread_turns WHERE thread_id = ? AND position = ?",
+            f"SELECT {SPAN_COLUMNS} FROM thread_turns WHERE thread_id = ? AND position = ?",
             (tid, count - 1),
         )
         return TurnIndexState(
@@ -323,7 +364,7 @@ class StateDb:
         """All of a thread's spans in order."""
         tid = parse_thread_id(thread_id)
         rows = self.query(
-            f"SELECT {_SPAN_COLUMNS} FROM thread_turns WHERE thread_id = ? ORDER BY position",
+            f"SELECT {SPAN_COLUMNS} FROM thread_turns WHERE thread_id = ? ORDER BY position",
             (tid,),
         )
         return [TurnSpan(*r) for r in rows]
@@ -338,20 +379,15 @@ class StateDb:
         newest_first: bool,
     ) -> list[TurnSpan]:
         """Up to ``limit`` spans by ordinal after ``anchor`` (an index seek, then the page)."""
-        tid = parse_thread_id(thread_id)
-        where = "thread_id = ? AND ordinal IS NOT NULL"
-        args: list[str | int] = [tid]
-        if anchor is not None:
-            op = ("<" if newest_first else ">") + ("=" if include_anchor else "")
-            where += f" AND ordinal {op} ?"
-            args.append(anchor)
-        order = "DESC" if newest_first else "ASC"
-        rows = self.query(
-            f"SELECT {_SPAN_COLUMNS} FROM thread_turns INDEXED BY idx_thread_turns_ordinal "
-            f"WHERE {where} ORDER BY ordinal {order} LIMIT ?",
-            (*args, limit),
+        sql, args = turn_page_sql(
+            parse_thread_id(thread_id),
+            anchor=anchor,
+            include_anchor=include_anchor,
+            limit=limit,
+            newest_first=newest_first,
+            source="thread_turns INDEXED BY idx_thread_turns_ordinal",
         )
-        return [TurnSpan(*r) for r in rows]
+        return [TurnSpan(*r) for r in self.query(sql, args)]
 
     def touch_updated_at(self, thread_id: str, at_ms: int | None = None) -> int | None:
         """Stamp a thread as just updated (unique ms); None when there is no such row."""
@@ -404,22 +440,13 @@ class StateDb:
     def get_dynamic_tools(self, thread_id: str) -> list[DynamicToolSpec] | None:
         """A thread's dynamic tools in position order, or None when it has none."""
         tid = parse_thread_id(thread_id)
-        rows = self.query(
-            "SELECT name, description, input_schema, defer_loading FROM thread_dynamic_tools "
-            "WHERE thread_id = ? ORDER BY position",
-            (tid,),
-        )
-        if not rows:
-            return None
-        return [
-            DynamicToolSpec(
-                name=name,
-                description=description,
-                input_schema=msgspec.json.decode(schema),
-                defer_loading=bool(defer),
+        return tools_from_sql(
+            self.query(
+                "SELECT name, description, input_schema, defer_loading FROM thread_dynamic_tools "
+                "WHERE thread_id = ? ORDER BY position",
+                (tid,),
             )
-            for name, description, schema, defer in rows
-        ]
+        )
 
     def replace_contents_from(self, source: Path) -> None:
         """Make this database an exact copy of ``source`` in one transaction.

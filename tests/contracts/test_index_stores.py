@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.support.postgres import index_for_root
 from threadlog.store.memory import MemoryIndex
 from threadlog.store.pg_index import PostgresIndex
 from threadlog.store.ports import IndexStore
@@ -41,11 +41,4 @@ class TestPostgresIndex(IndexStoreContract):
             index.close()
 
     def make_index(self, root: Path, clock_ms: Callable[[], int]) -> IndexStore:
-        # one schema per root: two indexes made on one root share their rows, as two
-        # SqliteIndex on one file do
-        schema = "t_" + hashlib.sha256(str(root).encode()).hexdigest()[:20]
-        index = PostgresIndex(self.dsn, schema=schema, clock_ms=clock_ms, pool_size=2)
-        self.opened.append(index)
-        while len(self.opened) > 8:  # the examples of a property test each make one
-            self.opened.pop(0).close()
-        return index
+        return index_for_root(self.dsn, root, "t_", self.opened, clock_ms)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable
 from datetime import datetime
@@ -10,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.postgres import index_for_root
 from threadlog.store.files import FileLogStore
 from threadlog.store.memory import MemoryIndex, MemoryLogStore
 from threadlog.store.pg_index import PostgresIndex
@@ -43,12 +43,7 @@ class TestFilesAndPostgres(ListingContract):
             index.close()
 
     def make_stores(self, root: Path, clock_ms: Callable[[], int]) -> tuple[LogStore, IndexStore]:
-        schema = "l_" + hashlib.sha256(str(root).encode()).hexdigest()[:20]
-        index = PostgresIndex(self.dsn, schema=schema, clock_ms=clock_ms, pool_size=2)
-        self.opened.append(index)
-        while len(self.opened) > 8:
-            self.opened.pop(0).close()
-        return FileLogStore(root), index
+        return FileLogStore(root), index_for_root(self.dsn, root, "l_", self.opened, clock_ms)
 
     def settle(self, logs: LogStore, ref: LogRef, modified: datetime) -> None:
         stamp = modified.timestamp()

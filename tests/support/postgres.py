@@ -10,6 +10,7 @@ failure, never a skip: CI runs these.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import socket
@@ -20,6 +21,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 ENV_DSN = "THREADLOG_TEST_POSTGRES"
 
@@ -111,3 +113,17 @@ def postgres_server() -> Iterator[str]:
 def fresh_schema() -> str:
     """A schema name no other test uses."""
     return f"t_{uuid.uuid4().hex[:16]}"
+
+
+def index_for_root(dsn: str, root: object, prefix: str, opened: list[Any], clock_ms: Any) -> Any:
+    """A ``PostgresIndex`` in the schema of ``root`` (two made on one root share rows, as
+    two SQLite indexes on one file do); at most eight stay open (property tests make one
+    an example)."""
+    from threadlog.store.pg_index import PostgresIndex
+
+    schema = prefix + hashlib.sha256(str(root).encode()).hexdigest()[:20]
+    index = PostgresIndex(dsn, schema=schema, clock_ms=clock_ms, pool_size=2)
+    opened.append(index)
+    while len(opened) > 8:
+        opened.pop(0).close()
+    return index
