@@ -10,28 +10,37 @@ logger exists.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
 _configure: Callable[[], None] | None = None
 _configured = False
+# The first log lines may come from several threads at once (a backfill worker and the trio
+# thread): none may log before the configuration is in place, or it would go to structlog's
+# default, stdout, which is serve's protocol stream.
+_lock = threading.Lock()
 
 
 def configure_with(configure: Callable[[], None]) -> None:
     """Run ``configure`` (which sets structlog up) before the first log line, or now if a
     logger has already been used."""
-    global _configure, _configured
-    _configure = configure
-    if _configured:
-        configure()
+    global _configure
+    with _lock:
+        _configure = configure
+        if _configured:
+            configure()
 
 
 def _ensure_configured() -> None:
     global _configured
-    if not _configured:
-        _configured = True
-        if _configure is not None:
-            _configure()
+    if _configured:
+        return
+    with _lock:
+        if not _configured:
+            if _configure is not None:
+                _configure()
+            _configured = True  # only now: the others wait for the configuration above
 
 
 class LazyLogger:
