@@ -8,6 +8,7 @@ for testing the real backends: the suites run against those too.
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Final
@@ -37,6 +38,8 @@ from threadlog.store.ports import (
     LogStat,
     PositionConflictError,
     SegmentsUnsupportedError,
+    ThreadLease,
+    ThreadOwnedError,
     WriterClosedError,
     WriterLockedError,
 )
@@ -467,3 +470,58 @@ class MemoryIndex:
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+class MemoryLeases:
+    """``ThreadLeases`` in memory (for the contract suite and host tests)."""
+
+    def __init__(self, *, clock_ms: Callable[[], int]) -> None:
+        self.clock_ms = clock_ms
+        self._leases: dict[str, ThreadLease] = {}
+        self._lock = threading.Lock()
+
+    def claim(self, thread_id: str, host: str, ttl_ms: int) -> ThreadLease:
+        """Own a thread (O1, O2, O5)."""
+        tid = parse_thread_id(thread_id)
+        now = self.clock_ms()
+        with self._lock:
+            held = self._leases.get(tid)
+            if held is not None and held.owner != host and held.expires_at_ms > now:
+                raise ThreadOwnedError(tid, held.owner, held.expires_at_ms)
+            if held is None:
+                epoch = 1
+            elif held.owner == host and held.expires_at_ms > now:
+                epoch = held.epoch
+            else:
+                epoch = held.epoch + 1
+            lease = ThreadLease(tid, host, epoch, now + ttl_ms)
+            self._leases[tid] = lease
+            return lease
+
+    def renew(self, host: str, ttl_ms: int) -> int:
+        """Extend every unexpired lease of ``host`` (O3)."""
+        now = self.clock_ms()
+        with self._lock:
+            mine = [
+                t for t, held in self._leases.items()
+                if held.owner == host and held.expires_at_ms > now
+            ]  # fmt: skip
+            for tid in mine:
+                self._leases[tid] = msgspec.structs.replace(
+                    self._leases[tid], expires_at_ms=now + ttl_ms
+                )
+            return len(mine)
+
+    def release(self, thread_id: str, host: str) -> bool:
+        """Give a thread up, if ``host`` owns it (O4)."""
+        tid = parse_thread_id(thread_id)
+        with self._lock:
+            held = self._leases.get(tid)
+            if held is None or held.owner != host or held.expires_at_ms <= self.clock_ms():
+                return False
+            self._leases[tid] = msgspec.structs.replace(held, expires_at_ms=0)
+            return True
+
+    def owner(self, thread_id: str) -> ThreadLease | None:
+        """The thread's lease as it stands."""
+        return self._leases.get(parse_thread_id(thread_id))

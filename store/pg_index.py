@@ -35,7 +35,7 @@ from threadlog.events.rows import (
 )
 from threadlog.store.clock import wall_clock_ms
 from threadlog.store.lease import BACKFILL_LEASE_SECONDS, lease_holder
-from threadlog.store.ports import BackfillState
+from threadlog.store.ports import BackfillState, ThreadLease, ThreadOwnedError
 from threadlog.store.statedb import (
     COLUMNS,
     SELECT_COLUMNS,
@@ -134,7 +134,19 @@ CREATE TABLE backfill_state (
 );
 """
 
-MIGRATIONS: Final[tuple[str, ...]] = (_V1,)
+# Thread ownership among hosts (ports O1-O5): a released or expired lease keeps its row, so
+# the next claim's epoch is always higher than any before it.
+_V2: Final = """
+CREATE TABLE thread_leases (
+    thread_id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    epoch BIGINT NOT NULL,
+    expires_at_ms BIGINT NOT NULL
+);
+CREATE INDEX thread_leases_owner ON thread_leases (owner);
+"""
+
+MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2)
 """Migration ``i`` takes the schema from version ``i`` to ``i + 1``; never edit one."""
 
 _TYPES: Final = {"archived": "boolean"}
@@ -506,6 +518,62 @@ class PostgresIndex:
                 "WHERE id = 1 AND status = 'running'",
                 (self._now(),),
             )
+
+    # --- thread ownership (ThreadLeases) ----------------------------------------------
+
+    def claim(self, thread_id: str, host: str, ttl_ms: int) -> ThreadLease:
+        """Own a thread (one statement decides: O1, O2, O5)."""
+        tid = parse_thread_id(thread_id)
+        now = self.clock_ms()
+        with self._tx() as cur:
+            cur.execute(
+                "INSERT INTO thread_leases AS l (thread_id, owner, epoch, expires_at_ms) "
+                "VALUES (%(tid)s, %(host)s, 1, %(until)s) ON CONFLICT (thread_id) DO UPDATE SET "
+                "epoch = CASE WHEN l.owner = EXCLUDED.owner AND l.expires_at_ms > %(now)s "
+                "THEN l.epoch ELSE l.epoch + 1 END, "
+                "owner = EXCLUDED.owner, expires_at_ms = EXCLUDED.expires_at_ms "
+                "WHERE l.owner = EXCLUDED.owner OR l.expires_at_ms <= %(now)s "
+                "RETURNING epoch",
+                {"tid": tid, "host": host, "until": now + ttl_ms, "now": now},
+            )
+            won = cur.fetchone()
+            if won is not None:
+                return ThreadLease(tid, host, int(won[0]), now + ttl_ms)
+            cur.execute(
+                "SELECT owner, expires_at_ms FROM thread_leases WHERE thread_id = %s", (tid,)
+            )
+            owner, until = cur.fetchone()  # type: ignore[misc]
+        raise ThreadOwnedError(tid, owner, int(until))
+
+    def renew(self, host: str, ttl_ms: int) -> int:
+        """Extend every unexpired lease of ``host`` in one statement (O3)."""
+        now = self.clock_ms()
+        with self._tx() as cur:
+            cur.execute(
+                "UPDATE thread_leases SET expires_at_ms = %s "
+                "WHERE owner = %s AND expires_at_ms > %s",
+                (now + ttl_ms, host, now),
+            )
+            return cur.rowcount
+
+    def release(self, thread_id: str, host: str) -> bool:
+        """Give a thread up, if ``host`` owns it (O4); the row and its epoch stay."""
+        tid = parse_thread_id(thread_id)
+        with self._tx() as cur:
+            cur.execute(
+                "UPDATE thread_leases SET expires_at_ms = 0 "
+                "WHERE thread_id = %s AND owner = %s AND expires_at_ms > %s",
+                (tid, host, self.clock_ms()),
+            )
+            return cur.rowcount > 0
+
+    def owner(self, thread_id: str) -> ThreadLease | None:
+        """The thread's lease as it stands."""
+        tid = parse_thread_id(thread_id)
+        rows = self._query(
+            "SELECT owner, epoch, expires_at_ms FROM thread_leases WHERE thread_id = %s", (tid,)
+        )
+        return ThreadLease(tid, rows[0][0], int(rows[0][1]), int(rows[0][2])) if rows else None
 
     def replace_with(self, scratch: PostgresIndex) -> None:
         """Make ``scratch``'s contents this index's, in one transaction (a replay's swap:

@@ -53,6 +53,19 @@ Requirements of the index (``IndexStore``):
   position ``turns_from`` on and records its row's log position as theirs; one upserted
   with ``turns=None`` leaves them; deleting a row deletes them. A page of spans by ordinal
   costs the page, not the thread.
+
+Requirements of thread ownership (``ThreadLeases``), for hosts that share a log and an
+index (a single host needs none: its writer lock suffices):
+
+* O1 One owner. ``claim`` gives a free thread (never claimed, released, or expired) to the
+  caller with a new epoch; a thread owned by another host with an unexpired lease is
+  refused with ``ThreadOwnedError`` naming the owner; the owner claiming again renews it.
+* O2 Takeover after expiry. Once a lease has expired, another host's claim takes it over
+  with the next epoch (the old owner's later writes are fenced by that epoch).
+* O3 Renewal is per host. ``renew`` extends every lease of one host in one step and
+  returns how many; it never touches another host's leases, nor revives an expired one.
+* O4 Release is the owner's. ``release`` frees a thread only for the host that owns it.
+* O5 Among racing claimants of a free thread exactly one wins.
 """
 
 from __future__ import annotations
@@ -77,6 +90,27 @@ from threadlog.store.reader import ReadLine, ReadReport
 
 Durability = Literal["none", "flush", "fsync"]
 BackfillStatus = Literal["pending", "running", "complete"]
+
+
+class ThreadOwnedError(RuntimeError):
+    """Another host owns the thread (O1): says who, and until when."""
+
+    def __init__(self, thread_id: str, owner: str, expires_at_ms: int) -> None:
+        super().__init__(
+            f"thread {thread_id} is owned by host {owner} (lease until {expires_at_ms})"
+        )
+        self.thread_id = thread_id
+        self.owner = owner
+        self.expires_at_ms = expires_at_ms
+
+
+class ThreadLease(msgspec.Struct, frozen=True):
+    """Who owns a thread, in which epoch, until when (Unix ms)."""
+
+    thread_id: str
+    owner: str
+    epoch: int
+    expires_at_ms: int
 
 
 class WriterLockedError(OSError):
@@ -322,3 +356,23 @@ class IndexStore(Protocol):
 
     def close(self) -> None:
         """Release the backend's resources."""
+
+
+class ThreadLeases(Protocol):
+    """Which host owns which thread (O1-O5)."""
+
+    def claim(self, thread_id: str, host: str, ttl_ms: int) -> ThreadLease:
+        """Own the thread until now + ``ttl_ms``; ``ThreadOwnedError`` if another host does."""
+        ...
+
+    def renew(self, host: str, ttl_ms: int) -> int:
+        """Extend every unexpired lease of ``host``; how many were extended."""
+        ...
+
+    def release(self, thread_id: str, host: str) -> bool:
+        """Give a thread up; False when ``host`` did not own it."""
+        ...
+
+    def owner(self, thread_id: str) -> ThreadLease | None:
+        """The thread's lease as it stands (expired ones too), or None."""
+        ...

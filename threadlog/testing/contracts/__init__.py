@@ -10,12 +10,13 @@ runs every requirement of ``threadlog.store.ports`` against it, the way eventsou
         def make_store(self, root):
             return MyLogStore(root)
 
-Each test names the requirement (``L1``…, ``I1``…) it checks. Importing needs pytest and
+Each test names the requirement (``L1``…, ``I1``…, ``O1``…) it checks. Importing needs pytest and
 hypothesis (the test extra).
 """
 
 from threadlog.testing.contracts.index_store import IndexStoreContract
+from threadlog.testing.contracts.leases import ThreadLeasesContract
 from threadlog.testing.contracts.listing import ListingContract
 from threadlog.testing.contracts.log_store import LogStoreContract
 
-__all__ = ["IndexStoreContract", "ListingContract", "LogStoreContract"]
+__all__ = ["IndexStoreContract", "ListingContract", "LogStoreContract", "ThreadLeasesContract"]
