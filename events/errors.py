@@ -86,6 +86,14 @@ class ThreadLockedError(ThreadError):
     """Another writer (this process or another) holds the thread's rollout."""
 
 
+class ThreadOwnedElsewhereError(ThreadLockedError):
+    """Another host owns the thread (its lease is live): the request goes to that host."""
+
+    def __init__(self, message: str, owner: str) -> None:
+        super().__init__(message)
+        self.owner = owner
+
+
 class ThreadShuttingDownError(ThreadError):
     """The thread's actor is stopping; the request may be retried."""
 

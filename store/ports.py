@@ -72,7 +72,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 import msgspec
 
@@ -358,6 +358,7 @@ class IndexStore(Protocol):
         """Release the backend's resources."""
 
 
+@runtime_checkable
 class ThreadLeases(Protocol):
     """Which host owns which thread (O1-O5)."""
 

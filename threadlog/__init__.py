@@ -54,6 +54,7 @@ if TYPE_CHECKING:
         ThreadLockedError,
         ThreadNotFoundError,
         ThreadNotLoadedError,
+        ThreadOwnedElsewhereError,
         ThreadShuttingDownError,
         TurnAlreadyRunningError,
     )
@@ -126,6 +127,7 @@ _EXPORTS: dict[str, str] = {
     "TurnAlreadyRunningError": "threadlog.events.errors",
     "NoRunningTurnError": "threadlog.events.errors",
     "ThreadLockedError": "threadlog.events.errors",
+    "ThreadOwnedElsewhereError": "threadlog.events.errors",
     "LogFullError": "threadlog.events.errors",
     "ThreadShuttingDownError": "threadlog.events.errors",
     "RealtimeError": "threadlog.events.errors",
@@ -169,6 +171,7 @@ __all__ = [
     "ThreadLockedError",
     "ThreadNotFoundError",
     "ThreadNotLoadedError",
+    "ThreadOwnedElsewhereError",
     "ThreadSettings",
     "ThreadShuttingDownError",
     "ThreadStatus",

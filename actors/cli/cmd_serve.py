@@ -35,7 +35,7 @@ from threadlog.actors.server.transports import (
     serve_ws,
 )
 from threadlog.store.appender import DURABILITY_MODES
-from threadlog.store.ports import IndexStore
+from threadlog.store.ports import IndexStore, ThreadLeases
 
 
 def register(subparsers: Any) -> None:
@@ -96,6 +96,19 @@ def register(subparsers: Any) -> None:
         "({conn, dir, line}); for debugging a client",
     )
     add_index_arguments(parser)
+    parser.add_argument(
+        "--host-id",
+        default=None,
+        metavar="NAME",
+        help="with --index postgresql://: this host's name in the thread leases "
+        "(default hostname:pid); a thread is owned by one host at a time",
+    )
+    parser.add_argument(
+        "--lease-seconds",
+        type=float,
+        default=30.0,
+        help="with --index postgresql://: how long a thread lease lives unrenewed",
+    )
     parser.add_argument("--script-file", default=None, help="JSON object of named scripts")
     parser.add_argument("--durability", choices=DURABILITY_MODES, default="fsync")
     parser.add_argument(
@@ -190,6 +203,10 @@ async def _serve(
         home,
         driver=driver,
         index_store=index,
+        # a shared index also says which host owns which thread
+        leases=index if isinstance(index, ThreadLeases) else None,
+        host_id=args.host_id,
+        lease_ms=int(args.lease_seconds * 1000),
         durability=args.durability,
         passivation_timeout=args.passivation_timeout,
         dynamic_tool_timeout=args.dynamic_tool_timeout,

@@ -14,6 +14,7 @@ module is the facade and the lifecycle around it.
 from __future__ import annotations
 
 import os
+import socket
 import threading
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
@@ -35,6 +36,7 @@ from threadlog.actors.runtime.host_calls import (
     HostCalls,
 )
 from threadlog.actors.runtime.index_sync import IndexSyncer
+from threadlog.actors.runtime.ownership import LEASE_MS, Ownership
 from threadlog.actors.runtime.prompting import compact
 from threadlog.actors.runtime.realtime_api import RealtimeApi
 from threadlog.actors.runtime.recorder import Recorder
@@ -65,7 +67,7 @@ from threadlog.store.codex_config import configured_provider
 from threadlog.store.files import FileLogStore
 from threadlog.store.layout import make_private_dirs
 from threadlog.store.lazylog import get_logger
-from threadlog.store.ports import Durability, IndexStore, LogStore
+from threadlog.store.ports import Durability, IndexStore, LogStore, ThreadLeases
 from threadlog.store.sqlite_index import SqliteIndex
 
 log = get_logger("threadlog.runtime")
@@ -96,12 +98,17 @@ class Runtime:
         logs: LogStore | None = None,
         index_store: IndexStore | None = None,
         defer_index: bool = False,
+        leases: ThreadLeases | None = None,
+        host_id: str | None = None,
+        lease_ms: int = LEASE_MS,
     ) -> None:
         """``logs`` and ``index_store`` choose the storage backends (default: the rollout
         files and ``threadlog.sqlite`` of ``home``); ``index=False`` runs without an index.
         ``defer_index``: the index is opened (migrated, checked) in the background, so the
         runtime is entered at once; ``ready`` is set when it is open (a server answers
-        ``initialize`` before that, and waits for it with any other request)."""
+        ``initialize`` before that, and waits for it with any other request).
+        ``leases``: hosts sharing the log and the index own threads one at a time; this one
+        is ``host_id`` (default: hostname:pid), each lease living ``lease_ms``."""
         self.home = Path(home).resolve()
         self.registry = ThreadRegistry(
             self.home,
@@ -136,6 +143,9 @@ class Runtime:
         self._stop_backfill = threading.Event()
         self.defer_index = defer_index
         self.ready = trio.Event()
+        if leases is not None:
+            host = host_id or f"{socket.gethostname()}:{os.getpid()}"
+            self.registry.ownership = Ownership(leases, host, lease_ms)
 
     @property
     def index(self) -> IndexStore | None:
@@ -163,6 +173,8 @@ class Runtime:
         nursery.start_soon(registry.syncer.run)
         if self.passivation_timeout > 0:
             nursery.start_soon(self._sweep_idle)
+        if registry.ownership is not None:
+            nursery.start_soon(registry.ownership.renew_forever)
         if self.defer_index:
             nursery.start_soon(self._open_index)
         else:

@@ -24,6 +24,7 @@ from threadlog.actors.runtime.append_batcher import AppendBatcher
 from threadlog.actors.runtime.host_calls import HostCalls
 from threadlog.actors.runtime.index_sync import IndexSyncer
 from threadlog.actors.runtime.loader import load_thread
+from threadlog.actors.runtime.ownership import Ownership
 from threadlog.actors.runtime.recorder import Recorder
 from threadlog.actors.runtime.settings import ThreadSettings
 from threadlog.actors.runtime.subscribers import SUBSCRIBER_BUFFER, Subscribers
@@ -75,6 +76,7 @@ class ThreadRegistry:
         self.index: IndexStore | None = None
         self.syncer = IndexSyncer(logs, None, index_interval)
         self.appends = AppendBatcher()
+        self.ownership: Ownership | None = None  # hosts sharing a log and an index
         self.subscribers = Subscribers()
         self.nursery: trio.Nursery | None = None
         self._actors: dict[str, ThreadActor] = {}
@@ -169,8 +171,10 @@ class ThreadRegistry:
     # --- loading -----------------------------------------------------------------------
 
     async def spawn_actor(self, actor: ThreadActor, mode: PersistenceMode) -> ThreadActor:
-        """Register and start a new actor."""
+        """Register and start a new actor (owning its thread first, among many hosts)."""
         assert self.nursery is not None
+        if self.ownership is not None:
+            await self.ownership.claim(actor.thread_id)
         self._actors[actor.thread_id] = actor
         self._modes[actor.thread_id] = mode
         await self.nursery.start(self._run_actor, actor)
@@ -183,6 +187,9 @@ class ThreadRegistry:
             await actor.run(task_status=task_status)
         finally:
             actor.stop()
+            if self.ownership is not None:
+                with trio.CancelScope(shield=True):
+                    await self.ownership.release(actor.thread_id)
             if self._stopping.get(actor.thread_id) is actor:
                 del self._stopping[actor.thread_id]
 
@@ -199,6 +206,8 @@ class ThreadRegistry:
             leaving = self._stopping.get(tid)
             if leaving is not None:
                 await leaving.stopped.wait()
+            if self.ownership is not None:  # before the log is touched: the owner writes it
+                await self.ownership.claim(tid)
             shell = current_environment(self.defaults.cwd).shell
             loaded = await trio.to_thread.run_sync(
                 load_thread, self.logs, tid, self.defaults, shell
