@@ -178,6 +178,7 @@ class PostgresIndex:
         clock_ms: Callable[[], int] = wall_clock_ms,
         pool_size: int = 8,
         connect_timeout: float = 10.0,
+        wait_timeout: float = 5.0,
     ) -> None:
         if not _SCHEMA_NAME.fullmatch(schema):
             raise ValueError(f"not a plain schema name: {schema!r}")
@@ -188,6 +189,9 @@ class PostgresIndex:
             min_size=1,
             max_size=pool_size,
             kwargs={"options": f"-c search_path={schema}", "autocommit": False},
+            # a call fails after this long without a connection (the server gone), rather
+            # than holding its caller: the runtime retries what it could not write
+            timeout=wait_timeout,
             open=False,
         )
         try:  # a server that is not there is an error now, not a hang at the first query

@@ -137,6 +137,7 @@ class Runtime:
             text_capacity=realtime_text_queue,
         )
         self.use_index = index
+        self.registry.syncer.disabled = not index
         self._backfill_index: IndexStore | None = None
         self._stack = AsyncExitStack()
         self.backfill_done = trio.Event()

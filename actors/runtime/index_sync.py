@@ -5,6 +5,10 @@ batch every ``interval`` seconds (and on ``flush``), in a worker thread. Rows ca
 live ``updated_at`` (made unique per millisecond by the index) and the log position their
 recorder reached, so a later index run resumes there. A row whose log has moved or vanished
 since it was marked (an archive raced the flush) is not written: the move updates it.
+
+Nothing marked is lost: rows marked before the index is open (serve opens it in the
+background) wait for it, and a batch the index refused (a database restarting, a network
+gone) is queued again, behind any newer row of the same thread, and retried with backoff.
 """
 
 from __future__ import annotations
@@ -29,10 +33,12 @@ class IndexSyncer:
         self._wake = trio.Event()
         self._lock = trio.Lock()
         self.writes = 0
+        self.failures = 0  # consecutive failed flushes
+        self.disabled = False  # a runtime without an index: nothing to queue
 
     def mark(self, entry: IndexEntry) -> None:
         """Queue a thread's current row."""
-        if self.index is None:
+        if self.disabled:
             return
         self._dirty[entry.row.id] = entry
         self._wake.set()
@@ -53,9 +59,19 @@ class IndexSyncer:
             with trio.CancelScope(shield=True):
                 try:
                     await trio.to_thread.run_sync(write)
-                    self.writes += 1
-                except Exception:
-                    log.exception("index_sync_failed", threads=len(batch))
+                except Exception as exc:
+                    self.failures += 1
+                    for entry in batch:  # again, unless a newer row came meanwhile
+                        self._dirty.setdefault(entry.row.id, entry)
+                    log.warning(
+                        "index_sync_failed",
+                        threads=len(batch),
+                        failures=self.failures,
+                        error=str(exc),
+                    )
+                    return
+                self.writes += 1
+                self.failures = 0
 
     async def run(self) -> None:
         """Flush periodically until cancelled (then flush once more)."""
@@ -63,8 +79,11 @@ class IndexSyncer:
             while True:
                 await self._wake.wait()
                 self._wake = trio.Event()
-                await trio.sleep(self.interval)
+                # after failures, back off (up to 5 s) before trying the index again
+                await trio.sleep(min(5.0, self.interval * 2**self.failures))
                 await self.flush()
+                if self._dirty:
+                    self._wake.set()
         finally:
             with trio.CancelScope(shield=True):
                 await self.flush()

@@ -48,66 +48,76 @@ def _as_server_user(argv: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *argv]
 
 
-@contextmanager
-def postgres_server() -> Iterator[str]:
-    """A DSN of a running server (given, or started here and stopped after)."""
-    given = os.environ.get(ENV_DSN)
-    if given:
-        yield given
-        return
-    bindir = _bin_dir()
-    root = Path(tempfile.mkdtemp(prefix="threadlog-pg-"))
-    data = root / "data"
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres", "postgres")
-    port = _free_port()
-    subprocess.run(
-        _as_server_user(
-            [
-                str(bindir / "initdb"),
-                "-D",
-                str(data),
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "-E",
-                "UTF8",
-            ]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=on"
-    subprocess.run(
-        _as_server_user(
-            [
-                str(bindir / "pg_ctl"),
-                "-D",
-                str(data),
-                "-o",
-                options,
-                "-l",
-                str(root / "log"),
-                "-w",
-                "start",
-            ]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    pid = int((data / "postmaster.pid").read_text().split()[0])
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
+class Cluster:
+    """A throwaway cluster in a temporary directory, on a free loopback port."""
+
+    def __init__(self) -> None:
+        self.bindir = _bin_dir()
+        self.root = Path(tempfile.mkdtemp(prefix="threadlog-pg-"))
+        self.data = self.root / "data"
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres", "postgres")
+        self.port = _free_port()
+        subprocess.run(
+            _as_server_user(
+                [str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres",
+                 "--auth=trust", "-E", "UTF8"]
+            ),
+            check=True,
+            capture_output=True,
+        )  # fmt: skip
+
+    @property
+    def dsn(self) -> str:
+        """Where to connect."""
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        """Start the server and wait until it accepts connections."""
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=on"
+        subprocess.run(
+            _as_server_user(
+                [str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", options,
+                 "-l", str(self.root / "log"), "-w", "start"]
+            ),
+            check=True,
+            capture_output=True,
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        """Stop the server by its pid (fast shutdown: connections are cut)."""
         try:
-            os.kill(pid, 15)  # smart shutdown
-            for _ in range(100):
+            pid = int((self.data / "postmaster.pid").read_text().split()[0])
+        except (FileNotFoundError, ValueError, IndexError):
+            return
+        try:
+            os.kill(pid, 2)  # SIGINT: fast shutdown
+            for _ in range(200):
                 os.kill(pid, 0)
                 time.sleep(0.05)
             os.kill(pid, 9)
         except ProcessLookupError:
             pass
-        shutil.rmtree(root, ignore_errors=True)
+
+    def remove(self) -> None:
+        """Stop it and delete its files."""
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    """A DSN of a running server (given, or started here and removed after)."""
+    given = os.environ.get(ENV_DSN)
+    if given:
+        yield given
+        return
+    cluster = Cluster()
+    cluster.start()
+    try:
+        yield cluster.dsn
+    finally:
+        cluster.remove()
 
 
 def fresh_schema() -> str:
