@@ -188,7 +188,9 @@ class PostgresIndex:
             dsn,
             min_size=1,
             max_size=pool_size,
-            kwargs={"options": f"-c search_path={schema}", "autocommit": False},
+            # autocommit: a read is one statement with no BEGIN/COMMIT round trips; writes
+            # open their transaction explicitly (``_tx``)
+            kwargs={"options": f"-c search_path={schema}", "autocommit": True},
             # a call fails after this long without a connection (the server gone), rather
             # than holding its caller: the runtime retries what it could not write
             timeout=wait_timeout,
@@ -229,9 +231,9 @@ class PostgresIndex:
                 cur.execute("UPDATE threadlog_schema SET version = %s", (len(MIGRATIONS),))
 
     def _query(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
-        with self._tx() as cur:
-            cur.execute(sql, args)
-            return cur.fetchall()
+        """One read statement (autocommit: its own snapshot, no transaction round trips)."""
+        with self._pool.connection() as conn:
+            return conn.execute(sql, args).fetchall()
 
     # --- rows -----------------------------------------------------------------------------
 
@@ -593,7 +595,7 @@ class PostgresIndex:
             self._pool.conninfo,
             min_size=1,
             max_size=self._pool.max_size,
-            kwargs={"options": f"-c search_path={self.schema}", "autocommit": False},
+            kwargs={"options": f"-c search_path={self.schema}", "autocommit": True},
             open=True,
         )
 
