@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import os
 import tempfile
+import uuid
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
 import msgspec
+import pytest
 import trio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -24,6 +27,7 @@ from threadlog.events.notifications import Notification
 from threadlog.events.sources import SOURCE_KINDS
 from threadlog.events.thread_items import AgentMessageItem
 from threadlog.projections.index.listing import ListParams
+from threadlog.store.pg_index import PostgresIndex
 from threadlog.store.reader import read_items
 
 OPS = st.lists(
@@ -89,6 +93,22 @@ async def check(rt: Runtime, model: Model, notes: list[Notification]) -> None:
         assert {t.id for t in listed.data} == expected
 
 
+def _backend(request: pytest.FixtureRequest, backend: str) -> Callable[[], dict[str, Any]]:
+    """How to open each runtime of one example: the home's SQLite index, or a PostgreSQL
+    schema of the example's own (whose leases the runtime then holds, as serve does)."""
+    if backend == "sqlite":
+        return dict
+    dsn = request.getfixturevalue("postgres_dsn")
+    schema = f"r_{uuid.uuid4().hex[:16]}"
+
+    def shared() -> dict[str, Any]:
+        index = PostgresIndex(dsn, schema=schema, pool_size=2)
+        return {"index_store": index, "leases": index, "host_id": "host-under-test"}
+
+    return shared
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 @settings(
     max_examples=int(os.environ.get("THREADLOG_STATEFUL_EXAMPLES", "40")),
     deadline=None,
@@ -96,13 +116,14 @@ async def check(rt: Runtime, model: Model, notes: list[Notification]) -> None:
 )
 @given(ops=OPS)
 async def test_random_op_sequences_keep_live_and_log_in_agreement(
-    ops: list[tuple[Any, ...]],
+    request: pytest.FixtureRequest, backend: str, ops: list[tuple[Any, ...]]
 ) -> None:
+    stores = _backend(request, backend)
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         model = Model()
         stack = AsyncExitStack()
-        rt = await stack.enter_async_context(open_runtime(home))
+        rt = await stack.enter_async_context(open_runtime(home, **stores()))
         sub = await stack.enter_async_context(rt.subscribe())
         try:
             for op in ops:
@@ -110,7 +131,7 @@ async def test_random_op_sequences_keep_live_and_log_in_agreement(
                 if op[0] == "restart":
                     await stack.aclose()
                     stack = AsyncExitStack()
-                    rt = await stack.enter_async_context(open_runtime(home))
+                    rt = await stack.enter_async_context(open_runtime(home, **stores()))
                     sub = await stack.enter_async_context(rt.subscribe())
                 with trio.fail_after(20):
                     await check(rt, model, drain(sub))
