@@ -5,6 +5,10 @@ every thread/turns/list page)."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +23,47 @@ from tests.support.corpus import (
     copy_codex_home,
     rewrite_home_prefix,
 )
-from tests.support.rpc_client import RpcClient, start_server
+from tests.support.rpc_client import REPO, RpcClient, start_server
 from tests.support.schemas import assert_transcript_valid
 
 
+def _index_flags(request: pytest.FixtureRequest, backend: str, home: Path) -> tuple[str, ...]:
+    """serve's flags for the index backend; on PostgreSQL the home is backfilled into a
+    schema of its own first, so every listing below is the index's answer."""
+    if backend == "sqlite":
+        return ()
+    dsn = request.getfixturevalue("postgres_dsn")
+    flags = ("--index", dsn, "--index-schema", f"g_{uuid.uuid4().hex[:12]}")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "threadlog.actors.cli.main",
+            "backfill",
+            "--home",
+            str(home),
+            *flags,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    return flags
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 @pytest.mark.parametrize("version", CODEX_REAL_VERSIONS)
-async def test_golden_requests_replayed_against_serve(tmp_path: Path, version: str) -> None:
+async def test_golden_requests_replayed_against_serve(
+    request: pytest.FixtureRequest, tmp_path: Path, version: str, backend: str
+) -> None:
     home = copy_codex_home(version, tmp_path / "home")
     golden = CODEX_REAL / version / "golden"
     mismatches: list[str] = []
     transcript = tmp_path / "transcript.jsonl"
-    async with start_server(home, transcript=transcript) as process:
+    flags = _index_flags(request, backend, home)
+    async with start_server(home, *flags, transcript=transcript) as process:
         client = RpcClient(process)
         init = await client.initialize()
         expected_init = json.loads((golden / "initialize.json").read_text())
