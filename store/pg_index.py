@@ -35,9 +35,10 @@ from threadlog.events.rows import (
 )
 from threadlog.store.clock import wall_clock_ms
 from threadlog.store.lease import BACKFILL_LEASE_SECONDS, lease_holder
-from threadlog.store.ports import BackfillState, ThreadLease, ThreadOwnedError
+from threadlog.store.pg_leases import PostgresLeases
+from threadlog.store.pg_schema import MIGRATIONS, UPSERT, row_values
+from threadlog.store.ports import BackfillState
 from threadlog.store.statedb import (
-    COLUMNS,
     SELECT_COLUMNS,
     SPAN_COLUMNS,
     row_from_sql,
@@ -48,123 +49,6 @@ from threadlog.store.thread_listing import listing_filters
 
 _SCHEMA_NAME: Final = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _LIVE_WINDOW_MS: Final = 1000
-
-_V1: Final = """
-CREATE TABLE threads (
-    id TEXT PRIMARY KEY,
-    rollout_path TEXT NOT NULL,
-    created_at_ms BIGINT NOT NULL,
-    updated_at_ms BIGINT NOT NULL,
-    source TEXT NOT NULL,
-    source_kind TEXT NOT NULL,
-    model_provider TEXT NOT NULL,
-    cwd TEXT NOT NULL,
-    title TEXT NOT NULL,
-    first_user_message TEXT NOT NULL,
-    name TEXT,
-    cli_version TEXT NOT NULL,
-    model TEXT,
-    reasoning_effort TEXT,
-    sandbox_policy TEXT NOT NULL,
-    approval_mode TEXT NOT NULL,
-    tokens_used BIGINT NOT NULL,
-    archived BOOLEAN NOT NULL,
-    archived_at_ms BIGINT,
-    git_sha TEXT,
-    git_branch TEXT,
-    git_origin_url TEXT,
-    agent_nickname TEXT,
-    agent_role TEXT,
-    forked_from_id TEXT,
-    memory_mode TEXT NOT NULL,
-    originator TEXT NOT NULL,
-    thread_source TEXT,
-    history_mode TEXT NOT NULL,
-    recency_at_ms BIGINT,
-    first_turn_id TEXT,
-    session_id TEXT,
-    log_offset BIGINT NOT NULL,
-    log_identity TEXT NOT NULL
-);
-CREATE INDEX threads_list_created ON threads (archived, created_at_ms, id)
-    WHERE first_user_message <> '';
-CREATE INDEX threads_list_updated ON threads (archived, updated_at_ms, id)
-    WHERE first_user_message <> '';
-CREATE INDEX threads_list_recency
-    ON threads (archived, (coalesce(recency_at_ms, created_at_ms)), id)
-    WHERE first_user_message <> '';
--- the highest updated_at_ms ever stored: live writes are stamped after it (one row, so
--- hosts writing at once queue on it instead of locking the table)
-CREATE TABLE thread_stamp (id INTEGER PRIMARY KEY, high BIGINT NOT NULL);
-INSERT INTO thread_stamp VALUES (1, 0);
-CREATE TABLE thread_dynamic_tools (
-    thread_id TEXT NOT NULL REFERENCES threads (id) ON DELETE CASCADE,
-    position INTEGER NOT NULL,
-    name TEXT NOT NULL,
-    description TEXT NOT NULL,
-    input_schema TEXT NOT NULL,
-    defer_loading BOOLEAN NOT NULL,
-    PRIMARY KEY (thread_id, position)
-);
-CREATE TABLE thread_turns (
-    thread_id TEXT NOT NULL REFERENCES threads (id) ON DELETE CASCADE,
-    position INTEGER NOT NULL,
-    turn_id TEXT NOT NULL,
-    log_location TEXT NOT NULL,
-    start_offset BIGINT NOT NULL,
-    end_offset BIGINT,
-    ordinal BIGINT,
-    PRIMARY KEY (thread_id, position)
-);
-CREATE INDEX thread_turns_ordinal ON thread_turns (thread_id, ordinal);
-CREATE TABLE thread_turns_state (
-    thread_id TEXT PRIMARY KEY REFERENCES threads (id) ON DELETE CASCADE,
-    turn_count INTEGER NOT NULL,
-    unordered INTEGER NOT NULL,
-    log_offset BIGINT NOT NULL,
-    log_identity TEXT NOT NULL
-);
-CREATE TABLE backfill_state (
-    id INTEGER PRIMARY KEY,
-    status TEXT NOT NULL,
-    last_watermark TEXT,
-    last_success_at BIGINT,
-    updated_at BIGINT NOT NULL,
-    holder TEXT
-);
-"""
-
-# Thread ownership among hosts (ports O1-O5): a released or expired lease keeps its row, so
-# the next claim's epoch is always higher than any before it.
-_V2: Final = """
-CREATE TABLE thread_leases (
-    thread_id TEXT PRIMARY KEY,
-    owner TEXT NOT NULL,
-    epoch BIGINT NOT NULL,
-    expires_at_ms BIGINT NOT NULL
-);
-CREATE INDEX thread_leases_owner ON thread_leases (owner);
-"""
-
-MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2)
-"""Migration ``i`` takes the schema from version ``i`` to ``i + 1``; never edit one."""
-
-_TYPES: Final = {"archived": "boolean"}
-_BIGINT: Final = {
-    "created_at_ms", "updated_at_ms", "tokens_used", "archived_at_ms", "recency_at_ms",
-    "log_offset",
-}  # fmt: skip
-_UPSERT: Final = (
-    f"INSERT INTO threads ({SELECT_COLUMNS}) SELECT * FROM unnest("
-    + ", ".join(f"%s::{_TYPES.get(c, 'bigint' if c in _BIGINT else 'text')}[]" for c in COLUMNS)
-    + ") ON CONFLICT (id) DO UPDATE SET "
-    + ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c != "id")
-)
-
-
-def _values(row: ThreadRow) -> list[Any]:
-    fields = [getattr(row, c) for c in COLUMNS[:-2]]
-    return [*fields, row.log_position.offset, row.log_position.identity]
 
 
 class PostgresIndex:
@@ -206,6 +90,12 @@ class PostgresIndex:
     # --- plumbing -------------------------------------------------------------------------
 
     @contextmanager
+    def tx(self) -> Iterator[psycopg.Cursor[Any]]:
+        """A cursor inside one transaction on a pooled connection."""
+        with self._tx() as cur:
+            yield cur
+
+    @contextmanager
     def _tx(self) -> Iterator[psycopg.Cursor[Any]]:
         with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
             yield cur
@@ -229,6 +119,10 @@ class PostgresIndex:
                 cur.execute("INSERT INTO threadlog_schema VALUES (%s)", (len(MIGRATIONS),))
             else:
                 cur.execute("UPDATE threadlog_schema SET version = %s", (len(MIGRATIONS),))
+
+    def query(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
+        """One read statement's rows."""
+        return self._query(sql, args)
 
     def _query(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
         """One read statement (autocommit: its own snapshot, no transaction round trips)."""
@@ -275,8 +169,8 @@ class PostgresIndex:
                 )
             highest = max(highest, row.updated_at_ms)
             stored.append(row)
-        columns = list(zip(*(_values(r) for r in stored), strict=True))
-        cur.execute(_UPSERT, [list(c) for c in columns])
+        columns = list(zip(*(row_values(r) for r in stored), strict=True))
+        cur.execute(UPSERT, [list(c) for c in columns])
         cur.execute("UPDATE thread_stamp SET high = %s WHERE id = 1", (highest,))
         for row in stored:
             record = rows[row.id]
@@ -525,61 +419,10 @@ class PostgresIndex:
                 (self._now(),),
             )
 
-    # --- thread ownership (ThreadLeases) ----------------------------------------------
-
-    def claim(self, thread_id: str, host: str, ttl_ms: int) -> ThreadLease:
-        """Own a thread (one statement decides: O1, O2, O5)."""
-        tid = parse_thread_id(thread_id)
-        now = self.clock_ms()
-        with self._tx() as cur:
-            cur.execute(
-                "INSERT INTO thread_leases AS l (thread_id, owner, epoch, expires_at_ms) "
-                "VALUES (%(tid)s, %(host)s, 1, %(until)s) ON CONFLICT (thread_id) DO UPDATE SET "
-                "epoch = CASE WHEN l.owner = EXCLUDED.owner AND l.expires_at_ms > %(now)s "
-                "THEN l.epoch ELSE l.epoch + 1 END, "
-                "owner = EXCLUDED.owner, expires_at_ms = EXCLUDED.expires_at_ms "
-                "WHERE l.owner = EXCLUDED.owner OR l.expires_at_ms <= %(now)s "
-                "RETURNING epoch",
-                {"tid": tid, "host": host, "until": now + ttl_ms, "now": now},
-            )
-            won = cur.fetchone()
-            if won is not None:
-                return ThreadLease(tid, host, int(won[0]), now + ttl_ms)
-            cur.execute(
-                "SELECT owner, expires_at_ms FROM thread_leases WHERE thread_id = %s", (tid,)
-            )
-            owner, until = cur.fetchone()  # type: ignore[misc]
-        raise ThreadOwnedError(tid, owner, int(until))
-
-    def renew(self, host: str, ttl_ms: int) -> int:
-        """Extend every unexpired lease of ``host`` in one statement (O3)."""
-        now = self.clock_ms()
-        with self._tx() as cur:
-            cur.execute(
-                "UPDATE thread_leases SET expires_at_ms = %s "
-                "WHERE owner = %s AND expires_at_ms > %s",
-                (now + ttl_ms, host, now),
-            )
-            return cur.rowcount
-
-    def release(self, thread_id: str, host: str) -> bool:
-        """Give a thread up, if ``host`` owns it (O4); the row and its epoch stay."""
-        tid = parse_thread_id(thread_id)
-        with self._tx() as cur:
-            cur.execute(
-                "UPDATE thread_leases SET expires_at_ms = 0 "
-                "WHERE thread_id = %s AND owner = %s AND expires_at_ms > %s",
-                (tid, host, self.clock_ms()),
-            )
-            return cur.rowcount > 0
-
-    def owner(self, thread_id: str) -> ThreadLease | None:
-        """The thread's lease as it stands."""
-        tid = parse_thread_id(thread_id)
-        rows = self._query(
-            "SELECT owner, epoch, expires_at_ms FROM thread_leases WHERE thread_id = %s", (tid,)
-        )
-        return ThreadLease(tid, rows[0][0], int(rows[0][1]), int(rows[0][2])) if rows else None
+    @property
+    def leases(self) -> PostgresLeases:
+        """Thread ownership (``ThreadLeases``) in this index's database."""
+        return PostgresLeases(self)
 
     def replace_with(self, scratch: PostgresIndex) -> None:
         """Make ``scratch``'s contents this index's, in one transaction (a replay's swap:

@@ -35,7 +35,7 @@ from threadlog.actors.server.transports import (
     serve_ws,
 )
 from threadlog.store.appender import DURABILITY_MODES
-from threadlog.store.ports import IndexStore, ThreadLeases
+from threadlog.store.ports import IndexStore
 
 
 def register(subparsers: Any) -> None:
@@ -204,7 +204,7 @@ async def _serve(
         driver=driver,
         index_store=index,
         # a shared index also says which host owns which thread
-        leases=index if isinstance(index, ThreadLeases) else None,
+        leases=getattr(index, "leases", None),
         host_id=args.host_id,
         lease_ms=int(args.lease_seconds * 1000),
         durability=args.durability,

@@ -7,12 +7,9 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-import pytest
-
-from tests.support.postgres import index_for_root
+from tests.support.postgres import PostgresFixture, index_for_root
 from threadlog.store.files import FileLogStore
 from threadlog.store.memory import MemoryIndex, MemoryLogStore
-from threadlog.store.pg_index import PostgresIndex
 from threadlog.store.ports import IndexStore, LogRef, LogStore
 from threadlog.store.sqlite_index import SqliteIndex
 from threadlog.testing.contracts import ListingContract
@@ -27,20 +24,8 @@ class TestFilesAndSqlite(ListingContract):
         os.utime(ref.location, (stamp, stamp))
 
 
-class TestFilesAndPostgres(ListingContract):
+class TestFilesAndPostgres(PostgresFixture, ListingContract):
     """The index on a real PostgreSQL server (a schema of its own per root)."""
-
-    dsn: str = ""
-    opened: list[PostgresIndex] = []
-
-    @pytest.fixture(scope="class", autouse=True)
-    @classmethod
-    def _server(cls, postgres_dsn: str) -> object:
-        cls.dsn = postgres_dsn
-        cls.opened = []
-        yield
-        for index in cls.opened:
-            index.close()
 
     def make_stores(self, root: Path, clock_ms: Callable[[], int]) -> tuple[LogStore, IndexStore]:
         return FileLogStore(root), index_for_root(self.dsn, root, "l_", self.opened, clock_ms)

@@ -103,7 +103,7 @@ def _backend(request: pytest.FixtureRequest, backend: str) -> Callable[[], dict[
 
     def shared() -> dict[str, Any]:
         index = PostgresIndex(dsn, schema=schema, pool_size=2)
-        return {"index_store": index, "leases": index, "host_id": "host-under-test"}
+        return {"index_store": index, "leases": index.leases, "host_id": "host-under-test"}
 
     return shared
 

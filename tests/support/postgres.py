@@ -23,6 +23,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 ENV_DSN = "THREADLOG_TEST_POSTGRES"
 
 
@@ -137,3 +139,20 @@ def index_for_root(dsn: str, root: object, prefix: str, opened: list[Any], clock
     while len(opened) > 8:
         opened.pop(0).close()
     return index
+
+
+class PostgresFixture:
+    """Mix into a contract test class: ``dsn`` of the session's server, and ``opened``
+    stores closed when the class is done."""
+
+    dsn: str = ""
+    opened: list[Any] = []
+
+    @pytest.fixture(scope="class", autouse=True)
+    @classmethod
+    def _server(cls, postgres_dsn: str) -> Iterator[None]:
+        cls.dsn = postgres_dsn
+        cls.opened = []
+        yield
+        for store in cls.opened:
+            store.close()
