@@ -73,7 +73,13 @@ def shared_index(args: argparse.Namespace, schema: str | None = None) -> Any:
     url: str = args.index
     if not url.startswith(("postgresql://", "postgres://")):
         raise UsageError(f"--index {url}: give a postgresql:// URL (or leave it out)")
-    from threadlog.store.pg_index import PostgresIndex  # psycopg only for this
+    try:
+        from threadlog.store.pg_index import PostgresIndex  # psycopg only for this
+    except ImportError as exc:
+        raise UsageError(
+            f"--index postgresql:// needs the cluster extra ({exc.name} is missing): "
+            "pip install 'threadlog[cluster]'"
+        ) from None
 
     try:
         return PostgresIndex(url, schema=schema or args.index_schema)
