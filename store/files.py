@@ -260,6 +260,14 @@ class FileLogStore:
         st = os.stat(ref.location)
         return LogStat(st.st_size, inode_identity(st.st_ino), st.st_mtime_ns // 10**6)
 
+    def has_log(self, location: str) -> bool:
+        """Whether a rollout file is at ``location`` inside this home (no ref is built)."""
+        name = location.rpartition("/")[2]
+        return (
+            parse_rollout_file_name(name) is not None
+            and self._existing_file_inside(location) is not None
+        )
+
     def ref_at(self, location: str) -> LogRef | None:
         """The rollout file at ``location`` if it still exists inside this home."""
         path = Path(location)

@@ -264,6 +264,10 @@ class LogStore(Protocol):
         """The log still at a location an index row recorded, or None when it is gone."""
         ...
 
+    def has_log(self, location: str) -> bool:
+        """Whether ``ref_at(location)`` would find a log (a listing asks it of every row)."""
+        ...
+
     def archive(self, ref: LogRef) -> LogRef:
         """Move a live log to the archived set; returns its new ref."""
         ...

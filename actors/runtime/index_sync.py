@@ -52,7 +52,7 @@ class IndexSyncer:
             index, logs = self.index, self.logs
 
             def write() -> None:
-                records = [r for r in batch if logs.ref_at(r.row.rollout_path) is not None]
+                records = [r for r in batch if logs.has_log(r.row.rollout_path)]
                 if records:
                     index.upsert(records)
 

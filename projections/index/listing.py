@@ -219,7 +219,7 @@ def _from_index(
     page = index.page(query)
     rows = []
     for row in page.rows:
-        if logs.ref_at(row.rollout_path) is not None:
+        if logs.has_log(row.rollout_path):
             rows.append(row)
         else:
             index.delete(row.id)

@@ -289,10 +289,13 @@ class LogStoreContract:
         store, _ = self.fresh()
         ref = self.written(store, [line("a")])
         assert store.ref_at(ref.location) == ref
+        assert store.has_log(ref.location)
         moved = store.archive(ref)
         assert store.ref_at(ref.location) is None
+        assert not store.has_log(ref.location)
         assert store.ref_at(moved.location) == moved
         assert store.ref_at("/nowhere/rollout-x.jsonl") is None
+        assert not store.has_log("/nowhere/rollout-x.jsonl")
 
     # --- L9: several logs per thread -----------------------------------------------------
 
