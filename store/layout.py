@@ -121,19 +121,23 @@ def make_private_dirs(path: Path) -> None:
 
 
 def _walk_files(root: Path) -> Iterator[Path]:
-    """Every regular file under ``root`` (no symlinked directories followed)."""
+    """Every regular file under ``root`` (no symlinked directories followed).
+
+    A directory is read as it is walked, never held whole: a day folder of 100,000
+    rollouts must not cost 100,000 directory entries of memory at once."""
     stack = [root]
     while stack:
         directory = stack.pop()
         try:
-            entries = list(os.scandir(directory))
+            entries = os.scandir(directory)
         except (FileNotFoundError, NotADirectoryError, PermissionError):
             continue
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                stack.append(Path(entry.path))
-            elif entry.is_file(follow_symlinks=False):
-                yield Path(entry.path)
+        with entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(Path(entry.path))
+                elif entry.is_file(follow_symlinks=False):
+                    yield Path(entry.path)
 
 
 def iter_rollout_files(home: Path, *, archived: bool) -> Iterator[Path]:
@@ -141,12 +145,13 @@ def iter_rollout_files(home: Path, *, archived: bool) -> Iterator[Path]:
     if archived:
         root = home / ARCHIVED_DIR
         try:
-            entries = list(os.scandir(root))
+            entries = os.scandir(root)
         except (FileNotFoundError, NotADirectoryError):
             return
-        for entry in entries:
-            if entry.is_file(follow_symlinks=False) and parse_rollout_file_name(entry.name):
-                yield Path(entry.path)
+        with entries:
+            for entry in entries:
+                if entry.is_file(follow_symlinks=False) and parse_rollout_file_name(entry.name):
+                    yield Path(entry.path)
         return
     for path in _walk_files(home / SESSIONS_DIR):
         if parse_rollout_file_name(path.name) is not None:
