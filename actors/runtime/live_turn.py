@@ -84,7 +84,6 @@ class LiveTurn:
         self._plan_id: str | None = None
         self._plan: list[str] = []
         self.last_agent_message: str | None = None
-        self._record_exec_output = True
 
     @property
     def thread_id(self) -> str:
@@ -246,14 +245,11 @@ class LiveTurn:
         # What the user reads of a `bash -lc SCRIPT` is the script, as Codex parses it.
         script = command[2] if len(command) == 3 and command[1] == "-lc" else shown
         parsed = [{"type": "unknown", "cmd": script}]
+        answer = call is None  # our own shell call: we record its output too
         if call is None:
-            call_id = f"call_{new_id()}"
             arguments = json.dumps({"command": command, "workdir": workdir})
-            call = FunctionCall(name="shell", arguments=arguments, call_id=call_id)
-            self._record_exec_output = True
-        else:
-            call_id = call.call_id
-            self._record_exec_output = False
+            call = FunctionCall(name="shell", arguments=arguments, call_id=f"call_{new_id()}")
+        call_id = call.call_id
         await actor.emit([call])
         begin = ExecCommandBegin(
             call_id=call_id, command=command, cwd=workdir, turn_id=self.turn_id, parsed_cmd=parsed
@@ -264,7 +260,7 @@ class LiveTurn:
             )
             if decision in ("decline", "cancel"):
                 message = "command declined by the user"
-                await self._exec_end(begin, -1, "", message, message, 0, "declined")
+                await self._exec_end(begin, -1, "", message, message, 0, "declined", answer)
                 if decision == "cancel":
                     self.active.scope.cancel()
                 return ExecResult(exit_code=-1, output=message, duration_ms=0, status="declined")
@@ -293,7 +289,7 @@ class LiveTurn:
             outcome = ExecOutcome(-1, "", str(exc), str(exc), 0, "failed")
         except trio.Cancelled:
             with trio.CancelScope(shield=True):
-                await self._exec_end(begin, -1, "", "", "interrupted", 0, "failed")
+                await self._exec_end(begin, -1, "", "", "interrupted", 0, "failed", answer)
             raise
         await self._exec_end(
             begin,
@@ -303,6 +299,7 @@ class LiveTurn:
             outcome.aggregated_output,
             outcome.duration_ms,
             outcome.status,
+            answer,
         )
         return ExecResult(
             exit_code=outcome.exit_code,
@@ -320,6 +317,7 @@ class LiveTurn:
         aggregated: str,
         duration_ms: int,
         status: str,
+        answer: bool,
     ) -> None:
         end = ExecCommandEnd(
             call_id=begin.call_id,
@@ -339,7 +337,7 @@ class LiveTurn:
             self.actor.publish(
                 *self.actor.announce_finished(self.turn_id, im.command_execution(end))
             )
-        if self._record_exec_output:
+        if answer:
             # What the model reads back is bounded like the persisted output.
             output = truncate_middle(f"Exit code: {exit_code}\nOutput:\n{aggregated}")
             await self.actor.emit([FunctionCallOutput(call_id=begin.call_id, output=output)])
