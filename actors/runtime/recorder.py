@@ -43,8 +43,8 @@ class Recorder:
         *,
         mode: PersistenceMode,
         durability: Durability,
+        appends: AppendBatcher,
         clock_ms: Callable[[], int] = wall_clock_ms,
-        appends: AppendBatcher | None = None,
     ) -> None:
         self.logs = logs
         self.ref = ref
@@ -68,7 +68,7 @@ class Recorder:
         *,
         mode: PersistenceMode,
         durability: Durability,
-        appends: AppendBatcher | None = None,
+        appends: AppendBatcher,
     ) -> Recorder:
         """A recorder appending to an existing log (resume: no new ``session_meta``).
 
@@ -111,14 +111,8 @@ class Recorder:
     async def _append(self, lines: list[bytes]) -> None:
         writer = self._writer
         assert writer is not None
-        expected = self.position
-        if self.appends is not None:  # on the runtime's I/O pool; cannot be cancelled
-            self.position = await self.appends.append(writer, lines, expected)
-            return
-        with trio.CancelScope(shield=True):
-            self.position = await trio.to_thread.run_sync(
-                lambda: writer.append(lines, expected=expected)
-            )
+        # on the runtime's I/O pool (or alone before it starts); cannot be cancelled
+        self.position = await self.appends.append(writer, lines, self.position)
 
     async def persist(self) -> bool:
         """Materialize: create the file, write the meta and what was pending. Idempotent.
