@@ -24,7 +24,6 @@ from psycopg_pool import ConnectionPool
 from threadlog.events.ids import parse_thread_id
 from threadlog.events.rollout import DynamicToolSpec
 from threadlog.events.rows import (
-    Anchor,
     IndexEntry,
     LogPosition,
     ThreadPage,
@@ -45,7 +44,7 @@ from threadlog.store.statedb import (
     tools_from_sql,
     turn_page_sql,
 )
-from threadlog.store.thread_listing import listing_filters
+from threadlog.store.thread_listing import keyset_page, listing_filters
 
 _SCHEMA_NAME: Final = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _LIVE_WINDOW_MS: Final = 1000
@@ -73,7 +72,7 @@ class PostgresIndex:
             min_size=1,
             max_size=pool_size,
             # autocommit: a read is one statement with no BEGIN/COMMIT round trips; writes
-            # open their transaction explicitly (``_tx``)
+            # open their transaction explicitly (``tx``)
             kwargs={"options": f"-c search_path={schema}", "autocommit": True},
             # a call fails after this long without a connection (the server gone), rather
             # than holding its caller: the runtime retries what it could not write
@@ -92,16 +91,11 @@ class PostgresIndex:
     @contextmanager
     def tx(self) -> Iterator[psycopg.Cursor[Any]]:
         """A cursor inside one transaction on a pooled connection."""
-        with self._tx() as cur:
-            yield cur
-
-    @contextmanager
-    def _tx(self) -> Iterator[psycopg.Cursor[Any]]:
         with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
             yield cur
 
     def _migrate(self) -> None:
-        with self._tx() as cur:
+        with self.tx() as cur:
             # one migrator at a time, across hosts (a transaction-scoped advisory lock)
             cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.schema,))
             cur.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
@@ -121,11 +115,8 @@ class PostgresIndex:
                 cur.execute("UPDATE threadlog_schema SET version = %s", (len(MIGRATIONS),))
 
     def query(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
-        """One read statement's rows."""
-        return self._query(sql, args)
-
-    def _query(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
-        """One read statement (autocommit: its own snapshot, no transaction round trips)."""
+        """One read statement's rows (autocommit: its own snapshot, no transaction round
+        trips)."""
         with self._pool.connection() as conn:
             return conn.execute(sql, args).fetchall()
 
@@ -133,7 +124,7 @@ class PostgresIndex:
 
     def upsert(self, records: Sequence[IndexEntry], *, keep_git: bool = True) -> None:
         """Insert or replace rows (one statement) and record dynamic tools, atomically."""
-        with self._tx() as cur:
+        with self.tx() as cur:
             self._upsert(cur, records, keep_git=keep_git)
 
     def _upsert(
@@ -241,14 +232,14 @@ class PostgresIndex:
     def get(self, thread_id: str) -> ThreadRow | None:
         """One thread's row."""
         tid = parse_thread_id(thread_id)
-        rows = self._query(f"SELECT {SELECT_COLUMNS} FROM threads WHERE id = %s", (tid,))
+        rows = self.query(f"SELECT {SELECT_COLUMNS} FROM threads WHERE id = %s", (tid,))
         return row_from_sql(rows[0]) if rows else None
 
     def dynamic_tools(self, thread_id: str) -> list[DynamicToolSpec] | None:
         """A thread's dynamic tools in declaration order (None when it declared none)."""
         tid = parse_thread_id(thread_id)
         return tools_from_sql(
-            self._query(
+            self.query(
                 "SELECT name, description, input_schema, defer_loading FROM thread_dynamic_tools "
                 "WHERE thread_id = %s ORDER BY position",
                 (tid,),
@@ -258,41 +249,33 @@ class PostgresIndex:
     def delete(self, thread_id: str) -> bool:
         """Remove a thread's row, tools and spans; False when there was none."""
         tid = parse_thread_id(thread_id)
-        with self._tx() as cur:
+        with self.tx() as cur:
             cur.execute("DELETE FROM threads WHERE id = %s", (tid,))
             return cur.rowcount > 0
 
     def set_name(self, thread_id: str, name: str | None) -> bool:
         """Set or clear a thread's name; False when there is no such row."""
         tid = parse_thread_id(thread_id)
-        with self._tx() as cur:
+        with self.tx() as cur:
             cur.execute("UPDATE threads SET name = %s WHERE id = %s", (name, tid))
             return cur.rowcount > 0
 
     def rows(self) -> list[ThreadRow]:
         """Every row."""
-        return [row_from_sql(r) for r in self._query(f"SELECT {SELECT_COLUMNS} FROM threads")]
+        return [row_from_sql(r) for r in self.query(f"SELECT {SELECT_COLUMNS} FROM threads")]
 
     # --- listing --------------------------------------------------------------------------
 
     def page(self, query: ThreadQuery) -> ThreadPage:
         """One keyset page (a seek in the listing index of the sort key, then the page)."""
-        if query.source_kinds is not None and not query.source_kinds:
-            query.validate()
-            return ThreadPage(rows=[], next_anchor=None)
-        sql, args = build_pg_list_sql(query)
-        rows = [row_from_sql(r) for r in self._query(sql, args)]
-        if len(rows) <= query.limit:
-            return ThreadPage(rows=rows, next_anchor=None)
-        rows = rows[: query.limit]
-        return ThreadPage(rows=rows, next_anchor=Anchor.after(rows[-1], query.sort_key))
+        return keyset_page(query, lambda: self.query(*build_pg_list_sql(query)))
 
     # --- turns ----------------------------------------------------------------------------
 
     def turn_state(self, thread_id: str) -> TurnIndexState | None:
         """What is known of a thread's turns; None when none were ever upserted (I7)."""
         tid = parse_thread_id(thread_id)
-        state = self._query(
+        state = self.query(
             "SELECT turn_count, unordered, log_offset, log_identity FROM thread_turns_state "
             "WHERE thread_id = %s",
             (tid,),
@@ -300,7 +283,7 @@ class PostgresIndex:
         if not state:
             return None
         count, unordered, offset, identity = state[0]
-        last = self._query(
+        last = self.query(
             f"SELECT {SPAN_COLUMNS} FROM thread_turns WHERE thread_id = %s AND position = %s",
             (tid, count - 1),
         )
@@ -310,7 +293,7 @@ class PostgresIndex:
     def turn_spans(self, thread_id: str) -> list[TurnSpan]:
         """All of a thread's turn spans in order (I7)."""
         tid = parse_thread_id(thread_id)
-        rows = self._query(
+        rows = self.query(
             f"SELECT {SPAN_COLUMNS} FROM thread_turns WHERE thread_id = %s ORDER BY position",
             (tid,),
         )
@@ -334,7 +317,7 @@ class PostgresIndex:
             newest_first=newest_first,
             param="%s",
         )
-        rows = self._query(sql, args)
+        rows = self.query(sql, args)
         return [TurnSpan(*r) for r in rows]
 
     # --- the backfill lease ---------------------------------------------------------------
@@ -351,7 +334,7 @@ class PostgresIndex:
 
     def commit_batch(self, records: Sequence[IndexEntry], watermark: str) -> None:
         """Upsert a backfill batch and checkpoint its watermark in one transaction (I2)."""
-        with self._tx() as cur:
+        with self.tx() as cur:
             self._upsert(cur, records, keep_git=True)
             self._ensure_lease_row(cur)
             cur.execute(
@@ -362,7 +345,7 @@ class PostgresIndex:
 
     def backfill_state(self) -> BackfillState:
         """The lease and its checkpoint."""
-        with self._tx() as cur:
+        with self.tx() as cur:
             self._ensure_lease_row(cur)
             cur.execute(
                 "SELECT status, last_watermark, last_success_at, updated_at "
@@ -378,7 +361,7 @@ class PostgresIndex:
         another host sharing this database, so whether it still runs cannot be judged here.
         """
         now = self._now()
-        with self._tx() as cur:
+        with self.tx() as cur:
             self._ensure_lease_row(cur)
             cur.execute(
                 "UPDATE backfill_state SET status = 'running', updated_at = %s, holder = %s "
@@ -391,7 +374,7 @@ class PostgresIndex:
     def complete_backfill(self, watermark: str | None = None) -> None:
         """The backfill finished: complete is final until a reset."""
         now = self._now()
-        with self._tx() as cur:
+        with self.tx() as cur:
             self._ensure_lease_row(cur)
             cur.execute(
                 "UPDATE backfill_state SET status = 'complete', "
@@ -402,7 +385,7 @@ class PostgresIndex:
 
     def reset_backfill(self) -> None:
         """Back to pending with no watermark (a full replay starts over)."""
-        with self._tx() as cur:
+        with self.tx() as cur:
             self._ensure_lease_row(cur)
             cur.execute(
                 "UPDATE backfill_state SET status = 'pending', last_watermark = NULL, "
@@ -412,7 +395,7 @@ class PostgresIndex:
 
     def release_backfill(self) -> None:
         """Give the lease back unfinished (the next worker resumes from the watermark)."""
-        with self._tx() as cur:
+        with self.tx() as cur:
             cur.execute(
                 "UPDATE backfill_state SET status = 'pending', updated_at = %s "
                 "WHERE id = 1 AND status = 'running'",
@@ -430,7 +413,7 @@ class PostgresIndex:
         if scratch.schema == self.schema:
             raise ValueError("an index cannot replace itself")
         scratch.close()
-        with self._tx() as cur:
+        with self.tx() as cur:
             cur.execute(f"DROP SCHEMA {self.schema} CASCADE")
             cur.execute(f"ALTER SCHEMA {scratch.schema} RENAME TO {self.schema}")
         self._pool.close()  # pooled connections may cache plans of the old tables
@@ -456,8 +439,6 @@ class PostgresIndex:
 def build_pg_list_sql(query: ThreadQuery) -> tuple[str, list[Any]]:
     """A listing page's SQL for PostgreSQL (exposed so tests can EXPLAIN it)."""
     column, where, args = listing_filters(query, "%s")
-    where[0] = "archived = %s"
-    args[0] = bool(args[0])
     if query.search:
         where.append("(strpos(title, %s) > 0 OR strpos(coalesce(name, ''), %s) > 0)")
         args += [query.search, query.search]

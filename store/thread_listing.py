@@ -10,6 +10,7 @@ suite holds both to the same answers).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from threadlog.events.ids import parse_thread_id
@@ -34,7 +35,7 @@ def listing_filters(query: ThreadQuery, param: str = "?") -> tuple[str, list[str
     query.validate()
     column = _COLUMN[query.sort_key]
     where = [f"archived = {param}", "first_user_message <> ''"]
-    args: list[Any] = [int(query.archived)]
+    args: list[Any] = [query.archived]  # a bool: SQLite stores it as 0/1, PostgreSQL as bool
     if query.anchor is not None:
         op = "<" if query.direction == "desc" else ">"
         where.append(f"({column}, id) {op} ({param}, {param})")
@@ -106,16 +107,25 @@ def count_matches(db: StateDb, term: str, limit: int) -> int:
     return int(rows[0][0])
 
 
-def page_threads(db: StateDb, query: ThreadQuery) -> ThreadPage:
-    """One page of threads (hidden: rows without a first user message)."""
-    rare = bool(query.search) and searchable(query.search or "")
-    if rare:
-        rare = count_matches(db, query.search or "", RARE_MATCHES) < RARE_MATCHES
-    sql, args = build_list_sql(query, rare=rare)
+def keyset_page(query: ThreadQuery, fetch: Callable[[], Sequence[Any]]) -> ThreadPage:
+    """The page a listing query makes of its ``limit + 1`` fetched rows, for every SQL
+    backend (validated first; an empty list of source kinds lists nothing, unfetched)."""
+    query.validate()
     if query.source_kinds is not None and not query.source_kinds:
         return ThreadPage(rows=[], next_anchor=None)
-    rows = [row_from_sql(r) for r in db.query(sql, args)]
+    rows = [row_from_sql(r) for r in fetch()]
     if len(rows) <= query.limit:
         return ThreadPage(rows=rows, next_anchor=None)
     rows = rows[: query.limit]
     return ThreadPage(rows=rows, next_anchor=Anchor.after(rows[-1], query.sort_key))
+
+
+def page_threads(db: StateDb, query: ThreadQuery) -> ThreadPage:
+    """One page of threads (hidden: rows without a first user message)."""
+
+    def fetch() -> Sequence[Any]:
+        term = query.search or ""
+        rare = searchable(term) and count_matches(db, term, RARE_MATCHES) < RARE_MATCHES
+        return db.query(*build_list_sql(query, rare=rare))
+
+    return keyset_page(query, fetch)
