@@ -200,11 +200,14 @@ class Runtime:
                 registry.nursery.start_soon(self._backfill)
             else:
                 self.backfill_done.set()
-        except BaseException:
+        except Exception:
             self.backfill_done.set()
             if not self.defer_index:
                 raise
             log.exception("index_open_failed", home=str(self.home))
+        except BaseException:  # cancelled (the runtime is closing): nothing to report
+            self.backfill_done.set()
+            raise
         finally:
             self.ready.set()
 
