@@ -51,3 +51,13 @@ def postgres_dsn() -> object:
 
     with postgres_server() as dsn:
         yield dsn
+
+
+@pytest.fixture(scope="session")
+def nats_server_info() -> object:
+    """``(url, monitor)`` of a running nats-server with JetStream (a throwaway one, or
+    ``THREADLOG_TEST_NATS``)."""
+    from tests.support.nats import nats_server
+
+    with nats_server() as info:
+        yield info

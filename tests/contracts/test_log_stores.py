@@ -1,13 +1,22 @@
-"""Every log store passes the log contract: the rollout files and the in-memory store."""
+"""Every log store passes the log contract: the rollout files, JetStream, and memory."""
 
 from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from tests.support.nats import log_url
 from threadlog.store.files import FileLogStore
+from threadlog.store.jetstream_client import JetStreamClient
+from threadlog.store.jetstream_log import JetStreamLogStore
+from threadlog.store.jetstream_names import JetStreamTarget, parse_target
 from threadlog.store.memory import MemoryLogStore
+from threadlog.store.nats_link import NatsLink
 from threadlog.store.ports import LogRef, LogStore
 from threadlog.testing.contracts import LogStoreContract
 
@@ -47,4 +56,41 @@ class TestMemoryLogStore(LogStoreContract):
 
     def replace(self, store: LogStore, ref: LogRef, data: bytes) -> None:
         assert isinstance(store, MemoryLogStore)
+        store.replace(ref, data)
+
+
+class TestJetStreamLogStore(LogStoreContract):
+    """The real nats-server (syncing every write), one stream per store."""
+
+    link: Any = None
+    server: tuple[str, str] = ("", "")
+    streams: dict[str, JetStreamTarget] = {}
+
+    @pytest.fixture(scope="class", autouse=True)
+    @classmethod
+    def _server(cls, nats_server_info: tuple[str, str]) -> Iterator[None]:
+        cls.server = nats_server_info
+        cls.link = NatsLink((nats_server_info[0],))
+        cls.streams = {}
+        yield
+        for target in cls.streams.values():
+            cls.link.call(JetStreamClient(cls.link.nc, target.stream).api(
+                f"STREAM.DELETE.{target.stream}"
+            ))  # fmt: skip
+        cls.link.close()
+
+    def make_store(self, root: Path) -> LogStore:
+        target = parse_target(log_url(self.server))
+        self.streams[str(root)] = target
+        return JetStreamLogStore(target, link=self.link)
+
+    def reopen(self, store: LogStore, root: Path) -> LogStore:
+        return JetStreamLogStore(self.streams[str(root)], link=self.link)
+
+    def tear(self, store: LogStore, ref: LogRef, data: bytes) -> None:
+        assert isinstance(store, JetStreamLogStore)
+        store.publish_raw(ref, data)
+
+    def replace(self, store: LogStore, ref: LogRef, data: bytes) -> None:
+        assert isinstance(store, JetStreamLogStore)
         store.replace(ref, data)

@@ -1,0 +1,515 @@
+"""``LogStore`` on NATS JetStream: one stream per deployment, one subject per thread.
+
+The layout (subjects, records, locations) is ``jetstream_names``; the requests are
+``jetstream_client``; the writer and its fence are ``jetstream_writer``. A log is the
+concatenation of its subject's messages, so positions are byte offsets as in a file and
+every reader of the port (the index syncer, replay, turn pages) works unchanged.
+
+Durable means durable (L1): JetStream acknowledges a publish once the stream has it, which
+on one server is on disk only when the server runs with ``sync_interval: always`` (and on
+nats-server 2.9 never). So a store opened for ``fsync`` checks at start that the stream is
+replicated (R3 or more) or that the server syncs every write (its monitoring ``/varz``),
+and refuses to start otherwise, saying why (``DurabilityError``).
+
+Reading from a position finds the message that starts there by a binary search over the
+stream's sequences (``STREAM.MSG.GET`` with ``next_by_subj``: one request per halving),
+then reads on through an ordered consumer; positions this process wrote or read are
+remembered, so the index syncer's next read starts at once.
+
+One log per thread (no segments). One writer per thread per process (L2); between hosts the
+lease decides who writes and the writer's sequence fence refuses whoever else tries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import threading
+import urllib.request
+import uuid
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from datetime import datetime
+from typing import Any, Final, TypeVar
+
+import msgspec
+
+from threadlog.events.ids import parse_thread_id
+from threadlog.events.rows import LogPosition
+from threadlog.store.clock import wall_clock_ms
+from threadlog.store.jetstream_client import (
+    WRONG_LAST_SEQUENCE,
+    JetStreamClient,
+    JetStreamError,
+    StoredMsg,
+)
+from threadlog.store.jetstream_names import (
+    CONTINUATION_HEADER,
+    OFFSET_HEADER,
+    CatalogRecord,
+    JetStreamTarget,
+    catalog_subject,
+    location_of,
+    names_subject,
+    parse_location,
+    parse_target,
+    thread_subject,
+)
+from threadlog.store.jetstream_writer import JetStreamLogWriter
+from threadlog.store.names import normalize_name
+from threadlog.store.nats_link import NatsLink
+from threadlog.store.ports import (
+    ArchiveError,
+    Durability,
+    LogChunk,
+    LogRef,
+    LogStat,
+    SegmentsUnsupportedError,
+    WriterLockedError,
+)
+from threadlog.store.reader import ReadLine, ReadReport, decode_raw, iter_raw_lines_from
+
+T = TypeVar("T")
+HEADROOM: Final = 4096  # bytes of a message left for its headers
+REMEMBERED: Final = 65_536  # positions kept for the next read
+FEW_NAMES: Final = 64  # above this, names are read by one scan instead of one get each
+
+_encode = msgspec.json.Encoder().encode
+_decode_record = msgspec.json.Decoder(CatalogRecord).decode
+
+
+class DurabilityError(RuntimeError):
+    """The stream would acknowledge appends that are not yet durable."""
+
+
+class _Name(msgspec.Struct, frozen=True):
+    name: str
+    updated_at: str
+
+
+_decode_name = msgspec.json.Decoder(_Name).decode
+
+
+def _offset(msg: StoredMsg) -> int:
+    return int(msg.headers.get(OFFSET_HEADER, "0"))
+
+
+def _end(msg: StoredMsg | None) -> int:
+    return 0 if msg is None else _offset(msg) + len(msg.data)
+
+
+class JetStreamLogStore:
+    """Threads' logs on one JetStream stream (``nats://`` locations)."""
+
+    def __init__(
+        self,
+        target: JetStreamTarget | str,
+        *,
+        durability: Durability = "fsync",
+        link: NatsLink | None = None,
+        clock_ms: Callable[[], int] = wall_clock_ms,
+    ) -> None:
+        """Connect (or use ``link``), create the stream when missing, check durability."""
+        self.target = parse_target(target) if isinstance(target, str) else target
+        self.clock_ms = clock_ms
+        self._owns_link = link is None
+        self.link = link or NatsLink(self.target.servers)
+        self.client = JetStreamClient(self.link.nc, self.target.stream)
+        self.chunk_size = max(1024, self.link.nc.max_payload - HEADROOM)
+        self._writers: dict[str, JetStreamLogWriter] = {}
+        self._lock = threading.Lock()
+        self._positions: OrderedDict[tuple[str, str, int], int] = OrderedDict()
+        try:
+            config = self._stream()
+            if durability == "fsync":
+                self._check_durable(config)
+        except BaseException:
+            self.close()
+            raise
+
+    # --- set-up --------------------------------------------------------------------------
+
+    def _run(self, coro: Awaitable[T]) -> T:
+        async def wrapped() -> T:
+            return await coro
+
+        return self.link.call(wrapped())
+
+    def _subjects(self) -> list[str]:
+        p = self.target.prefix
+        return [f"{p}.threads.*", f"{p}.catalog.*", f"{p}.names.*"]
+
+    def _stream(self) -> dict[str, Any]:
+        config = self._run(self.client.stream_config())
+        if config is None:
+            return self._run(self.client.create_stream(self._subjects(), self.target.replicas))
+        missing = set(self._subjects()) - set(config.get("subjects", []))
+        if missing:
+            raise ValueError(
+                f"stream {self.target.stream} exists but does not hold {sorted(missing)[0]}: "
+                "give another ?stream= or ?prefix="
+            )
+        if not config.get("allow_atomic"):
+            self._run(self.client.update_stream({**config, "allow_atomic": True}))
+        return config
+
+    def _check_durable(self, config: dict[str, Any]) -> None:
+        replicas = int(config.get("num_replicas", 1))
+        if replicas >= 3:
+            return
+        monitor = self.target.monitor
+        why = (
+            f"stream {self.target.stream} has {replicas} replica(s), and a JetStream server "
+            "acknowledges a publish before it is on disk unless it runs with "
+            "`sync_interval: always`"
+        )
+        if monitor is None:
+            raise DurabilityError(
+                f"{why}; say where its monitoring port is (?monitor=http://HOST:8222) so it "
+                "can be checked, use ?replicas=3 on a cluster, or accept the risk with "
+                "--durability flush"
+            )
+        try:
+            with urllib.request.urlopen(f"{monitor.rstrip('/')}/varz", timeout=5) as answer:
+                varz = json.load(answer)
+        except (OSError, ValueError) as exc:
+            raise DurabilityError(f"{why}, and {monitor}/varz could not be read: {exc}") from exc
+        if not varz.get("jetstream", {}).get("config", {}).get("sync_always"):
+            raise DurabilityError(f"{why}, and the server at {monitor} does not")
+
+    def close(self) -> None:
+        """Close the connection (when this store made it)."""
+        if self._owns_link:
+            self.link.close()
+
+    # --- refs ----------------------------------------------------------------------------
+
+    def subject_of(self, thread_id: str) -> str:
+        """The subject of a thread's lines."""
+        return thread_subject(self.target.prefix, thread_id)
+
+    def identity_of(self, incarnation: str) -> str:
+        """A log incarnation's identity (what positions carry)."""
+        return f"jetstream:{incarnation}"
+
+    def _ref(self, thread_id: str, record: CatalogRecord) -> LogRef:
+        location = location_of(self.target.stream, thread_id, record.created_ms, record.archived)
+        return LogRef(
+            thread_id, location, record.archived, location[len("nats://") :], record.created_ms
+        )
+
+    def _record(self, thread_id: str) -> tuple[StoredMsg, CatalogRecord] | None:
+        msg = self._run(self.client.last(catalog_subject(self.target.prefix, thread_id)))
+        return None if msg is None else (msg, _decode_record(msg.data))
+
+    def _found(self, ref: LogRef) -> tuple[StoredMsg, CatalogRecord]:
+        found = self._record(parse_thread_id(ref.thread_id))
+        if found is None or self._ref(ref.thread_id, found[1]).location != ref.location:
+            raise FileNotFoundError(f"no log at {ref.location}")
+        return found
+
+    def locate(self, thread_id: str, *, archived: bool | None = None) -> LogRef | None:
+        """A thread's log (it is live or archived, never both)."""
+        tid = parse_thread_id(thread_id)
+        found = self._record(tid)
+        if found is None or (archived is not None and found[1].archived != archived):
+            return None
+        return self._ref(tid, found[1])
+
+    def allocate(self, thread_id: str, created: datetime, *, segment: bool = False) -> LogRef:
+        """The ref a new log will have; nothing exists until a writer opens it."""
+        if segment:
+            raise SegmentsUnsupportedError("the JetStream store keeps one log per thread")
+        tid = parse_thread_id(thread_id)
+        created_ms = int(created.timestamp() * 1000)
+        location = location_of(self.target.stream, tid, created_ms, False)
+        return LogRef(tid, location, False, location[len("nats://") :], created_ms)
+
+    def logs(self, *, archived: bool) -> Iterator[LogRef]:
+        """Every live (or archived) thread's log, from one scan of the catalog."""
+        wildcard = f"{self.target.prefix}.catalog.*"
+        for subject, msg in self._run(self.client.last_per_subject(wildcard)):
+            record = _decode_record(msg.data)
+            if record.archived == archived:
+                yield self._ref(subject.rsplit(".", 1)[1], record)
+
+    def segments(self, thread_id: str) -> list[LogRef]:
+        """A thread's logs: here always one."""
+        ref = self.locate(thread_id)
+        return [] if ref is None else [ref]
+
+    def ref_at(self, location: str) -> LogRef | None:
+        """The log still at ``location``, if it is."""
+        parts = parse_location(location)
+        if parts is None or parts.stream != self.target.stream:
+            return None
+        ref = self.locate(parts.thread_id, archived=parts.archived)
+        return ref if ref is not None and ref.location == location else None
+
+    def has_log(self, location: str) -> bool:
+        """Whether a log is at ``location``."""
+        return self.ref_at(location) is not None
+
+    # --- writing -------------------------------------------------------------------------
+
+    def open_writer(self, ref: LogRef, *, durability: Durability = "fsync") -> JetStreamLogWriter:
+        """The log's one writer in this process, creating the log's record when new."""
+        tid = parse_thread_id(ref.thread_id)
+        with self._lock:
+            if tid in self._writers:
+                raise WriterLockedError(f"another writer holds {ref.location}")
+            self._writers[tid] = placeholder = JetStreamLogWriter.__new__(JetStreamLogWriter)
+        try:
+            found = self._record(tid)
+            if found is None:
+                record = CatalogRecord(ref.created_ms, ref.archived, uuid.uuid4().hex[:16])
+                found = self._create(tid, record)
+            record = found[1]
+            last = self._run(self.client.last(self.subject_of(tid)))
+            writer = JetStreamLogWriter(self, self._ref(tid, record), record.incarnation, last)
+            writer.heal()
+        except BaseException:
+            with self._lock:
+                del self._writers[tid]
+            raise
+        with self._lock:
+            if self._writers.get(tid) is placeholder:
+                self._writers[tid] = writer
+        return writer
+
+    def _create(self, tid: str, record: CatalogRecord) -> tuple[StoredMsg, CatalogRecord]:
+        subject = catalog_subject(self.target.prefix, tid)
+        headers = {"Nats-Expected-Last-Subject-Sequence": "0"}
+        try:
+            self._run(self.client.publish(subject, [_encode(record)], [headers]))
+        except JetStreamError as exc:
+            if exc.err_code != WRONG_LAST_SEQUENCE:
+                raise
+        found = self._record(tid)  # ours, or the one another host created first
+        assert found is not None
+        return found
+
+    def release(self, writer: JetStreamLogWriter) -> None:
+        """Forget a closed writer (the next one may open)."""
+        with self._lock:
+            if self._writers.get(writer.ref.thread_id) is writer:
+                del self._writers[writer.ref.thread_id]
+
+    def remember(self, subject: str, incarnation: str, offset: int, seq: int) -> None:
+        """The message ending at ``offset`` has sequence ``seq``: the next read starts after."""
+        with self._lock:
+            self._positions[(subject, incarnation, offset)] = seq
+            self._positions.move_to_end((subject, incarnation, offset))
+            while len(self._positions) > REMEMBERED:
+                self._positions.popitem(last=False)
+
+    # --- reading -------------------------------------------------------------------------
+
+    async def _seek(self, subject: str, hi: int, wanted: Callable[[StoredMsg], bool]) -> StoredMsg:
+        """The subject's first message (up to sequence ``hi``) that is ``wanted``; the
+        predicate must turn true once and stay true, and hold for the message at ``hi``."""
+        lo, best = 1, None
+        while lo <= hi:
+            mid = (lo + hi) // 2
+            msg = await self.client.next_from(subject, mid)
+            if msg is None or msg.seq > hi:
+                hi = mid - 1
+            elif wanted(msg):
+                best, hi = msg, mid - 1
+            else:
+                lo = msg.seq + 1
+        assert best is not None
+        return best
+
+    async def _read_from(
+        self, subject: str, incarnation: str, offset: int, last: StoredMsg
+    ) -> list[StoredMsg] | None:
+        """The messages from the one starting at ``offset`` to ``last``; None when no line
+        starts there."""
+        hint = self._positions.get((subject, incarnation, offset))
+        if hint is not None:
+            first = await self.client.next_from(subject, hint + 1)
+        else:
+            first = await self._seek(subject, last.seq, lambda m: _offset(m) >= offset)
+        if first is None or _offset(first) != offset or CONTINUATION_HEADER in first.headers:
+            return None
+        if first.seq == last.seq:
+            return [first]
+        return await self.client.read(subject, first.seq, last.seq)
+
+    def read_bytes(self, ref: LogRef, start: LogPosition | None = None) -> LogChunk:
+        """The log's bytes after ``start`` (from the beginning when it is foreign)."""
+        _, record = self._found(ref)
+        subject, identity = self.subject_of(ref.thread_id), self.identity_of(record.incarnation)
+
+        async def chunk() -> LogChunk:
+            last = await self.client.last(subject)
+            size = _end(last)
+            modified = max(record.created_ms, last.time_ms if last else 0)
+            if last is None:
+                return LogChunk(b"", 0, identity, modified)
+            offset = 0
+            if start is not None and start.identity == identity and 0 < start.offset <= size:
+                if start.offset == size and last.data.endswith(b"\n"):
+                    return LogChunk(b"", size, identity, modified)
+                msgs = await self._read_from(subject, record.incarnation, start.offset, last)
+                if msgs is not None:
+                    offset = start.offset
+            if offset == 0:
+                msgs = await self.client.read(subject, 1, last.seq)
+            assert msgs is not None
+            self.remember(subject, record.incarnation, size, last.seq)
+            return LogChunk(b"".join(m.data for m in msgs), offset, identity, modified)
+
+        return self._run(chunk())
+
+    def read_lines(self, ref: LogRef, *, report: ReadReport | None = None) -> Iterator[ReadLine]:
+        """The log's complete, decodable lines; the rest is reported."""
+        report = report if report is not None else ReadReport()
+        stream = io.BytesIO(self.read_bytes(ref).data)
+        for raw in iter_raw_lines_from(stream, path=ref.location, report=report):
+            decoded = decode_raw(raw, path=ref.location, report=report)
+            if decoded is not None:
+                yield decoded
+
+    def read_range(self, ref: LogRef, start: int, end: int) -> bytes:
+        """Bytes ``[start, end)`` of the log: the messages holding them, nothing else."""
+        if start < 0 or end < start:
+            raise ValueError(f"bad byte range [{start}, {end})")
+        self._found(ref)
+        subject = self.subject_of(ref.thread_id)
+
+        async def part() -> bytes:
+            last = await self.client.last(subject)
+            if last is None or start >= _end(last) or start == end:
+                return b""
+            first = await self._seek(subject, last.seq, lambda m: _end(m) > start)
+            msgs = [first]
+            if _end(first) < end and first.seq < last.seq:
+                msgs = await self.client.read(
+                    subject, first.seq, last.seq, max_bytes=end - _offset(first)
+                )
+            data = b"".join(m.data for m in msgs)
+            at = start - _offset(first)
+            return data[at : at + end - start]
+
+        return self._run(part())
+
+    def stat(self, ref: LogRef) -> LogStat:
+        """The log's size, incarnation and last change."""
+        _, record = self._found(ref)
+        last = self._run(self.client.last(self.subject_of(ref.thread_id)))
+        modified = max(record.created_ms, last.time_ms if last else 0, record.touched_ms)
+        return LogStat(_end(last), self.identity_of(record.incarnation), modified)
+
+    # --- removing ------------------------------------------------------------------------
+
+    def delete(self, thread_id: str) -> int:
+        """Remove the thread's log (L10), unless a writer of this process holds it."""
+        tid = parse_thread_id(thread_id)
+        if tid in self._writers:
+            raise WriterLockedError(f"thread {tid} has a writer")
+        found = self._record(tid)
+        self._run(self.client.purge(self.subject_of(tid)))
+        self._run(self.client.purge(catalog_subject(self.target.prefix, tid)))
+        return 0 if found is None else 1
+
+    def discard_empty(self, ref: LogRef) -> bool:
+        """Remove a log that holds no message and has no writer."""
+        tid = parse_thread_id(ref.thread_id)
+        if tid in self._writers or self._record(tid) is None:
+            return False
+        if self._run(self.client.last(self.subject_of(tid))) is not None:
+            return False
+        self._run(self.client.purge(catalog_subject(self.target.prefix, tid)))
+        return True
+
+    # --- archive -------------------------------------------------------------------------
+
+    def _move(self, ref: LogRef, *, to_archive: bool) -> LogRef:
+        if ref.archived == to_archive:
+            place = "sessions" if to_archive else "archived"
+            raise ArchiveError(f"rollout path `{ref.location}` must be in {place} directory")
+        msg, record = self._found(ref)
+        touched = record.touched_ms if to_archive else self.clock_ms()  # as a file's mtime
+        moved = msgspec.structs.replace(record, archived=to_archive, touched_ms=touched)
+        headers = {"Nats-Expected-Last-Subject-Sequence": str(msg.seq)}
+        subject = catalog_subject(self.target.prefix, ref.thread_id)
+        try:
+            self._run(self.client.publish(subject, [_encode(moved)], [headers]))
+        except JetStreamError as exc:
+            if exc.err_code == WRONG_LAST_SEQUENCE:
+                raise ArchiveError(f"rollout `{ref.location}` was moved meanwhile") from exc
+            raise
+        return self._ref(ref.thread_id, moved)
+
+    def archive(self, ref: LogRef) -> LogRef:
+        """Move a live log to the archive (one catalog record)."""
+        return self._move(ref, to_archive=True)
+
+    def unarchive(self, ref: LogRef) -> LogRef:
+        """Move an archived log back."""
+        return self._move(ref, to_archive=False)
+
+    # --- names ---------------------------------------------------------------------------
+
+    def set_name(self, thread_id: str, name: str, updated_at: str) -> None:
+        """Record a name (the latest wins)."""
+        tid = parse_thread_id(thread_id)
+        body = _encode(_Name(normalize_name(name), updated_at))
+        self._run(self.client.publish(names_subject(self.target.prefix, tid), [body], [{}]))
+
+    def name_of(self, thread_id: str) -> str | None:
+        """A thread's latest name."""
+        tid = parse_thread_id(thread_id)
+        msg = self._run(self.client.last(names_subject(self.target.prefix, tid)))
+        return None if msg is None else _decode_name(msg.data).name
+
+    def names_of(self, thread_ids: Iterable[str]) -> dict[str, str]:
+        """The latest names of the given threads."""
+        wanted = sorted({parse_thread_id(t) for t in thread_ids})
+        if not wanted:
+            return {}
+        p = self.target.prefix
+        if len(wanted) <= FEW_NAMES:
+
+            async def each() -> list[StoredMsg | None]:
+                gets = (self.client.last(names_subject(p, t)) for t in wanted)
+                return list(await asyncio.gather(*gets))
+
+            found = zip(wanted, self._run(each()), strict=True)
+            return {t: _decode_name(m.data).name for t, m in found if m is not None}
+        every = self._run(self.client.last_per_subject(f"{p}.names.*"))
+        keep = set(wanted)
+        out = {}
+        for subject, msg in every:
+            tid = subject.rsplit(".", 1)[1]
+            if tid in keep:
+                out[tid] = _decode_name(msg.data).name
+        return out
+
+    # --- for tests -----------------------------------------------------------------------
+
+    def publish_raw(self, ref: LogRef, data: bytes) -> None:
+        """Add a message bypassing the writer (what a buggy writer could leave)."""
+        subject = self.subject_of(ref.thread_id)
+        last = self._run(self.client.last(subject))
+        count = 0 if last is None else int(last.headers.get("Tl-Count", "0"))
+        headers = {OFFSET_HEADER: str(_end(last)), "Tl-Count": str(count + 1)}
+        self._run(self.client.publish(subject, [data], [headers]))
+
+    def replace(self, ref: LogRef, data: bytes) -> None:
+        """Replace a log by another incarnation holding ``data`` (for tests)."""
+        msg, record = self._found(ref)
+        tid = ref.thread_id
+        self._run(self.client.purge(self.subject_of(tid)))
+        fresh = msgspec.structs.replace(record, incarnation=uuid.uuid4().hex[:16])
+        headers = {"Nats-Expected-Last-Subject-Sequence": str(msg.seq)}
+        subject = catalog_subject(self.target.prefix, tid)
+        self._run(self.client.publish(subject, [_encode(fresh)], [headers]))
+        writer = self.open_writer(self._ref(tid, fresh))
+        try:
+            writer.append(data)
+        finally:
+            writer.close()

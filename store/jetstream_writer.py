@@ -1,0 +1,190 @@
+"""The one writer of a thread's log on JetStream, fenced by the subject's last sequence.
+
+Every append carries ``Nats-Expected-Last-Subject-Sequence``: the sequence of the last
+message this writer knows on the thread's subject. A second writer (another host, or this
+one after its ownership was taken over and the new owner appended) is refused by the
+server itself (err_code 10071), even if its lease clock is wrong, and that refusal is a
+``PositionConflictError``. Several messages of one append (several lines, or the chunks of
+a line larger than a message) go as one atomic batch: all land or none.
+
+Every message carries a ``Nats-Msg-Id`` of thread, incarnation and count. An append whose
+ack was lost (a server restart, a leader election) is retried with the same ids; if the
+first attempt had landed, the retry is refused (a wrong last sequence, or a batch of
+known ids), and the subject's last message, read back, has the id of this append's last
+message: the append is acknowledged, not doubled.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Final, Protocol
+
+from threadlog.events.rows import LogPosition
+from threadlog.store.jetstream_client import (
+    BATCH_DUPLICATE_ID,
+    TRANSIENT,
+    WRONG_LAST_SEQUENCE,
+    JetStreamClient,
+    JetStreamError,
+    StoredMsg,
+)
+from threadlog.store.jetstream_names import (
+    CONTINUATION_HEADER,
+    COUNT_HEADER,
+    OFFSET_HEADER,
+    chunks,
+    message_id,
+)
+from threadlog.store.nats_link import NatsLink
+from threadlog.store.ports import (
+    LogRef,
+    LogWriteError,
+    PositionConflictError,
+    WriterClosedError,
+)
+
+RETRY_FOR: Final = 60.0  # seconds an append waits for a server that went away
+MAX_BATCH: Final = 1000  # messages per atomic batch (the server's default limit)
+
+
+class WriterHome(Protocol):
+    """What a writer needs of its store (``JetStreamLogStore``)."""
+
+    link: NatsLink
+    client: JetStreamClient
+    chunk_size: int
+
+    def subject_of(self, thread_id: str) -> str:
+        """The subject of a thread's lines."""
+        ...
+
+    def identity_of(self, incarnation: str) -> str:
+        """A log incarnation's identity."""
+        ...
+
+    def remember(self, subject: str, incarnation: str, offset: int, seq: int) -> None:
+        """Where the message ending at ``offset`` is."""
+
+    def release(self, writer: JetStreamLogWriter) -> None:
+        """Forget a closed writer."""
+
+
+class JetStreamLogWriter:
+    """``LogWriter`` over one thread's subject."""
+
+    def __init__(
+        self, store: WriterHome, ref: LogRef, incarnation: str, last: StoredMsg | None
+    ) -> None:
+        self._store = store
+        self.ref = ref
+        self._incarnation = incarnation
+        self._subject = store.subject_of(ref.thread_id)
+        self._seq = 0 if last is None else last.seq
+        self._end = 0 if last is None else int(last.headers[OFFSET_HEADER]) + len(last.data)
+        self._count = 0 if last is None else int(last.headers[COUNT_HEADER])
+        self._open_line = last is not None and not last.data.endswith(b"\n")
+        self._closed = False
+
+    @property
+    def position(self) -> LogPosition:
+        """The end of the log."""
+        return LogPosition(self._end, self._store.identity_of(self._incarnation))
+
+    def heal(self) -> None:
+        """End a torn last line (L4): the next append starts on a fresh line."""
+        if self._open_line:
+            self._send([b"\n"], continues=True)
+
+    def append(
+        self, lines: Sequence[bytes] | bytes, *, expected: LogPosition | None = None
+    ) -> LogPosition:
+        """Append whole lines at ``expected``; returns once the server acknowledged them."""
+        if self._closed:
+            raise WriterClosedError("the writer is closed")
+        data = lines if isinstance(lines, bytes) else b"".join(lines)
+        if data and not data.endswith(b"\n"):
+            raise ValueError("an append must consist of whole lines ending in \\n")
+        data_lines = [one + b"\n" for one in data.split(b"\n")[:-1]]
+        if expected is not None and expected != self.position:
+            raise PositionConflictError(
+                f"log ends at {self._end}, not at the expected {expected.offset}"
+            )
+        size = self._store.chunk_size
+        group: list[bytes] = []
+        for one in data_lines:
+            pieces = chunks(one, size)
+            if len(pieces) > MAX_BATCH:
+                raise LogWriteError(
+                    f"a line of {len(one)} bytes is more than one atomic batch holds "
+                    f"({MAX_BATCH} messages of {size} bytes)"
+                )
+            if len(group) + len(pieces) > MAX_BATCH:
+                self._send(group)
+                group = []
+            group += pieces
+        if group:
+            self._send(group)
+        return self.position
+
+    def _send(self, pieces: list[bytes], *, continues: bool = False) -> None:
+        """Publish pieces (whole lines, a long line's chunks) as one fenced, atomic step."""
+        headers: list[dict[str, str]] = []
+        offset, count = self._end, self._count
+        line_open = continues
+        for piece in pieces:
+            count += 1
+            h = {
+                "Nats-Msg-Id": message_id(self.ref.thread_id, self._incarnation, count),
+                OFFSET_HEADER: str(offset),
+                COUNT_HEADER: str(count),
+            }
+            if line_open:
+                h[CONTINUATION_HEADER] = "1"
+            headers.append(h)
+            offset += len(piece)
+            line_open = not piece.endswith(b"\n")
+        headers[0]["Nats-Expected-Last-Subject-Sequence"] = str(self._seq)
+        seq = self._publish(pieces, headers)
+        self._seq, self._end, self._count = seq, offset, count
+        self._open_line = line_open
+        self._store.remember(self._subject, self._incarnation, offset, seq)
+
+    def _publish(self, pieces: list[bytes], headers: list[dict[str, str]]) -> int:
+        """The acknowledged sequence of the last piece, retried through lost acks."""
+        link, client = self._store.link, self._store.client
+        deadline = time.monotonic() + RETRY_FOR
+        wait = 0.05
+        last_id = headers[-1]["Nats-Msg-Id"]
+        while True:
+            try:
+                return link.call(client.publish(self._subject, pieces, headers)).seq
+            except JetStreamError as exc:
+                if exc.err_code not in (WRONG_LAST_SEQUENCE, BATCH_DUPLICATE_ID):
+                    raise LogWriteError(f"{self.ref.location}: {exc.description}") from exc
+                landed = link.call(client.last(self._subject))
+                if landed is not None and landed.headers.get("Nats-Msg-Id") == last_id:
+                    return landed.seq  # an earlier attempt landed; its ack was lost
+                self._closed = True  # another writer moved the log: this one is fenced out
+                raise PositionConflictError(
+                    f"{self.ref.location} was appended to by another writer "
+                    f"(expected its last message at {self._seq}): {exc.description}"
+                ) from exc
+            except TRANSIENT as exc:
+                if time.monotonic() > deadline:
+                    self._closed = True
+                    raise WriterClosedError(
+                        f"{self.ref.location}: no JetStream ack in {RETRY_FOR:.0f} s ({exc!r}); "
+                        "whether the last append landed is known on the next open"
+                    ) from exc
+                time.sleep(wait)
+                wait = min(wait * 2, 1.0)
+
+    def flush(self) -> None:
+        """Nothing is buffered: an append returns acknowledged."""
+
+    def close(self) -> None:
+        """Release the log to the next writer."""
+        if not self._closed:
+            self._closed = True
+        self._store.release(self)
