@@ -129,9 +129,11 @@ def names_subject(prefix: str, thread_id: str) -> str:
     return f"{prefix}.names.{thread_id}"
 
 
-def message_id(thread_id: str, incarnation: str, count: int) -> str:
-    """``Nats-Msg-Id`` of a log's ``count``-th message: a retry is recognised by it."""
-    return f"{thread_id}.{incarnation}.{count}"
+def message_id(thread_id: str, incarnation: str, count: int, writer: str) -> str:
+    """``Nats-Msg-Id`` of a log's ``count``-th message as ``writer`` sends it: its own
+    retry is recognised by it, and a rival writer's message at the same count is not
+    (the server would take a rival with the same id for a duplicate and ack it)."""
+    return f"{thread_id}.{incarnation}.{count}.{writer}"
 
 
 def chunks(line: bytes, size: int) -> list[bytes]:

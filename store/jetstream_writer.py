@@ -17,6 +17,7 @@ message: the append is acknowledged, not doubled.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Sequence
 from typing import Final, Protocol
 
@@ -85,6 +86,7 @@ class JetStreamLogWriter:
         self._count = 0 if last is None else int(last.headers[COUNT_HEADER])
         self._open_line = last is not None and not last.data.endswith(b"\n")
         self._closed = False
+        self._token = uuid.uuid4().hex[:12]  # this writer's, in its messages' ids
 
     @property
     def position(self) -> LogPosition:
@@ -135,7 +137,9 @@ class JetStreamLogWriter:
         for piece in pieces:
             count += 1
             h = {
-                "Nats-Msg-Id": message_id(self.ref.thread_id, self._incarnation, count),
+                "Nats-Msg-Id": message_id(
+                    self.ref.thread_id, self._incarnation, count, self._token
+                ),
                 OFFSET_HEADER: str(offset),
                 COUNT_HEADER: str(count),
             }

@@ -1,0 +1,206 @@
+"""The JetStream log beyond the contract: big lines, the fence, lost acks, durability, faults.
+
+Real nats-server processes throughout (the session's, or ones started here for a fault).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.support.nats import NatsServer, fresh_stream, log_url
+from threadlog.store.jetstream_client import JetStreamClient
+from threadlog.store.jetstream_log import DurabilityError, JetStreamLogStore
+from threadlog.store.ports import PositionConflictError
+from threadlog.testing.contracts.log_store import CREATED, LogStoreContract, line
+
+new_id = LogStoreContract.new_id
+
+
+@pytest.fixture
+def log_target(nats_server_info: tuple[str, str]) -> str:
+    return log_url(nats_server_info)
+
+
+@pytest.fixture
+def store(log_target: str) -> Iterator[JetStreamLogStore]:
+    opened = JetStreamLogStore(log_target)
+    yield opened
+    opened.close()
+
+
+def contents(store: JetStreamLogStore, thread_id: str) -> list[bytes]:
+    ref = store.locate(thread_id)
+    assert ref is not None
+    return [r.line.raw or b"" for r in store.read_lines(ref)]
+
+
+def test_a_line_larger_than_a_message_is_cut_into_chunks_and_read_whole(
+    store: JetStreamLogStore,
+) -> None:
+    big = line("x" * (3 * 1024 * 1024))  # three times the server's max payload
+    ref = store.allocate(new_id(), CREATED)
+    writer = store.open_writer(ref)
+    try:
+        after_big = writer.append([line("a"), big])
+        end = writer.append(line("b"))
+    finally:
+        writer.close()
+    assert end.offset == len(line("a")) + len(big) + len(line("b"))
+    assert contents(store, ref.thread_id) == [line("a")[:-1], big[:-1], line("b")[:-1]]
+    assert store.read_bytes(ref, after_big).data == line("b")
+    start = len(line("a")) + 2 * 1024 * 1024  # inside the big line's third chunk
+    assert store.read_range(ref, start, start + 10) == big[start - len(line("a")) :][:10]
+    inside = type(after_big)(start, after_big.identity)  # not a line's start: foreign
+    assert store.read_bytes(ref, inside).offset == 0
+
+
+def test_a_second_host_fences_out_the_first_writer(log_target: str) -> None:
+    host_a, host_b = JetStreamLogStore(log_target), JetStreamLogStore(log_target)
+    try:
+        ref = host_a.allocate(new_id(), CREATED)
+        old = host_a.open_writer(ref)
+        old.append(line("a1"))
+        new = host_b.open_writer(ref)  # another process: only the sequence fence stops A
+        new.append(line("b1"))
+        with pytest.raises(PositionConflictError, match="another writer"):
+            old.append([line("a2"), line("a3")])
+        new.append(line("b2"))
+        new.close()
+        old.close()
+        assert contents(host_b, ref.thread_id) == [
+            line("a1")[:-1],
+            line("b1")[:-1],
+            line("b2")[:-1],
+        ]
+    finally:
+        host_a.close()
+        host_b.close()
+
+
+def test_of_twenty_racing_writers_exactly_one_appends(log_target: str) -> None:
+    hosts = [JetStreamLogStore(log_target) for _ in range(20)]
+    try:
+        ref = hosts[0].allocate(new_id(), CREATED)
+        first = hosts[0].open_writer(ref)
+        first.append(line("start"))
+        first.close()
+        writers = [h.open_writer(ref) for h in hosts]  # all at the same end
+        go = threading.Barrier(len(writers))
+        won: list[int] = []
+        lost: list[int] = []
+
+        def race(n: int) -> None:
+            go.wait()
+            try:
+                writers[n].append(line(f"w{n}"))
+                won.append(n)
+            except PositionConflictError:
+                lost.append(n)
+
+        threads = [threading.Thread(target=race, args=(n,)) for n in range(len(writers))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(won) == 1 and len(lost) == 19
+        assert contents(hosts[0], ref.thread_id) == [
+            line("start")[:-1],
+            line(f"w{won[0]}")[:-1],
+        ]
+    finally:
+        for h in hosts:
+            h.close()
+
+
+def test_an_append_whose_ack_was_lost_is_retried_not_doubled(
+    store: JetStreamLogStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ref = store.allocate(new_id(), CREATED)
+    writer = store.open_writer(ref)
+    real = JetStreamClient.publish
+    lost = {"single": 0, "batch": 0}
+
+    async def publish_then_lose_the_ack(self: JetStreamClient, *args: Any) -> Any:
+        answer = await real(self, *args)  # it lands on the server ...
+        kind = "single" if len(args[1]) == 1 else "batch"
+        if not lost[kind]:
+            lost[kind] += 1
+            raise TimeoutError("the ack was lost")  # ... and the writer never hears
+        return answer
+
+    monkeypatch.setattr(JetStreamClient, "publish", publish_then_lose_the_ack)
+    try:
+        writer.append(line("once"))
+        end = writer.append([line("two"), line("lines")])
+        writer.append(line("after"), expected=end)
+    finally:
+        writer.close()
+    assert lost == {"single": 1, "batch": 1}
+    assert contents(store, ref.thread_id) == [
+        line("once")[:-1],
+        line("two")[:-1],
+        line("lines")[:-1],
+        line("after")[:-1],
+    ]
+
+
+def test_fsync_is_refused_where_an_ack_does_not_mean_on_disk(
+    nats_server_info: tuple[str, str],
+) -> None:
+    lazy = NatsServer(sync_always=False)  # the default: syncs every two minutes
+    lazy.start()
+    try:
+        url = f"{lazy.url}?stream={fresh_stream()}"
+        with pytest.raises(DurabilityError, match="sync_interval: always"):
+            JetStreamLogStore(f"{url}&monitor={lazy.monitor}")
+        with pytest.raises(DurabilityError, match=r"\?monitor="):
+            JetStreamLogStore(url)  # nothing says how the server syncs: not assumed
+        JetStreamLogStore(url, durability="flush").close()  # asked for less, accepted
+    finally:
+        lazy.remove()
+    JetStreamLogStore(log_url(nats_server_info)).close()  # sync_always: accepted
+
+
+def test_appends_go_on_across_a_killed_and_restarted_server() -> None:
+    server = NatsServer()
+    server.start()
+    try:
+        store = JetStreamLogStore(log_url((server.url, server.monitor)))
+        ref = store.allocate(new_id(), CREATED)
+        writer = store.open_writer(ref)
+        acked: list[bytes] = []
+        failures: list[BaseException] = []
+        done = threading.Event()
+
+        def append_forever() -> None:
+            n = 0
+            while not done.is_set() or n < 200:
+                try:
+                    writer.append(line(f"n{n}"))
+                except BaseException as exc:  # the test reports it
+                    failures.append(exc)
+                    return
+                acked.append(line(f"n{n}"))
+                n += 1
+
+        appender = threading.Thread(target=append_forever)
+        appender.start()
+        while len(acked) < 100:
+            threading.Event().wait(0.01)
+        server.kill()  # SIGKILL mid-append
+        server.start()  # same store directory, same port
+        done.set()
+        appender.join(timeout=120)
+        writer.close()
+        assert failures == []
+        assert len(acked) >= 200
+        again = JetStreamLogStore(log_url((server.url, server.monitor), store.target.stream))
+        assert contents(again, ref.thread_id) == [a[:-1] for a in acked]  # all, once, in order
+        again.close()
+        store.close()
+    finally:
+        server.remove()
