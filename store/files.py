@@ -260,6 +260,11 @@ class FileLogStore:
         st = os.stat(ref.location)
         return LogStat(st.st_size, inode_identity(st.st_ino), st.st_mtime_ns // 10**6)
 
+    def touch(self, ref: LogRef, modified_ms: int) -> None:
+        """Set the file's mtime (a copy carries its source's over)."""
+        ns = modified_ms * 10**6
+        os.utime(ref.location, ns=(ns, ns))
+
     def has_log(self, location: str) -> bool:
         """Whether a rollout file is at ``location`` inside this home (no ref is built)."""
         name = location.rpartition("/")[2]

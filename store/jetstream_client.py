@@ -27,6 +27,7 @@ BATCH_DUPLICATE_ID: Final = 10201
 NO_MESSAGE: Final = 10037
 STREAM_NOT_FOUND: Final = 10059
 API_TIMEOUT: Final = 5.0
+INACTIVE: Final = 10.0  # seconds after which the server removes a reader's lost consumer
 # What a request that got no answer is: the server went away, or is electing a leader.
 TRANSIENT: Final = (
     NatsTimeoutError,
@@ -189,7 +190,7 @@ class JetStreamClient:
         config = ConsumerConfig(
             deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
             opt_start_seq=max(start_seq, 1),
-            inactive_threshold=30.0,
+            inactive_threshold=INACTIVE,
         )
         sub = await js.subscribe(subject, stream=self.stream, ordered_consumer=True, config=config)
         out: list[StoredMsg] = []
@@ -212,12 +213,25 @@ class JetStreamClient:
                 if max_bytes is not None and got >= max_bytes:
                     return out
         finally:
-            await sub.unsubscribe()
+            await self._done(sub)
+
+    async def _done(self, sub: Any) -> None:
+        """End a read: unsubscribe and delete its consumer now, not when it times out (a
+        stream has at most 1,000 consumers, and a replay reads thousands of logs)."""
+        await sub.unsubscribe()
+        name = getattr(sub, "_consumer", None)  # nats-py keeps the current one's name there
+        if name:
+            try:
+                await self.api(f"CONSUMER.DELETE.{self.stream}.{name}")
+            except (JetStreamError, *TRANSIENT):
+                pass  # gone already, or the server is: the inactivity threshold removes it
 
     async def last_per_subject(self, subjects: str) -> list[tuple[str, StoredMsg]]:
         """The last message of every subject matching the wildcard ``subjects``."""
         js = self.nc.jetstream()
-        config = ConsumerConfig(deliver_policy=DeliverPolicy.LAST_PER_SUBJECT)
+        config = ConsumerConfig(
+            deliver_policy=DeliverPolicy.LAST_PER_SUBJECT, inactive_threshold=INACTIVE
+        )
         sub = await js.subscribe(subjects, stream=self.stream, ordered_consumer=True, config=config)
         out: list[tuple[str, StoredMsg]] = []
         try:
@@ -237,7 +251,7 @@ class JetStreamClient:
                 if meta.num_pending == 0:
                     return out
         finally:
-            await sub.unsubscribe()
+            await self._done(sub)
 
     # --- writing -------------------------------------------------------------------------
 

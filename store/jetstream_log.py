@@ -99,6 +99,13 @@ def _end(msg: StoredMsg | None) -> int:
     return 0 if msg is None else _offset(msg) + len(msg.data)
 
 
+def _modified(catalog: StoredMsg, record: CatalogRecord, last: StoredMsg | None) -> int:
+    """When the log last changed: its last line, unless the catalog set a time since."""
+    if last is not None and (not record.modified_ms or last.seq > catalog.seq):
+        return last.time_ms
+    return record.modified_ms or catalog.time_ms
+
+
 class JetStreamLogStore:
     """Threads' logs on one JetStream stream (``nats://`` locations)."""
 
@@ -340,13 +347,13 @@ class JetStreamLogStore:
 
     def read_bytes(self, ref: LogRef, start: LogPosition | None = None) -> LogChunk:
         """The log's bytes after ``start`` (from the beginning when it is foreign)."""
-        _, record = self._found(ref)
+        catalog, record = self._found(ref)
         subject, identity = self.subject_of(ref.thread_id), self.identity_of(record.incarnation)
 
         async def chunk() -> LogChunk:
             last = await self.client.last(subject)
             size = _end(last)
-            modified = max(record.created_ms, last.time_ms if last else 0)
+            modified = _modified(catalog, record, last)
             if last is None:
                 return LogChunk(b"", 0, identity, modified)
             offset = 0
@@ -398,10 +405,26 @@ class JetStreamLogStore:
 
     def stat(self, ref: LogRef) -> LogStat:
         """The log's size, incarnation and last change."""
-        _, record = self._found(ref)
+        catalog, record = self._found(ref)
         last = self._run(self.client.last(self.subject_of(ref.thread_id)))
-        modified = max(record.created_ms, last.time_ms if last else 0, record.touched_ms)
+        modified = _modified(catalog, record, last)
         return LogStat(_end(last), self.identity_of(record.incarnation), modified)
+
+    def touch(self, ref: LogRef, modified_ms: int) -> None:
+        """Set the log's modification time (what ``os.utime`` does to a file)."""
+        msg, record = self._found(ref)
+        self._republish(ref, msg, msgspec.structs.replace(record, modified_ms=modified_ms))
+
+    def _republish(self, ref: LogRef, msg: StoredMsg, record: CatalogRecord) -> None:
+        """A new catalog record, if nobody changed the thread's since ``msg``."""
+        headers = {"Nats-Expected-Last-Subject-Sequence": str(msg.seq)}
+        subject = catalog_subject(self.target.prefix, ref.thread_id)
+        try:
+            self._run(self.client.publish(subject, [_encode(record)], [headers]))
+        except JetStreamError as exc:
+            if exc.err_code == WRONG_LAST_SEQUENCE:
+                raise ArchiveError(f"rollout `{ref.location}` was changed meanwhile") from exc
+            raise
 
     # --- removing ------------------------------------------------------------------------
 
@@ -432,16 +455,13 @@ class JetStreamLogStore:
             place = "sessions" if to_archive else "archived"
             raise ArchiveError(f"rollout path `{ref.location}` must be in {place} directory")
         msg, record = self._found(ref)
-        touched = record.touched_ms if to_archive else self.clock_ms()  # as a file's mtime
-        moved = msgspec.structs.replace(record, archived=to_archive, touched_ms=touched)
-        headers = {"Nats-Expected-Last-Subject-Sequence": str(msg.seq)}
-        subject = catalog_subject(self.target.prefix, ref.thread_id)
-        try:
-            self._run(self.client.publish(subject, [_encode(moved)], [headers]))
-        except JetStreamError as exc:
-            if exc.err_code == WRONG_LAST_SEQUENCE:
-                raise ArchiveError(f"rollout `{ref.location}` was moved meanwhile") from exc
-            raise
+        if to_archive:  # a rename keeps a file's mtime: keep the log's
+            last = self._run(self.client.last(self.subject_of(ref.thread_id)))
+            modified = _modified(msg, record, last)
+        else:  # unarchiving touches the file (Codex's own rule)
+            modified = self.clock_ms()
+        moved = msgspec.structs.replace(record, archived=to_archive, modified_ms=modified)
+        self._republish(ref, msg, moved)
         return self._ref(ref.thread_id, moved)
 
     def archive(self, ref: LogRef) -> LogRef:
@@ -505,9 +525,7 @@ class JetStreamLogStore:
         tid = ref.thread_id
         self._run(self.client.purge(self.subject_of(tid)))
         fresh = msgspec.structs.replace(record, incarnation=uuid.uuid4().hex[:16])
-        headers = {"Nats-Expected-Last-Subject-Sequence": str(msg.seq)}
-        subject = catalog_subject(self.target.prefix, tid)
-        self._run(self.client.publish(subject, [_encode(fresh)], [headers]))
+        self._republish(ref, msg, fresh)
         writer = self.open_writer(self._ref(tid, fresh))
         try:
             writer.append(data)

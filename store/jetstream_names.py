@@ -86,7 +86,9 @@ class CatalogRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
     created_ms: int
     archived: bool
     incarnation: str
-    touched_ms: int = 0  # when it was last unarchived (a file's mtime is touched then)
+    # The log's modification time as of this record, when one was set (a copy carries
+    # the source's over; an unarchive touches, as on a file); a later line supersedes it.
+    modified_ms: int = 0
 
 
 class Located(msgspec.Struct, frozen=True):

@@ -196,7 +196,7 @@ class MemoryLogStore:
         log.data = bytearray(data)
 
     def touch(self, ref: LogRef, modified_ms: int) -> None:
-        """Set the log's modification time (what ``os.utime`` does to a file); for tests."""
+        """Set the log's modification time (what ``os.utime`` does to a file)."""
         self._find(ref).modified_ms = modified_ms
 
     def read_lines(self, ref: LogRef, *, report: ReadReport | None = None) -> Iterator[ReadLine]:

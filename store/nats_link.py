@@ -22,6 +22,10 @@ from typing import Any, TypeVar
 import nats
 from nats.aio.client import Client
 
+from threadlog.store.lazylog import get_logger
+
+log = get_logger("threadlog.nats")
+
 T = TypeVar("T")
 
 CONNECT_TIMEOUT = 5.0
@@ -41,6 +45,7 @@ class NatsLink:
         )
         self._thread.start()
         self.servers = servers
+        self.last_error = ""  # what nats-py last reported (it retries quietly meanwhile)
         try:
             self.nc: Client = self.call(self._connect(servers, name))
         except Exception:
@@ -49,19 +54,42 @@ class NatsLink:
 
     async def _connect(self, servers: tuple[str, ...], name: str) -> Client:
         try:
-            return await nats.connect(
-                list(servers),
-                name=name,
-                connect_timeout=2,
-                allow_reconnect=True,
-                max_reconnect_attempts=-1,  # a restarted server is waited for, not given up on
-                reconnect_time_wait=0.25,
-                max_outstanding_pings=3,
-                ping_interval=5,
-            )
+            # Reconnects never give up (a restarted server is waited for), so the first
+            # connect, which nats-py would retry as long, has a deadline of its own.
+            return await asyncio.wait_for(self._dial(servers, name), CONNECT_TIMEOUT)
         except Exception as exc:  # nats-py raises its own NoServersError, timeouts, OSError
             where = ", ".join(servers)
-            raise NatsUnavailableError(f"cannot reach NATS at {where}: {exc or type(exc)}") from exc
+            reason = self.last_error or str(exc) or type(exc).__name__
+            raise NatsUnavailableError(f"cannot reach NATS at {where}: {reason}") from exc
+
+    async def _dial(self, servers: tuple[str, ...], name: str) -> Client:
+        return await nats.connect(
+            list(servers),
+            name=name,
+            connect_timeout=2,
+            allow_reconnect=True,
+            max_reconnect_attempts=-1,  # a restarted server is waited for, not given up on
+            reconnect_time_wait=0.25,
+            max_outstanding_pings=3,
+            ping_interval=5,
+            error_cb=self._on_error,
+            disconnected_cb=self._on_disconnected,
+            reconnected_cb=self._on_reconnected,
+        )
+
+    async def _on_error(self, exc: Exception) -> None:
+        # nats-py's default prints a traceback per failed attempt; one line is enough
+        reason = str(exc) or type(exc).__name__
+        if reason != self.last_error:
+            log.warning("nats_error", error=reason)
+        self.last_error = reason
+
+    async def _on_disconnected(self) -> None:
+        log.warning("nats_disconnected", servers=list(self.servers))
+
+    async def _on_reconnected(self) -> None:
+        self.last_error = ""
+        log.info("nats_reconnected", server=str(self.nc.connected_url))
 
     def call(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         """Run ``coro`` on the loop and wait for its result (from any other thread)."""

@@ -35,6 +35,9 @@ Requirements of the log (``LogStore`` and ``LogWriter``):
 * L10 Delete is whole and asked for. ``delete`` removes every log of a thread, live or
   archived, and only when no other writer holds it (``WriterLockedError``, nothing removed);
   nothing else ever removes a log with bytes in it.
+* L11 Modification times carry over. ``touch`` sets when a log last changed (``stat`` and
+  ``read_bytes`` say it, a listing's ``updatedAt``), as ``os.utime`` does a file's, so a
+  copy between stores keeps it; a later append supersedes it.
 
 Requirements of the index (``IndexStore``):
 
@@ -263,6 +266,9 @@ class LogStore(Protocol):
     def ref_at(self, location: str) -> LogRef | None:
         """The log still at a location an index row recorded, or None when it is gone."""
         ...
+
+    def touch(self, ref: LogRef, modified_ms: int) -> None:
+        """Set when the log last changed (L11)."""
 
     def has_log(self, location: str) -> bool:
         """Whether ``ref_at(location)`` would find a log (a listing asks it of every row)."""

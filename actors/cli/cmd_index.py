@@ -14,7 +14,9 @@ from threadlog.actors.cli.common import (
     UsageError,
     add_command,
     add_index_arguments,
+    add_log_arguments,
     fail,
+    opened_logs,
     print_json,
     resolve_home,
     shared_index,
@@ -23,7 +25,6 @@ from threadlog.actors.cli.progress import ProgressReporter
 from threadlog.projections.index.backfill import BackfillStats, run_backfill
 from threadlog.projections.index.doctor import DoctorReport, doctor, what_is_left
 from threadlog.projections.index.replay import replay
-from threadlog.store.files import FileLogStore
 from threadlog.store.layout import STATE_DB_FILE
 from threadlog.store.sqlite_index import SqliteIndex
 from threadlog.store.statedb import SchemaTooNewError
@@ -46,6 +47,7 @@ def register(subparsers: Any) -> None:
         ],
     )
     add_index_arguments(backfill)
+    add_log_arguments(backfill)
     replay_command = add_command(
         subparsers,
         "replay",
@@ -56,6 +58,7 @@ def register(subparsers: Any) -> None:
         examples=["threadlog replay", "threadlog replay --json"],
     )
     add_index_arguments(replay_command)
+    add_log_arguments(replay_command)
     check = add_command(
         subparsers,
         "doctor",
@@ -68,6 +71,7 @@ def register(subparsers: Any) -> None:
     )
     check.add_argument("--repair", action="store_true", help="fix what can be fixed")
     add_index_arguments(check)
+    add_log_arguments(check)
 
 
 def _summary(stats: BackfillStats) -> dict[str, Any]:
@@ -116,8 +120,8 @@ def run_backfill_command(args: argparse.Namespace) -> int:
     home = resolve_home(args)
     reporter = ProgressReporter("backfill")
     try:
-        with _open_index(args, home) as index:
-            stats = run_backfill(FileLogStore(home), index, progress=reporter)
+        with _open_index(args, home) as index, opened_logs(args, home) as logs:
+            stats = run_backfill(logs, index, progress=reporter)
     except (SchemaTooNewError, IndexUnreachable) as exc:
         return fail(str(exc))
     finally:
@@ -132,7 +136,8 @@ def run_replay_command(args: argparse.Namespace) -> int:
     reporter = ProgressReporter("replay")
     try:
         if args.index is None:
-            stats = replay(home, home / STATE_DB_FILE, progress=reporter)
+            with opened_logs(args, home) as logs:
+                stats = replay(home, home / STATE_DB_FILE, progress=reporter, logs=logs)
         else:
             stats = _replay_shared(args, home, reporter)
     except (SchemaTooNewError, IndexUnreachable) as exc:
@@ -150,7 +155,8 @@ def _replay_shared(args: argparse.Namespace, home: Path, reporter: ProgressRepor
         scratch = _open_index(args, home, scratch_name)
         try:
             scratch.reset_backfill()
-            stats = run_backfill(FileLogStore(home), scratch, progress=reporter)
+            with opened_logs(args, home) as logs:
+                stats = run_backfill(logs, scratch, progress=reporter)
         except BaseException:
             scratch.close()
             raise
@@ -188,8 +194,8 @@ def run_doctor_command(args: argparse.Namespace) -> int:
     """Check (and with --repair, fix) the index; exit 0 only when clean."""
     home = resolve_home(args)
     try:
-        with _open_index(args, home) as index:
-            report = doctor(FileLogStore(home), index, fix=args.repair)
+        with _open_index(args, home) as index, opened_logs(args, home) as logs:
+            report = doctor(logs, index, fix=args.repair)
     except (SchemaTooNewError, IndexUnreachable) as exc:
         return fail(str(exc))
     if args.json:

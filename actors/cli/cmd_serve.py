@@ -15,7 +15,10 @@ from threadlog.actors.cli.common import (
     UsageError,
     add_command,
     add_index_arguments,
+    add_log_arguments,
+    close_log_store,
     fail,
+    log_store,
     resolve_home,
     shared_index,
 )
@@ -35,7 +38,7 @@ from threadlog.actors.server.transports import (
     serve_ws,
 )
 from threadlog.store.appender import DURABILITY_MODES
-from threadlog.store.ports import IndexStore
+from threadlog.store.ports import IndexStore, LogStore
 
 
 def register(subparsers: Any) -> None:
@@ -96,6 +99,7 @@ def register(subparsers: Any) -> None:
         "({conn, dir, line}); for debugging a client",
     )
     add_index_arguments(parser)
+    add_log_arguments(parser)
     parser.add_argument(
         "--host-id",
         default=None,
@@ -155,16 +159,24 @@ def run(args: argparse.Namespace) -> int:
     except Exception as exc:  # the server is down, the credentials wrong: say so, plainly
         return fail(f"cannot open the index at {args.index}: {exc}")
     try:
+        logs = log_store(args, home, args.durability)
+    except UsageError as exc:
+        return fail(str(exc), EXIT_USAGE)
+    except Exception as exc:  # no NATS server answers: say so, plainly
+        return fail(f"cannot open the log at {args.log}: {exc}")
+    try:
         transcript = Transcript(Path(args.transcript)) if args.transcript else None
     except OSError as exc:
+        close_log_store(logs)
         return fail(f"--transcript {args.transcript}: {exc.strerror}", EXIT_USAGE)
     try:
-        trio.run(_serve, home, args, driver, defaults, listen, transcript, index)
+        trio.run(_serve, home, args, driver, defaults, listen, transcript, index, logs)
     except ListenError as exc:
         return fail(str(exc))
     finally:
         if transcript is not None:
             transcript.close()
+        close_log_store(logs)
     return EXIT_OK
 
 
@@ -198,11 +210,13 @@ async def _serve(
     listen: Listen,
     transcript: Transcript | None,
     index: IndexStore | None,
+    logs: LogStore,
 ) -> None:
     runtime = Runtime(
         home,
         driver=driver,
         index_store=index,
+        logs=logs,
         # a shared index also says which host owns which thread
         leases=getattr(index, "leases", None),
         host_id=args.host_id,

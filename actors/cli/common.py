@@ -64,6 +64,66 @@ def add_index_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_log_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--log URL``: where the threads' logs live."""
+    parser.add_argument(
+        "--log",
+        default=None,
+        metavar="URL",
+        help="where the thread logs live: the home's rollout files (default), or "
+        "nats://HOST:PORT[,HOST:PORT]?stream=NAME&monitor=http://HOST:8222 for a JetStream "
+        "stream shared among hosts",
+    )
+
+
+def log_store(args: argparse.Namespace, home: Path, durability: str = "fsync") -> LogStore:
+    """The log store ``--log`` names (the home's rollout files when none).
+
+    ``UsageError`` for a bad URL, or a stream that would not keep ``fsync``'s promise."""
+    url = getattr(args, "log", None)
+    if url is None:
+        from threadlog.store.files import FileLogStore
+
+        return FileLogStore(home)
+    if not url.startswith("nats://"):
+        raise UsageError(f"--log {url}: give a nats:// URL (or leave it out)")
+    try:
+        from threadlog.store.jetstream_log import DurabilityError, JetStreamLogStore
+        from threadlog.store.jetstream_names import parse_target
+    except ImportError as exc:
+        raise UsageError(
+            f"--log nats:// needs the cluster extra ({exc.name} is missing): "
+            "pip install 'threadlog[cluster]'"
+        ) from None
+    try:
+        target = parse_target(url)
+    except ValueError as exc:
+        raise UsageError(f"--log: {exc}") from None
+    try:
+        return JetStreamLogStore(target, durability=durability)  # type: ignore[arg-type]
+    except DurabilityError as exc:
+        raise UsageError(f"--log {url}: {exc}") from None
+
+
+def close_log_store(logs: LogStore) -> None:
+    """Close a store that holds a connection (JetStream's); files need nothing."""
+    close = getattr(logs, "close", None)
+    if close is not None:
+        close()
+
+
+@contextlib.contextmanager
+def opened_logs(
+    args: argparse.Namespace, home: Path, durability: str = "none"
+) -> Iterator[LogStore]:
+    """``log_store`` while it is used (readers need no durability check: ``none``)."""
+    logs = log_store(args, home, durability)
+    try:
+        yield logs
+    finally:
+        close_log_store(logs)
+
+
 def shared_index(args: argparse.Namespace, schema: str | None = None) -> Any:
     """The PostgreSQL index ``--index`` names, or None for the home's SQLite file.
 

@@ -29,6 +29,7 @@ COMMANDS = (
     "cmd_threads",
     "cmd_index",
     "cmd_serve",
+    "cmd_transfer",
     "cmd_completion",
 )
 """Every subcommand module of ``threadlog.actors.cli``; each exposes ``register(subparsers)``."""
@@ -47,6 +48,8 @@ SUBCOMMANDS = {
     "replay": "cmd_index",
     "doctor": "cmd_index",
     "serve": "cmd_serve",
+    "import": "cmd_transfer",
+    "export": "cmd_transfer",
     "completion": "cmd_completion",
 }
 """Each subcommand's module (a test checks this against what the modules register)."""

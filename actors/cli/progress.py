@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from typing import Protocol, TextIO
 
 from rich.console import Console
 from rich.progress import (
@@ -17,10 +17,28 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from threadlog.projections.index.backfill import BackfillProgress
 from threadlog.store.lazylog import get_logger
 
 log = get_logger("threadlog.progress")
+
+
+class Progressing(Protocol):
+    """Where long work is: a backfill's files, a copy's threads."""
+
+    @property
+    def done(self) -> int:
+        """Units done."""
+        ...
+
+    @property
+    def total(self) -> int:
+        """Units in all."""
+        ...
+
+    @property
+    def bytes(self) -> int:
+        """Bytes read so far."""
+        ...
 
 
 class ProgressReporter:
@@ -54,7 +72,7 @@ class ProgressReporter:
             self._task = self._bar.add_task(self.label, total=total, rate=0.0)
         return self._bar, self._task
 
-    def __call__(self, progress: BackfillProgress) -> None:
+    def __call__(self, progress: Progressing) -> None:
         """Show an update (throttled; the last one always shows)."""
         now = time.monotonic()
         final = progress.done >= progress.total

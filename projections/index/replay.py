@@ -14,6 +14,7 @@ from pathlib import Path
 
 from threadlog.projections.index.backfill import BackfillProgress, BackfillStats, run_backfill
 from threadlog.store.files import FileLogStore
+from threadlog.store.ports import LogStore
 from threadlog.store.sqlite_index import SqliteIndex
 from threadlog.store.statedb import StateDb
 
@@ -28,14 +29,15 @@ def replay(
     db_path: Path,
     *,
     progress: Callable[[BackfillProgress], None] | None = None,
+    logs: LogStore | None = None,
 ) -> BackfillStats:
-    """Rebuild ``db_path`` from the rollouts under ``home``."""
+    """Rebuild ``db_path`` from the rollouts under ``home`` (or the logs of ``logs``)."""
     scratch = db_path.with_name(f"{db_path.name}.replay-{os.getpid()}")
     _remove_db_files(scratch)
     try:
         fresh = StateDb(scratch)
         try:
-            stats = run_backfill(FileLogStore(home), SqliteIndex(fresh), progress=progress)
+            stats = run_backfill(logs or FileLogStore(home), SqliteIndex(fresh), progress=progress)
         finally:
             fresh.close()  # the last connection checkpoints and removes its WAL
         if db_path.exists():

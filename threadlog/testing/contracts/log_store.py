@@ -354,6 +354,25 @@ class LogStoreContract:
         kept = self.written(store, [line("a")])
         assert not store.discard_empty(kept) and store.locate(kept.thread_id) == kept
 
+    # --- L11: modification times carry over ---------------------------------------------
+
+    def test_l11_a_set_modification_time_holds_until_the_next_append(self) -> None:
+        store, _ = self.fresh()
+        ref = self.written(store, [line("a")])
+        past = 1_600_000_000_000  # 2020, long before the append
+        store.touch(ref, past)
+        assert store.stat(ref).modified_ms == past
+        assert store.read_bytes(ref).modified_ms == past
+        archived = store.archive(ref)  # a move keeps it
+        assert store.stat(archived).modified_ms == past
+        ref = store.unarchive(archived)
+        writer = store.open_writer(ref)
+        try:
+            writer.append(line("b"))
+        finally:
+            writer.close()
+        assert store.stat(ref).modified_ms > past
+
     # --- L7: names -----------------------------------------------------------------------
 
     def test_l7_the_latest_name_wins_and_names_are_data(self) -> None:
