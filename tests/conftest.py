@@ -61,3 +61,13 @@ def nats_server_info() -> object:
 
     with nats_server() as info:
         yield info
+
+
+@pytest.fixture(scope="session")
+def nats_link(nats_server_info: tuple[str, str]) -> object:
+    """One connection to the session's nats-server, for stores made by many examples."""
+    from threadlog.store.nats_link import NatsLink
+
+    link = NatsLink((nats_server_info[0],))
+    yield link
+    link.close()

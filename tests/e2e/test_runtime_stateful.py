@@ -19,6 +19,7 @@ import trio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.support.nats import log_url
 from tests.support.runtime_helpers import drain, fold_of_log, open_runtime, script
 from threadlog.actors.runtime.host_api import Runtime
 from threadlog.events.errors import ThreadError
@@ -27,6 +28,8 @@ from threadlog.events.notifications import Notification
 from threadlog.events.sources import SOURCE_KINDS
 from threadlog.events.thread_items import AgentMessageItem
 from threadlog.projections.index.listing import ListParams
+from threadlog.store.jetstream_log import JetStreamLogStore
+from threadlog.store.jetstream_names import parse_target
 from threadlog.store.pg_index import PostgresIndex
 from threadlog.store.reader import read_items
 
@@ -78,10 +81,15 @@ async def check(rt: Runtime, model: Model, notes: list[Notification]) -> None:
             assert tid not in model.listed
             continue
         if tid in model.listed:
-            assert view.path is not None and Path(view.path).exists()
-            assert msgspec.to_builtins(view.turns) == msgspec.to_builtins(fold_of_log(view.path))
+            assert view.path is not None and rt.logs.has_log(view.path)
+            replayed = fold_of_log(view.path, rt.logs)
+            assert msgspec.to_builtins(view.turns) == msgspec.to_builtins(replayed)
+            ref = rt.logs.ref_at(view.path)
+            assert ref is not None
             on_disk = [
-                i.message for i in read_items(Path(view.path)) if isinstance(i, AgentMessage)
+                r.line.item.message
+                for r in rt.logs.read_lines(ref)
+                if isinstance(r.line.item, AgentMessage)
             ]
             acked = model.acked.get(tid, [])
             assert acked == on_disk[: len(acked)] or set(acked) <= set(on_disk)
@@ -95,20 +103,28 @@ async def check(rt: Runtime, model: Model, notes: list[Notification]) -> None:
 
 def _backend(request: pytest.FixtureRequest, backend: str) -> Callable[[], dict[str, Any]]:
     """How to open each runtime of one example: the home's SQLite index, or a PostgreSQL
-    schema of the example's own (whose leases the runtime then holds, as serve does)."""
+    schema of the example's own (whose leases the runtime then holds, as serve does), with
+    the logs in the home's files or (``jetstream``) on a stream of the example's own."""
     if backend == "sqlite":
         return dict
     dsn = request.getfixturevalue("postgres_dsn")
     schema = f"r_{uuid.uuid4().hex[:16]}"
+    target = None
+    if backend == "jetstream":
+        link = request.getfixturevalue("nats_link")
+        target = parse_target(log_url(request.getfixturevalue("nats_server_info")))
 
     def shared() -> dict[str, Any]:
         index = PostgresIndex(dsn, schema=schema, pool_size=2)
-        return {"index_store": index, "leases": index.leases, "host_id": "host-under-test"}
+        stores = {"index_store": index, "leases": index.leases, "host_id": "host-under-test"}
+        if target is not None:  # a new store over the same stream, as after a restart
+            stores["logs"] = JetStreamLogStore(target, link=link)
+        return stores
 
     return shared
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql", "jetstream"])
 @settings(
     max_examples=int(os.environ.get("THREADLOG_STATEFUL_EXAMPLES", "40")),
     deadline=None,
