@@ -165,6 +165,14 @@ class HistoryBuilder:
         _FOLDS[row.fold](self, item, row)
         return self._changes
 
+    def close_dangling_turn(self) -> None:
+        """Close a turn its writer left running (a crash, a host killed mid-turn): it can
+        no longer finish, so it reads as interrupted and the next turn may start, as when
+        Codex resumes such a thread. Nothing is written; the log reads the same way."""
+        if self._open is not None and self._open.explicit and self._open.status == "inProgress":
+            self._finish_open()
+            self._changes = []
+
     def feed_all(self, items: Iterable[RolloutItem]) -> None:
         """Apply many items."""
         for item in items:

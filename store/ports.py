@@ -134,6 +134,11 @@ class LogWriteError(OSError):
     once the cause is gone (L1, L4)."""
 
 
+class LogFencedError(LogWriteError):
+    """Another writer appended to the log since this one opened it (a host whose lease was
+    taken over, L2): nothing was kept, and this writer will never append again."""
+
+
 class SegmentsUnsupportedError(OSError):
     """The store keeps one log per thread, so a thread cannot get a later one."""
 

@@ -36,6 +36,7 @@ from threadlog.events.errors import (
     LogFullError,
     NoRunningTurnError,
     ThreadNotFoundError,
+    ThreadOwnedElsewhereError,
     ThreadShuttingDownError,
     TurnAlreadyRunningError,
 )
@@ -71,7 +72,7 @@ from threadlog.projections.prompt import PromptContext, first_model
 from threadlog.projections.thread_view import thread_view
 from threadlog.store.clock import wall_clock_ms
 from threadlog.store.lazylog import get_logger
-from threadlog.store.ports import LogWriteError
+from threadlog.store.ports import LogFencedError, LogWriteError, PositionConflictError
 
 T = TypeVar("T")
 log = get_logger("threadlog.actor")
@@ -144,6 +145,7 @@ class ThreadActor:
             self.metadata.feed(item)
         # The log may come from any writer (a crash, another tool): read it tolerantly,
         # then hold what this actor writes to the fold's rules.
+        self.history.close_dangling_turn()
         self.history.strict = True
         self.model_history: list[ResponseItem] = model_history(items)
         self.updated_at_ms = wall_clock_ms()
@@ -262,7 +264,17 @@ class ThreadActor:
     ) -> list[RolloutItem]:
         """Record items (through the policy), fold them, and notify; returns what was kept."""
         async with self._emit_lock:
-            kept = await self.recorder.record(items)
+            try:
+                kept = await self.recorder.record(items)
+            except PositionConflictError as exc:
+                # Another host appended since this one loaded the thread: its lease was
+                # taken over. This actor is fenced out for good; it stops, so the next
+                # request claims the thread again and learns who owns it.
+                self.stop()
+                raise LogFencedError(
+                    f"thread {self.thread_id} was taken over by another host ({exc}); "
+                    "send its requests to its owner"
+                ) from exc
             now = wall_clock_ms()
             out: list[notes.Notification] = []
             for item in kept:
@@ -348,6 +360,8 @@ class ThreadActor:
             self.active = None
             active.done.set()
             self.publish(notes.thread_status_changed(self.thread_id, Idle()))
+            if isinstance(exc, LogFencedError):  # the request's to make elsewhere
+                raise ThreadOwnedElsewhereError(str(exc), "") from exc
             raise LogFullError(f"the turn was not started: {exc}") from exc
         self.told = now
         self.first_model = self.first_model or now.model

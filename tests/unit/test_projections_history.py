@@ -300,3 +300,23 @@ def test_user_message_content_rules() -> None:
         {"type": "image", "url": "data:img"},
         {"type": "localImage", "path": "/p.png"},
     ]
+
+
+def test_a_turn_left_running_by_a_dead_writer_closes_interrupted_and_the_next_starts() -> None:
+    counter = itertools.count()
+    builder = HistoryBuilder(lambda: f"id-{next(counter)}")
+    builder.feed_all([TaskStarted(turn_id="t1"), UserMessage(message="hi")])  # then a crash
+    builder.close_dangling_turn()
+    builder.strict = True
+    builder.feed_all([TaskStarted(turn_id="t2"), UserMessage(message="again")])
+    assert [(t.id, t.status) for t in builder.snapshot(running=True)] == [
+        ("t1", "interrupted"),
+        ("t2", "inProgress"),
+    ]
+    builder.feed(TaskComplete(turn_id="t2"))
+    builder.close_dangling_turn()  # a completed turn is not touched
+    assert [t.status for t in builder.snapshot()] == ["interrupted", "completed"]
+    legacy = HistoryBuilder(lambda: f"id-{next(counter)}")
+    legacy.feed(UserMessage(message="an implicit turn (no task_started)"))
+    legacy.close_dangling_turn()  # nor an implicit one: later items still join it
+    assert legacy.open_turn_id is not None
