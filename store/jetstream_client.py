@@ -77,6 +77,7 @@ class _Answer(msgspec.Struct):
     duplicate: bool = False
     config: dict[str, Any] | None = None
     state: dict[str, Any] | None = None
+    cluster: dict[str, Any] | None = None
 
 
 _decode_answer = msgspec.json.Decoder(_Answer).decode

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.nats import NatsServer, fresh_stream, log_url
+from tests.support.nats import NatsCluster, NatsServer, fresh_stream, log_url
 from threadlog.store.jetstream_client import JetStreamClient
 from threadlog.store.jetstream_log import DurabilityError, JetStreamLogStore
 from threadlog.store.ports import PositionConflictError
@@ -204,3 +204,47 @@ def test_appends_go_on_across_a_killed_and_restarted_server() -> None:
         store.close()
     finally:
         server.remove()
+
+
+def test_an_r3_stream_loses_its_leader_and_appends_go_on() -> None:
+    cluster = NatsCluster()
+    cluster.start()
+    try:
+        url = cluster.url + f"?stream={fresh_stream()}&replicas=3"
+        store = JetStreamLogStore(url)  # R3: durable without asking how servers sync
+        ref = store.allocate(new_id(), CREATED)
+        writer = store.open_writer(ref)
+        acked: list[bytes] = []
+        failures: list[BaseException] = []
+        done = threading.Event()
+
+        def append_until_done() -> None:
+            n = 0
+            while not done.is_set() or n < 150:
+                try:
+                    writer.append(line(f"r{n}"))
+                except BaseException as exc:  # the test reports it
+                    failures.append(exc)
+                    return
+                acked.append(line(f"r{n}"))
+                n += 1
+
+        appender = threading.Thread(target=append_until_done)
+        appender.start()
+        while len(acked) < 50 and appender.is_alive():
+            threading.Event().wait(0.01)
+        info = store.link.call(store.client.api(f"STREAM.INFO.{store.target.stream}"))
+        leader = (info.cluster or {}).get("leader")
+        node = next(n for n in cluster.nodes if n.name == leader)
+        node.kill()  # the stream's leader, mid-append
+        done.set()
+        appender.join(timeout=120)
+        writer.close()
+        assert failures == [] and len(acked) >= 150
+        rest = ",".join(f"127.0.0.1:{n.port}" for n in cluster.nodes if n is not node)
+        again = JetStreamLogStore(f"nats://{rest}?stream={store.target.stream}&replicas=3")
+        assert contents(again, ref.thread_id) == [a[:-1] for a in acked]  # all, once, in order
+        again.close()
+        store.close()
+    finally:
+        cluster.remove()

@@ -101,7 +101,7 @@ class NatsServer:
         )
         log.close()
         deadline = time.monotonic() + 30
-        query = "/healthz?js-enabled-only=true" if wait_jetstream else "/healthz"
+        query = "/healthz?js-enabled-only=true" if wait_jetstream else "/varz"
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"nats-server exited: see {self.root / (self.name + '.log')}")
