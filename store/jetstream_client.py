@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
+import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, ParamSpec, TypeVar
 
 import msgspec
 from nats.aio.client import Client
@@ -22,6 +24,8 @@ from nats.errors import ConnectionClosedError, NoRespondersError, OutboundBuffer
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
+P = ParamSpec("P")
+R = TypeVar("R")
 WRONG_LAST_SEQUENCE: Final = 10071
 BATCH_DUPLICATE_ID: Final = 10201
 NO_MESSAGE: Final = 10037
@@ -36,6 +40,29 @@ TRANSIENT: Final = (
     ConnectionClosedError,
     OutboundBufferLimitError,
 )
+
+
+RETRY_FOR: Final = 60.0  # seconds a request waits for a server that went away
+
+
+def retried(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Retry an idempotent request through ``TRANSIENT`` failures (a restarted server, a
+    leader election), backing off, for up to ``RETRY_FOR`` seconds."""
+
+    @functools.wraps(fn)
+    async def again(*args: P.args, **kwargs: P.kwargs) -> R:
+        deadline = time.monotonic() + RETRY_FOR
+        wait = 0.05
+        while True:
+            try:
+                return await fn(*args, **kwargs)
+            except TRANSIENT:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, 1.0)
+
+    return again
 
 
 class JetStreamError(OSError):
@@ -108,8 +135,13 @@ class JetStreamClient:
         self.nc = nc
         self.stream = stream
 
+    @retried
     async def api(self, verb: str, body: Mapping[str, Any] | None = None) -> _Answer:
-        """One JetStream API request (``$JS.API.<verb>``); a refusal raises."""
+        """One JetStream API request (``$JS.API.<verb>``), retried; a refusal raises."""
+        return await self.api_once(verb, body)
+
+    async def api_once(self, verb: str, body: Mapping[str, Any] | None = None) -> _Answer:
+        """One JetStream API request, tried once; a refusal raises."""
         payload = msgspec.json.encode(body) if body is not None else b""
         reply = await self.nc.request(f"$JS.API.{verb}", payload, timeout=API_TIMEOUT)
         answer = _decode_answer(reply.data)
@@ -182,6 +214,7 @@ class JetStreamClient:
         """The subject's first message at or after stream sequence ``seq``."""
         return await self._get({"seq": max(seq, 1), "next_by_subj": subject})
 
+    @retried
     async def read(
         self, subject: str, start_seq: int, last_seq: int, *, max_bytes: int | None = None
     ) -> list[StoredMsg]:
@@ -223,10 +256,11 @@ class JetStreamClient:
         name = getattr(sub, "_consumer", None)  # nats-py keeps the current one's name there
         if name:
             try:
-                await self.api(f"CONSUMER.DELETE.{self.stream}.{name}")
+                await self.api_once(f"CONSUMER.DELETE.{self.stream}.{name}")
             except (JetStreamError, *TRANSIENT):
                 pass  # gone already, or the server is: the inactivity threshold removes it
 
+    @retried
     async def last_per_subject(self, subjects: str) -> list[tuple[str, StoredMsg]]:
         """The last message of every subject matching the wildcard ``subjects``."""
         js = self.nc.jetstream()
@@ -281,6 +315,7 @@ class JetStreamClient:
             raise JetStreamError(e.code, e.err_code, e.description)
         return answer
 
+    @retried
     async def purge(self, subject: str) -> int:
         """Remove every message of ``subject``; how many went."""
         reply = await self.nc.request(

@@ -43,6 +43,7 @@ from threadlog.store.jetstream_client import (
     JetStreamClient,
     JetStreamError,
     StoredMsg,
+    retried,
 )
 from threadlog.store.jetstream_names import (
     CONTINUATION_HEADER,
@@ -289,13 +290,18 @@ class JetStreamLogStore:
         subject = catalog_subject(self.target.prefix, tid)
         headers = {"Nats-Expected-Last-Subject-Sequence": "0"}
         try:
-            self._run(self.client.publish(subject, [_encode(record)], [headers]))
+            self._publish(subject, _encode(record), headers)
         except JetStreamError as exc:
             if exc.err_code != WRONG_LAST_SEQUENCE:
                 raise
         found = self._record(tid)  # ours, or the one another host created first
         assert found is not None
         return found
+
+    def _publish(self, subject: str, body: bytes, headers: dict[str, str]) -> None:
+        """One catalog or name message, retried through lost acks (a retry of one that
+        had landed is refused by its fence, and the caller reads back what is there)."""
+        self._run(retried(self.client.publish)(subject, [body], [headers]))
 
     def release(self, writer: JetStreamLogWriter) -> None:
         """Forget a closed writer (the next one may open)."""
@@ -420,11 +426,13 @@ class JetStreamLogStore:
         headers = {"Nats-Expected-Last-Subject-Sequence": str(msg.seq)}
         subject = catalog_subject(self.target.prefix, ref.thread_id)
         try:
-            self._run(self.client.publish(subject, [_encode(record)], [headers]))
+            self._publish(subject, _encode(record), headers)
         except JetStreamError as exc:
-            if exc.err_code == WRONG_LAST_SEQUENCE:
+            if exc.err_code != WRONG_LAST_SEQUENCE:
+                raise
+            now = self._record(ref.thread_id)
+            if now is None or now[1] != record:  # not ours landing on a retry: a rival's
                 raise ArchiveError(f"rollout `{ref.location}` was changed meanwhile") from exc
-            raise
 
     # --- removing ------------------------------------------------------------------------
 
@@ -478,7 +486,7 @@ class JetStreamLogStore:
         """Record a name (the latest wins)."""
         tid = parse_thread_id(thread_id)
         body = _encode(_Name(normalize_name(name), updated_at))
-        self._run(self.client.publish(names_subject(self.target.prefix, tid), [body], [{}]))
+        self._publish(names_subject(self.target.prefix, tid), body, {})
 
     def name_of(self, thread_id: str) -> str | None:
         """A thread's latest name."""

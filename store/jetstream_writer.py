@@ -4,8 +4,12 @@ Every append carries ``Nats-Expected-Last-Subject-Sequence``: the sequence of th
 message this writer knows on the thread's subject. A second writer (another host, or this
 one after its ownership was taken over and the new owner appended) is refused by the
 server itself (err_code 10071), even if its lease clock is wrong, and that refusal is a
-``PositionConflictError``. Several messages of one append (several lines, or the chunks of
-a line larger than a message) go as one atomic batch: all land or none.
+``PositionConflictError``. The lines of one append go one after the other, each acked
+before the next is sent (its fence is the sequence the last ack gave): measured on
+nats-server 2.15, an atomic batch costs ~2.3 ms whatever its size, a fenced publish ~0.2 ms
+(~0.45 ms syncing every write). A crash between two lines of an append leaves whole lines
+only, the unacknowledged rest missing, as with a file. The chunks of a line larger than a
+message do go as one atomic batch, so a line is never left cut.
 
 Every message carries a ``Nats-Msg-Id`` of thread, incarnation and count. An append whose
 ack was lost (a server restart, a leader election) is retried with the same ids; if the
@@ -24,6 +28,7 @@ from typing import Final, Protocol
 from threadlog.events.rows import LogPosition
 from threadlog.store.jetstream_client import (
     BATCH_DUPLICATE_ID,
+    RETRY_FOR,
     TRANSIENT,
     WRONG_LAST_SEQUENCE,
     JetStreamClient,
@@ -45,7 +50,6 @@ from threadlog.store.ports import (
     WriterClosedError,
 )
 
-RETRY_FOR: Final = 60.0  # seconds an append waits for a server that went away
 MAX_BATCH: Final = 1000  # messages per atomic batch (the server's default limit)
 
 
@@ -113,7 +117,6 @@ class JetStreamLogWriter:
                 f"log ends at {self._end}, not at the expected {expected.offset}"
             )
         size = self._store.chunk_size
-        group: list[bytes] = []
         for one in data_lines:
             pieces = chunks(one, size)
             if len(pieces) > MAX_BATCH:
@@ -121,12 +124,7 @@ class JetStreamLogWriter:
                     f"a line of {len(one)} bytes is more than one atomic batch holds "
                     f"({MAX_BATCH} messages of {size} bytes)"
                 )
-            if len(group) + len(pieces) > MAX_BATCH:
-                self._send(group)
-                group = []
-            group += pieces
-        if group:
-            self._send(group)
+            self._send(pieces)
         return self.position
 
     def _send(self, pieces: list[bytes], *, continues: bool = False) -> None:

@@ -133,9 +133,10 @@ def test_an_append_whose_ack_was_lost_is_retried_not_doubled(
         return answer
 
     monkeypatch.setattr(JetStreamClient, "publish", publish_then_lose_the_ack)
+    big = line("y" * (2 * 1024 * 1024))  # its chunks go as one atomic batch
     try:
         writer.append(line("once"))
-        end = writer.append([line("two"), line("lines")])
+        end = writer.append([line("two"), big])
         writer.append(line("after"), expected=end)
     finally:
         writer.close()
@@ -143,7 +144,7 @@ def test_an_append_whose_ack_was_lost_is_retried_not_doubled(
     assert contents(store, ref.thread_id) == [
         line("once")[:-1],
         line("two")[:-1],
-        line("lines")[:-1],
+        big[:-1],
         line("after")[:-1],
     ]
 
