@@ -20,9 +20,11 @@ message: the append is acknowledged, not doubled.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final, Protocol
 
 from threadlog.events.rows import LogPosition
@@ -100,35 +102,62 @@ class JetStreamLogWriter:
     def heal(self) -> None:
         """End a torn last line (L4): the next append starts on a fresh line."""
         if self._open_line:
-            self._send([b"\n"], continues=True)
+            self._store.link.call(self._send([b"\n"], continues=True))
 
     def append(
         self, lines: Sequence[bytes] | bytes, *, expected: LogPosition | None = None
     ) -> LogPosition:
         """Append whole lines at ``expected``; returns once the server acknowledged them."""
+        return self._store.link.call(self._append(self._lines(lines, expected)))
+
+    def submit(
+        self,
+        lines: Sequence[bytes],
+        expected: LogPosition | None,
+        done: Callable[[LogPosition | None, BaseException | None], None],
+    ) -> None:
+        """Start an append; ``done`` is called (on the NATS loop's thread) once it is
+        acknowledged or has failed. No thread waits for the ack meanwhile."""
+        try:
+            whole = self._lines(lines, expected)
+        except BaseException as exc:  # handed to the waiting caller, as append raises it
+            done(None, exc)
+            return
+
+        def finished(future: concurrent.futures.Future[LogPosition]) -> None:
+            error = future.exception()
+            done(None if error is not None else future.result(), error)
+
+        link = self._store.link
+        asyncio.run_coroutine_threadsafe(self._append(whole), link.loop).add_done_callback(finished)
+
+    def _lines(self, lines: Sequence[bytes] | bytes, expected: LogPosition | None) -> list[bytes]:
+        """The lines of an append, checked (whole lines, at the expected end)."""
         if self._closed:
             raise WriterClosedError("the writer is closed")
         data = lines if isinstance(lines, bytes) else b"".join(lines)
         if data and not data.endswith(b"\n"):
             raise ValueError("an append must consist of whole lines ending in \\n")
-        data_lines = [one + b"\n" for one in data.split(b"\n")[:-1]]
         if expected is not None and expected != self.position:
             raise PositionConflictError(
                 f"log ends at {self._end}, not at the expected {expected.offset}"
             )
+        return [one + b"\n" for one in data.split(b"\n")[:-1]]
+
+    async def _append(self, lines: list[bytes]) -> LogPosition:
         size = self._store.chunk_size
-        for one in data_lines:
+        for one in lines:
             pieces = chunks(one, size)
             if len(pieces) > MAX_BATCH:
                 raise LogWriteError(
                     f"a line of {len(one)} bytes is more than one atomic batch holds "
                     f"({MAX_BATCH} messages of {size} bytes)"
                 )
-            self._send(pieces)
+            await self._send(pieces)
         return self.position
 
-    def _send(self, pieces: list[bytes], *, continues: bool = False) -> None:
-        """Publish pieces (whole lines, a long line's chunks) as one fenced, atomic step."""
+    async def _send(self, pieces: list[bytes], *, continues: bool = False) -> None:
+        """Publish pieces (a whole line, or a long line's chunks) as one fenced step."""
         headers: list[dict[str, str]] = []
         offset, count = self._end, self._count
         line_open = continues
@@ -147,24 +176,24 @@ class JetStreamLogWriter:
             offset += len(piece)
             line_open = not piece.endswith(b"\n")
         headers[0]["Nats-Expected-Last-Subject-Sequence"] = str(self._seq)
-        seq = self._publish(pieces, headers)
+        seq = await self._publish(pieces, headers)
         self._seq, self._end, self._count = seq, offset, count
         self._open_line = line_open
         self._store.remember(self._subject, self._incarnation, offset, seq)
 
-    def _publish(self, pieces: list[bytes], headers: list[dict[str, str]]) -> int:
+    async def _publish(self, pieces: list[bytes], headers: list[dict[str, str]]) -> int:
         """The acknowledged sequence of the last piece, retried through lost acks."""
-        link, client = self._store.link, self._store.client
+        client = self._store.client
         deadline = time.monotonic() + RETRY_FOR
         wait = 0.05
         last_id = headers[-1]["Nats-Msg-Id"]
         while True:
             try:
-                return link.call(client.publish(self._subject, pieces, headers)).seq
+                return (await client.publish(self._subject, pieces, headers)).seq
             except JetStreamError as exc:
                 if exc.err_code not in (WRONG_LAST_SEQUENCE, BATCH_DUPLICATE_ID):
                     raise LogWriteError(f"{self.ref.location}: {exc.description}") from exc
-                landed = link.call(client.last(self._subject))
+                landed = await client.last(self._subject)
                 if landed is not None and landed.headers.get("Nats-Msg-Id") == last_id:
                     return landed.seq  # an earlier attempt landed; its ack was lost
                 self._closed = True  # another writer moved the log: this one is fenced out
@@ -179,7 +208,7 @@ class JetStreamLogWriter:
                         f"{self.ref.location}: no JetStream ack in {RETRY_FOR:.0f} s ({exc!r}); "
                         "whether the last append landed is known on the next open"
                     ) from exc
-                time.sleep(wait)
+                await asyncio.sleep(wait)
                 wait = min(wait * 2, 1.0)
 
     def flush(self) -> None:

@@ -73,7 +73,7 @@ index (a single host needs none: its writer lock suffices):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Literal, Protocol, runtime_checkable
 
@@ -214,6 +214,20 @@ class LogWriter(Protocol):
 
     def close(self) -> None:
         """Flush and release the log; idempotent."""
+
+
+class SubmittingLogWriter(LogWriter, Protocol):
+    """A writer whose appends complete on a thread of the backend's own (a network client's
+    event loop): ``submit`` starts an append and returns, ``done`` is called with its result
+    or its error, so no thread waits for the ack meanwhile. Same promises as ``append``."""
+
+    def submit(
+        self,
+        lines: Sequence[bytes],
+        expected: LogPosition | None,
+        done: Callable[[LogPosition | None, BaseException | None], None],
+    ) -> None:
+        """Start appending ``lines``; ``done`` hears how it ended (from any thread)."""
 
 
 class LogStore(Protocol):

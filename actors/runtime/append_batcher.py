@@ -16,6 +16,11 @@ in the order they were made (a recorder makes one at a time anyway). An append c
 cancelled once made (its bytes may already be on disk): the wait for it is uninterruptible
 by construction, which costs less than a shielded cancel scope per append.
 
+A writer that can ``submit`` (``store.ports.SubmittingLogWriter``: JetStream's, whose acks
+arrive on the NATS client's own event loop) skips the pool: its append is started from the
+trio thread and its completion reported from that loop the same way, so no thread sits
+blocked on a network round trip.
+
 The pool is plain threads on a ``queue.SimpleQueue``: a ``ThreadPoolExecutor`` future
 builds a condition variable per submit, which at this rate was most of the hand-off.
 """
@@ -121,18 +126,31 @@ class AppendBatcher:
 
     def _submit(self, request: _Append) -> None:
         self._running += 1
-        self._jobs.put(request)
+        submit = getattr(request.writer, "submit", None)  # a SubmittingLogWriter
+        if submit is None:
+            self._jobs.put(request)
+            return
+
+        def done(result: LogPosition | None, error: BaseException | None) -> None:
+            request.result, request.error = result, error
+            self._finished_one(request)
+
+        submit(request.lines, request.expected, done)
 
     def _serve(self) -> None:
         """An I/O thread: append, then make sure trio hears of it soon."""
-        jobs, finished = self._jobs, self._finished
+        jobs = self._jobs
         while (request := jobs.get()) is not None:
             request.run()
-            finished.append(request)
-            if not self._wake_pending:
-                self._wake_pending = True
-                assert self._token is not None
-                self._token.run_sync_soon(self._wake)
+            self._finished_one(request)
+
+    def _finished_one(self, request: _Append) -> None:
+        """From the thread the append finished on: trio wakes its actor soon."""
+        self._finished.append(request)
+        if not self._wake_pending:
+            self._wake_pending = True
+            assert self._token is not None
+            self._token.run_sync_soon(self._wake)
 
     def _wake(self) -> None:
         """On the trio thread: wake every actor whose append has finished."""
