@@ -21,7 +21,6 @@ message: the append is acknowledged, not doubled.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -124,12 +123,7 @@ class JetStreamLogWriter:
             done(None, exc)
             return
 
-        def finished(future: concurrent.futures.Future[LogPosition]) -> None:
-            error = future.exception()
-            done(None if error is not None else future.result(), error)
-
-        link = self._store.link
-        asyncio.run_coroutine_threadsafe(self._append(whole), link.loop).add_done_callback(finished)
+        self._store.link.submit(self._append(whole), done)
 
     def _lines(self, lines: Sequence[bytes] | bytes, expected: LogPosition | None) -> list[bytes]:
         """The lines of an append, checked (whole lines, at the expected end)."""

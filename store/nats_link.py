@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import threading
-from collections.abc import Coroutine
+from collections import deque
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 import nats
@@ -29,6 +31,14 @@ log = get_logger("threadlog.nats")
 T = TypeVar("T")
 
 CONNECT_TIMEOUT = 5.0
+
+
+def _report(done: Callable[[Any, BaseException | None], None], task: asyncio.Task[Any]) -> None:
+    if task.cancelled():  # the link is closing under it
+        done(None, ConnectionError("the NATS link was closed before the request ended"))
+        return
+    error = task.exception()
+    done(None if error is not None else task.result(), error)
 
 
 class NatsUnavailableError(ConnectionError):
@@ -46,6 +56,8 @@ class NatsLink:
         self._thread.start()
         self.servers = servers
         self.last_error = ""  # what nats-py last reported (it retries quietly meanwhile)
+        self._incoming: deque[tuple[Coroutine[Any, Any, Any], Callable[..., None]]] = deque()
+        self._wake_pending = False
         try:
             self.nc: Client = self.call(self._connect(servers, name))
         except Exception:
@@ -97,6 +109,27 @@ class NatsLink:
             coro.close()
             raise RuntimeError("NatsLink.call from its own loop would wait for ever")
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def submit(
+        self,
+        coro: Coroutine[Any, Any, T],
+        done: Callable[[T | None, BaseException | None], None],
+    ) -> None:
+        """Run ``coro`` on the loop without waiting; ``done`` hears its result or error (on
+        the loop's thread). Submissions made while the loop has not woken yet share one
+        wake-up (a write to its self-pipe costs more than the rest of a submit)."""
+        self._incoming.append((coro, done))
+        if not self._wake_pending:
+            self._wake_pending = True
+            self.loop.call_soon_threadsafe(self._start_incoming)
+
+    def _start_incoming(self) -> None:
+        self._wake_pending = False  # first: a submit from here on wakes the loop again
+        incoming = self._incoming
+        while incoming:
+            coro, done = incoming.popleft()
+            task = self.loop.create_task(coro)
+            task.add_done_callback(functools.partial(_report, done))
 
     def close(self) -> None:
         """Drain the connection and stop the loop; idempotent."""
