@@ -71,7 +71,11 @@ if TYPE_CHECKING:
     from threadlog.events.views import Thread, ThreadStatus, Turn, TurnError, TurnStatus
     from threadlog.projections.index.listing import ListParams, ListResult
     from threadlog.projections.policy import PersistenceMode
-    from threadlog.store.ports import Durability
+    from threadlog.store.files import FileLogStore
+    from threadlog.store.jetstream_log import DurabilityError, JetStreamLogStore
+    from threadlog.store.pg_index import PostgresIndex
+    from threadlog.store.ports import Durability, IndexStore, LogStore, ThreadLeases
+    from threadlog.store.sqlite_index import SqliteIndex
 
 _EXPORTS: dict[str, str] = {
     # the runtime and its settings
@@ -84,6 +88,15 @@ _EXPORTS: dict[str, str] = {
     "load_model_config": "threadlog.actors.drivers.responses",
     "ScriptedDriver": "threadlog.actors.drivers.scripted",
     "Durability": "threadlog.store.ports",
+    # where threads live: the ports, the embedded default, the cluster's backends
+    "LogStore": "threadlog.store.ports",
+    "IndexStore": "threadlog.store.ports",
+    "ThreadLeases": "threadlog.store.ports",
+    "FileLogStore": "threadlog.store.files",
+    "SqliteIndex": "threadlog.store.sqlite_index",
+    "JetStreamLogStore": "threadlog.store.jetstream_log",
+    "DurabilityError": "threadlog.store.jetstream_log",
+    "PostgresIndex": "threadlog.store.pg_index",
     "PersistenceMode": "threadlog.projections.policy",
     # the model seam
     "Driver": "threadlog.actors.drivers.protocol",
@@ -141,18 +154,23 @@ __all__ = [
     "Driver",
     "DriverError",
     "Durability",
+    "DurabilityError",
     "DynamicToolHandler",
     "DynamicToolResult",
     "DynamicToolSpec",
     "ExecResult",
+    "FileLogStore",
     "HostCalls",
     "ImageUserInput",
+    "IndexStore",
     "InvalidRequestError",
     "InvalidThreadIdError",
+    "JetStreamLogStore",
     "ListParams",
     "ListResult",
     "LocalImageUserInput",
     "LogFullError",
+    "LogStore",
     "ModelConfig",
     "NoRunningTurnError",
     "NotMaterializedError",
@@ -160,14 +178,17 @@ __all__ = [
     "Op",
     "PatchResult",
     "PersistenceMode",
+    "PostgresIndex",
     "Provider",
     "RealtimeError",
     "ResponsesDriver",
     "Runtime",
     "ScriptedDriver",
+    "SqliteIndex",
     "TextUserInput",
     "Thread",
     "ThreadError",
+    "ThreadLeases",
     "ThreadLockedError",
     "ThreadNotFoundError",
     "ThreadNotLoadedError",
