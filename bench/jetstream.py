@@ -21,11 +21,8 @@ import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.runtime import TURN_APPENDS, driver
+from bench.runtime import TURN_APPENDS, events_per_second
 from tests.support.nats import NatsServer, fresh_stream, log_url
-from threadlog.actors.runtime.host_api import Runtime
-from threadlog.actors.runtime.settings import ThreadSettings
-from threadlog.events.ops import TextUserInput
 from threadlog.store.jetstream_log import JetStreamLogStore
 
 LINE = (
@@ -37,28 +34,12 @@ LINE = (
 async def through_threadlog(url: str, threads: int, turns: int) -> float:
     """Events/s of ``turns`` turns on each of ``threads`` threads, after a warm-up turn."""
     store = JetStreamLogStore(url)
-    with tempfile.TemporaryDirectory() as tmp:
-        home = Path(tmp)
-        settings = ThreadSettings(cwd=tmp)
-        async with Runtime(home, driver=driver(), defaults=settings, logs=store) as rt:
-            ids = [(await rt.start_thread()).id for _ in range(threads)]
-            for tid in ids:
-                await rt.start_turn(tid, [TextUserInput("warm up")])
-            for tid in ids:
-                await rt.wait_turn(tid)
-            start = time.perf_counter()
-            async with trio.open_nursery() as nursery:
-                for tid in ids:
-
-                    async def one(tid: str = tid) -> None:
-                        for _ in range(turns):
-                            await rt.start_turn(tid, [TextUserInput("go")])
-                            await rt.wait_turn(tid)
-
-                    nursery.start_soon(one)
-            elapsed = time.perf_counter() - start
-    store.close()
-    return threads * turns * sum(TURN_APPENDS) / elapsed
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            rate, _ = await events_per_second(Path(tmp), threads, turns, logs=store)
+    finally:
+        store.close()
+    return rate
 
 
 async def raw_nats(server: str, threads: int, turns: int) -> float:

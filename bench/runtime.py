@@ -17,6 +17,7 @@ import tempfile
 import time
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 import trio
 
@@ -41,10 +42,14 @@ def driver() -> ScriptedDriver:
     return ScriptedDriver(default=[Say(text=f"message {n}") for n in range(SAYS)])
 
 
-async def events_per_second(home: Path, threads: int, turns: int) -> tuple[float, int]:
+async def events_per_second(
+    home: Path, threads: int, turns: int, **options: Any
+) -> tuple[float, int]:
     """``turns`` turns on each of ``threads`` threads concurrently, after a warm-up turn each
-    (materialization, with its git probe, is not what is measured); events/s and events."""
-    async with Runtime(home, driver=driver(), defaults=ThreadSettings(cwd=str(home))) as rt:
+    (materialization, with its git probe, is not what is measured); events/s and events.
+    ``options`` go to the ``Runtime`` (``logs=`` another log store)."""
+    settings = ThreadSettings(cwd=str(home))
+    async with Runtime(home, driver=driver(), defaults=settings, **options) as rt:
         ids = [(await rt.start_thread()).id for _ in range(threads)]
         for tid in ids:
             await rt.start_turn(tid, [TextUserInput("warm up")])

@@ -49,6 +49,7 @@ from threadlog.store.ports import (
     LogWriteError,
     PositionConflictError,
     WriterClosedError,
+    checked_append,
 )
 
 MAX_BATCH: Final = 1000  # messages per atomic batch (the server's default limit)
@@ -127,15 +128,7 @@ class JetStreamLogWriter:
 
     def _lines(self, lines: Sequence[bytes] | bytes, expected: LogPosition | None) -> list[bytes]:
         """The lines of an append, checked (whole lines, at the expected end)."""
-        if self._closed:
-            raise WriterClosedError("the writer is closed")
-        data = lines if isinstance(lines, bytes) else b"".join(lines)
-        if data and not data.endswith(b"\n"):
-            raise ValueError("an append must consist of whole lines ending in \\n")
-        if expected is not None and expected != self.position:
-            raise PositionConflictError(
-                f"log ends at {self._end}, not at the expected {expected.offset}"
-            )
+        data = checked_append(lines, expected, self.position, closed=self._closed)
         return [one + b"\n" for one in data.split(b"\n")[:-1]]
 
     async def _append(self, lines: list[bytes]) -> LogPosition:

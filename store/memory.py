@@ -36,12 +36,11 @@ from threadlog.store.ports import (
     LogChunk,
     LogRef,
     LogStat,
-    PositionConflictError,
     SegmentsUnsupportedError,
     ThreadLease,
     ThreadOwnedError,
-    WriterClosedError,
     WriterLockedError,
+    checked_append,
 )
 from threadlog.store.reader import ReadLine, ReadReport, decode_raw, iter_raw_lines_from
 
@@ -82,15 +81,7 @@ class MemoryLogWriter:
         self, lines: Sequence[bytes] | bytes, *, expected: LogPosition | None = None
     ) -> LogPosition:
         """Append whole lines at ``expected``; returns the new end."""
-        if self._closed:
-            raise WriterClosedError("the writer is closed")
-        data = lines if isinstance(lines, bytes) else b"".join(lines)
-        if data and not data.endswith(b"\n"):
-            raise ValueError("an append must consist of whole lines ending in \\n")
-        if expected is not None and expected != self.position:
-            raise PositionConflictError(
-                f"log ends at {self.position.offset}, not at the expected {expected.offset}"
-            )
+        data = checked_append(lines, expected, self.position, closed=self._closed)
         if data:
             self._log.data += data
             self._log.modified_ms = self._store.clock_ms()

@@ -147,6 +147,27 @@ class ArchiveError(ValueError):
     """An archive or unarchive that must not happen (wrong place, bad name, target exists)."""
 
 
+def checked_append(
+    lines: Sequence[bytes] | bytes,
+    expected: LogPosition | None,
+    position: LogPosition,
+    *,
+    closed: bool,
+) -> bytes:
+    """The bytes of an append, checked as every writer checks them (L2): the writer is
+    open, the append is whole lines, and the log ends where the caller expects."""
+    if closed:
+        raise WriterClosedError("the writer is closed")
+    data = lines if isinstance(lines, bytes) else b"".join(lines)
+    if data and not data.endswith(b"\n"):
+        raise ValueError("an append must consist of whole lines ending in \\n")
+    if expected is not None and expected != position:
+        raise PositionConflictError(
+            f"log ends at {position.offset}, not at the expected {expected.offset}"
+        )
+    return data
+
+
 class LogRef(msgspec.Struct, frozen=True):
     """A thread's log as its store found or allocated it.
 

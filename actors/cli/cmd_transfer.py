@@ -8,7 +8,6 @@ from typing import Any
 from threadlog.actors.cli.common import (
     EXIT_FAILURE,
     EXIT_OK,
-    UsageError,
     add_command,
     add_index_arguments,
     fail,
@@ -92,27 +91,21 @@ def _copy(args: argparse.Namespace, *, into_cluster: bool) -> tuple[TransferStat
 
 def run_import(args: argparse.Namespace) -> int:
     """Copy a home into the cluster."""
-    try:
-        stats, indexed = _copy(args, into_cluster=True)
-    except UsageError:
-        raise
-    except ConnectionError as exc:
-        return fail(str(exc))
-    status = _report(stats, args.json, "import")
-    if indexed is not None and not args.json:
-        print(f"indexed: {indexed.threads} threads")
-    return status
+    return _run(args, into_cluster=True)
 
 
 def run_export(args: argparse.Namespace) -> int:
     """Copy the cluster into a home."""
+    return _run(args, into_cluster=False)
+
+
+def _run(args: argparse.Namespace, *, into_cluster: bool) -> int:
+    verb = "import" if into_cluster else "export"
     try:
-        stats, _ = _copy(args, into_cluster=False)
-    except UsageError:
-        raise
+        stats, indexed = _copy(args, into_cluster=into_cluster)
     except ConnectionError as exc:
         return fail(str(exc))
-    return _report(stats, args.json, "export")
-
-
-__all__ = ["register"]
+    status = _report(stats, args.json, verb)
+    if indexed is not None and not args.json:
+        print(f"indexed: {indexed.threads} threads")
+    return status

@@ -38,6 +38,42 @@ def contents(store: JetStreamLogStore, thread_id: str) -> list[bytes]:
     return [r.line.raw or b"" for r in store.read_lines(ref)]
 
 
+class Appender:
+    """A thread appending numbered lines to one writer until told to stop (and at least
+    ``minimum``), keeping what was acknowledged and any failure."""
+
+    def __init__(self, writer: Any, prefix: str, minimum: int) -> None:
+        self.writer, self.prefix, self.minimum = writer, prefix, minimum
+        self.acked: list[bytes] = []
+        self.failures: list[BaseException] = []
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run)
+        self.thread.start()
+
+    def _run(self) -> None:
+        n = 0
+        while not self.done.is_set() or n < self.minimum:
+            try:
+                self.writer.append(line(f"{self.prefix}{n}"))
+            except BaseException as exc:  # the test reports it
+                self.failures.append(exc)
+                return
+            self.acked.append(line(f"{self.prefix}{n}"))
+            n += 1
+
+    def wait_for(self, count: int) -> None:
+        while len(self.acked) < count and self.thread.is_alive():
+            threading.Event().wait(0.01)
+
+    def finish(self) -> list[bytes]:
+        """Stop, and the acknowledged lines (asserting nothing failed)."""
+        self.done.set()
+        self.thread.join(timeout=120)
+        self.writer.close()
+        assert self.failures == [] and len(self.acked) >= self.minimum
+        return self.acked
+
+
 def test_a_line_larger_than_a_message_is_cut_into_chunks_and_read_whole(
     store: JetStreamLogStore,
 ) -> None:
@@ -172,33 +208,11 @@ def test_appends_go_on_across_a_killed_and_restarted_server() -> None:
     try:
         store = JetStreamLogStore(log_url((server.url, server.monitor)))
         ref = store.allocate(new_id(), CREATED)
-        writer = store.open_writer(ref)
-        acked: list[bytes] = []
-        failures: list[BaseException] = []
-        done = threading.Event()
-
-        def append_forever() -> None:
-            n = 0
-            while not done.is_set() or n < 200:
-                try:
-                    writer.append(line(f"n{n}"))
-                except BaseException as exc:  # the test reports it
-                    failures.append(exc)
-                    return
-                acked.append(line(f"n{n}"))
-                n += 1
-
-        appender = threading.Thread(target=append_forever)
-        appender.start()
-        while len(acked) < 100:
-            threading.Event().wait(0.01)
+        appender = Appender(store.open_writer(ref), "n", 200)
+        appender.wait_for(100)
         server.kill()  # SIGKILL mid-append
         server.start()  # same store directory, same port
-        done.set()
-        appender.join(timeout=120)
-        writer.close()
-        assert failures == []
-        assert len(acked) >= 200
+        acked = appender.finish()
         again = JetStreamLogStore(log_url((server.url, server.monitor), store.target.stream))
         assert contents(again, ref.thread_id) == [a[:-1] for a in acked]  # all, once, in order
         again.close()
@@ -214,34 +228,13 @@ def test_an_r3_stream_loses_its_leader_and_appends_go_on() -> None:
         url = cluster.url + f"?stream={fresh_stream()}&replicas=3"
         store = JetStreamLogStore(url)  # R3: durable without asking how servers sync
         ref = store.allocate(new_id(), CREATED)
-        writer = store.open_writer(ref)
-        acked: list[bytes] = []
-        failures: list[BaseException] = []
-        done = threading.Event()
-
-        def append_until_done() -> None:
-            n = 0
-            while not done.is_set() or n < 150:
-                try:
-                    writer.append(line(f"r{n}"))
-                except BaseException as exc:  # the test reports it
-                    failures.append(exc)
-                    return
-                acked.append(line(f"r{n}"))
-                n += 1
-
-        appender = threading.Thread(target=append_until_done)
-        appender.start()
-        while len(acked) < 50 and appender.is_alive():
-            threading.Event().wait(0.01)
+        appender = Appender(store.open_writer(ref), "r", 150)
+        appender.wait_for(50)
         info = store.link.call(store.client.api(f"STREAM.INFO.{store.target.stream}"))
         leader = (info.cluster or {}).get("leader")
         node = next(n for n in cluster.nodes if n.name == leader)
         node.kill()  # the stream's leader, mid-append
-        done.set()
-        appender.join(timeout=120)
-        writer.close()
-        assert failures == [] and len(acked) >= 150
+        acked = appender.finish()
         rest = ",".join(f"127.0.0.1:{n.port}" for n in cluster.nodes if n is not node)
         again = JetStreamLogStore(f"nats://{rest}?stream={store.target.stream}&replicas=3")
         assert contents(again, ref.thread_id) == [a[:-1] for a in acked]  # all, once, in order
