@@ -51,7 +51,9 @@ from threadlog.store.jetstream_names import (
     CatalogRecord,
     JetStreamTarget,
     catalog_subject,
+    count_of,
     location_of,
+    message_id,
     names_subject,
     parse_location,
     parse_target,
@@ -523,8 +525,11 @@ class JetStreamLogStore:
         """Add a message bypassing the writer (what a buggy writer could leave)."""
         subject = self.subject_of(ref.thread_id)
         last = self._run(self.client.last(subject))
-        count = 0 if last is None else int(last.headers.get("Tl-Count", "0"))
-        headers = {OFFSET_HEADER: str(_end(last)), "Tl-Count": str(count + 1)}
+        count = 0 if last is None else count_of(last.headers.get("Nats-Msg-Id"))
+        headers = {
+            OFFSET_HEADER: str(_end(last)),
+            "Nats-Msg-Id": message_id(ref.thread_id, "raw", count + 1, "raw"),
+        }
         self._run(self.client.publish(subject, [data], [headers]))
 
     def replace(self, ref: LogRef, data: bytes) -> None:

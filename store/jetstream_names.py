@@ -7,7 +7,7 @@ One stream per deployment holds three subject spaces under a prefix:
 * ``<prefix>.threads.<id>``: the thread's rollout, one message per line (a line larger
   than a message may be is cut into chunks that land in one atomic batch). The log is the
   concatenation of its messages' data, so byte positions mean what they mean in a file;
-  each message says where it starts (``Tl-Offset``) and which it is (``Tl-Count``).
+  each message says where it starts (``Tl-Offset``), and its ``Nats-Msg-Id`` which it is.
 * ``<prefix>.catalog.<id>``: the thread's catalog record (created, archived, incarnation);
   its latest message is the thread's state, and a move to the archive is one publish.
 * ``<prefix>.names.<id>``: the thread's names, the latest winning (L7).
@@ -29,7 +29,6 @@ from threadlog.events.ids import is_thread_id
 SCHEME: Final = "nats://"
 OFFSET_HEADER: Final = "Tl-Offset"
 CONTINUATION_HEADER: Final = "Tl-Continues"  # on a message that continues the line before it
-COUNT_HEADER: Final = "Tl-Count"
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _PREFIX = re.compile(r"[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,64}){0,3}")
 _LOCATION = re.compile(
@@ -136,6 +135,12 @@ def message_id(thread_id: str, incarnation: str, count: int, writer: str) -> str
     retry is recognised by it, and a rival writer's message at the same count is not
     (the server would take a rival with the same id for a duplicate and ack it)."""
     return f"{thread_id}.{incarnation}.{count}.{writer}"
+
+
+def count_of(msg_id: str | None) -> int:
+    """Which message of its log a ``Nats-Msg-Id`` names (0 for none)."""
+    parts = (msg_id or "").split(".")
+    return int(parts[2]) if len(parts) == 4 and parts[2].isdigit() else 0
 
 
 def chunks(line: bytes, size: int) -> list[bytes]:

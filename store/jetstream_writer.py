@@ -38,9 +38,9 @@ from threadlog.store.jetstream_client import (
 )
 from threadlog.store.jetstream_names import (
     CONTINUATION_HEADER,
-    COUNT_HEADER,
     OFFSET_HEADER,
     chunks,
+    count_of,
     message_id,
 )
 from threadlog.store.nats_link import NatsLink
@@ -89,7 +89,7 @@ class JetStreamLogWriter:
         self._subject = store.subject_of(ref.thread_id)
         self._seq = 0 if last is None else last.seq
         self._end = 0 if last is None else int(last.headers[OFFSET_HEADER]) + len(last.data)
-        self._count = 0 if last is None else int(last.headers[COUNT_HEADER])
+        self._count = 0 if last is None else count_of(last.headers.get("Nats-Msg-Id"))
         self._open_line = last is not None and not last.data.endswith(b"\n")
         self._closed = False
         self._token = uuid.uuid4().hex[:12]  # this writer's, in its messages' ids
@@ -155,7 +155,6 @@ class JetStreamLogWriter:
                     self.ref.thread_id, self._incarnation, count, self._token
                 ),
                 OFFSET_HEADER: str(offset),
-                COUNT_HEADER: str(count),
             }
             if line_open:
                 h[CONTINUATION_HEADER] = "1"
