@@ -265,13 +265,14 @@ class FileLogStore:
         ns = modified_ms * 10**6
         os.utime(ref.location, ns=(ns, ns))
 
-    def has_log(self, location: str) -> bool:
-        """Whether a rollout file is at ``location`` inside this home (no ref is built)."""
-        name = location.rpartition("/")[2]
-        return (
-            parse_rollout_file_name(name) is not None
+    def present(self, locations: Iterable[str]) -> set[str]:
+        """Which locations hold a rollout file inside this home (no ref is built)."""
+        return {
+            location
+            for location in locations
+            if parse_rollout_file_name(location.rpartition("/")[2]) is not None
             and self._existing_file_inside(location) is not None
-        )
+        }
 
     def ref_at(self, location: str) -> LogRef | None:
         """The rollout file at ``location`` if it still exists inside this home."""

@@ -257,9 +257,29 @@ class JetStreamLogStore:
         ref = self.locate(parts.thread_id, archived=parts.archived)
         return ref if ref is not None and ref.location == location else None
 
-    def has_log(self, location: str) -> bool:
-        """Whether a log is at ``location``."""
-        return self.ref_at(location) is not None
+    def present(self, locations: Iterable[str]) -> set[str]:
+        """Which locations hold a log: their catalog records, read concurrently."""
+        wanted = [
+            (location, parts)
+            for location in set(locations)
+            if (parts := parse_location(location)) is not None
+            and parts.stream == self.target.stream
+        ]
+        if not wanted:
+            return set()
+        p = self.target.prefix
+
+        async def records() -> list[StoredMsg | None]:
+            gets = (self.client.last(catalog_subject(p, parts.thread_id)) for _, parts in wanted)
+            return list(await asyncio.gather(*gets))
+
+        out = set()
+        for (location, parts), msg in zip(wanted, self._run(records()), strict=True):
+            if msg is not None:
+                record = _decode_record(msg.data)
+                if self._ref(parts.thread_id, record).location == location:
+                    out.add(location)
+        return out
 
     # --- writing -------------------------------------------------------------------------
 

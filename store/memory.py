@@ -248,9 +248,9 @@ class MemoryLogStore:
         log = self._find(ref)
         return LogStat(len(log.data), log.identity, log.modified_ms)
 
-    def has_log(self, location: str) -> bool:
-        """Whether a log is at ``location``."""
-        return self.ref_at(location) is not None
+    def present(self, locations: Iterable[str]) -> set[str]:
+        """Which locations hold a log."""
+        return {location for location in locations if self.ref_at(location) is not None}
 
     def ref_at(self, location: str) -> LogRef | None:
         """The log at a location it had, if it is still there."""

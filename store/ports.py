@@ -310,8 +310,9 @@ class LogStore(Protocol):
     def touch(self, ref: LogRef, modified_ms: int) -> None:
         """Set when the log last changed (L11)."""
 
-    def has_log(self, location: str) -> bool:
-        """Whether ``ref_at(location)`` would find a log (a listing asks it of every row)."""
+    def present(self, locations: Iterable[str]) -> set[str]:
+        """Which of ``locations`` ``ref_at`` would find a log at (a listing asks it of a
+        page's rows, the index sync of a batch's: at once, not a round trip each)."""
         ...
 
     def archive(self, ref: LogRef) -> LogRef:

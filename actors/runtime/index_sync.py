@@ -52,7 +52,8 @@ class IndexSyncer:
             index, logs = self.index, self.logs
 
             def write() -> None:
-                records = [r for r in batch if logs.has_log(r.row.rollout_path)]
+                present = logs.present(r.row.rollout_path for r in batch)
+                records = [r for r in batch if r.row.rollout_path in present]
                 if records:
                     index.upsert(records)
 

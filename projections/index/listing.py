@@ -218,8 +218,9 @@ def _from_index(
 ) -> tuple[list[ThreadRow], str | None]:
     page = index.page(query)
     rows = []
+    present = logs.present(row.rollout_path for row in page.rows)
     for row in page.rows:
-        if logs.has_log(row.rollout_path):
+        if row.rollout_path in present:
             rows.append(row)
         else:
             index.delete(row.id)

@@ -81,7 +81,7 @@ async def check(rt: Runtime, model: Model, notes: list[Notification]) -> None:
             assert tid not in model.listed
             continue
         if tid in model.listed:
-            assert view.path is not None and rt.logs.has_log(view.path)
+            assert view.path is not None and view.path in rt.logs.present([view.path])
             replayed = fold_of_log(view.path, rt.logs)
             assert msgspec.to_builtins(view.turns) == msgspec.to_builtins(replayed)
             ref = rt.logs.ref_at(view.path)

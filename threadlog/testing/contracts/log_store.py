@@ -289,13 +289,13 @@ class LogStoreContract:
         store, _ = self.fresh()
         ref = self.written(store, [line("a")])
         assert store.ref_at(ref.location) == ref
-        assert store.has_log(ref.location)
+        assert store.present([ref.location, "/nowhere/x.jsonl"]) == {ref.location}
         moved = store.archive(ref)
         assert store.ref_at(ref.location) is None
-        assert not store.has_log(ref.location)
+        assert store.present([ref.location, moved.location]) == {moved.location}
         assert store.ref_at(moved.location) == moved
         assert store.ref_at("/nowhere/rollout-x.jsonl") is None
-        assert not store.has_log("/nowhere/rollout-x.jsonl")
+        assert store.present(["/nowhere/rollout-x.jsonl", "nats://x/sessions/1", ""]) == set()
 
     # --- L9: several logs per thread -----------------------------------------------------
 
