@@ -128,6 +128,7 @@ class JetStreamLogStore:
         self.client = JetStreamClient(self.link.nc, self.target.stream)
         self.chunk_size = max(1024, self.link.nc.max_payload - HEADROOM)
         self._writers: dict[str, JetStreamLogWriter] = {}
+        self.chain_breaks = 0
         self._lock = threading.Lock()
         self._positions: OrderedDict[tuple[str, str, int], int] = OrderedDict()
         try:
@@ -258,22 +259,28 @@ class JetStreamLogStore:
         return ref if ref is not None and ref.location == location else None
 
     def present(self, locations: Iterable[str]) -> set[str]:
-        """Which locations hold a log: their catalog records, read concurrently."""
+        """Which locations hold a log: those this process writes, and the others' catalog
+        records, read concurrently (the index sync asks it of every row it writes)."""
+        with self._lock:
+            held = {
+                ref.location for w in self._writers.values() if (ref := getattr(w, "ref", None))
+            }
+        asked = set(locations)
+        out = asked & held  # a writer's log cannot go: a delete waits for it, and it is leased
         wanted = [
             (location, parts)
-            for location in set(locations)
+            for location in asked - held
             if (parts := parse_location(location)) is not None
             and parts.stream == self.target.stream
         ]
         if not wanted:
-            return set()
+            return out
         p = self.target.prefix
 
         async def records() -> list[StoredMsg | None]:
             gets = (self.client.last(catalog_subject(p, parts.thread_id)) for _, parts in wanted)
             return list(await asyncio.gather(*gets))
 
-        out = set()
         for (location, parts), msg in zip(wanted, self._run(records()), strict=True):
             if msg is not None:
                 record = _decode_record(msg.data)

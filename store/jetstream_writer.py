@@ -61,6 +61,7 @@ class WriterHome(Protocol):
     link: NatsLink
     client: JetStreamClient
     chunk_size: int
+    chain_breaks: int  # chained appends that fell back to one line at a time
 
     def subject_of(self, thread_id: str) -> str:
         """The subject of a thread's lines."""
@@ -133,6 +134,8 @@ class JetStreamLogWriter:
 
     async def _append(self, lines: list[bytes]) -> LogPosition:
         size = self._store.chunk_size
+        if len(lines) > 1 and not self._open_line and all(len(one) <= size for one in lines):
+            lines = await self._chained(lines)
         for one in lines:
             pieces = chunks(one, size)
             if len(pieces) > MAX_BATCH:
@@ -142,6 +145,59 @@ class JetStreamLogWriter:
                 )
             await self._send(pieces)
         return self.position
+
+    async def _chained(self, lines: list[bytes]) -> list[bytes]:
+        """Send an append's lines at once, each fenced on the one before it: the first by
+        the subject's last sequence, each next by the stream's last message being its
+        predecessor (``Nats-Expected-Last-Msg-Id``: nothing at all came between, which one
+        connection's consecutive publishes give). One round trip for the append instead of
+        one a line. Returns the lines that did not land, from the first refused on (another
+        writer, or another host's publish between two of them), for the one-by-one path."""
+        client, headers = self._store.client, []
+        offset, count, previous = self._end, self._count, ""
+        for one in lines:
+            count += 1
+            msg_id = message_id(self.ref.thread_id, self._incarnation, count, self._token)
+            h = {"Nats-Msg-Id": msg_id, OFFSET_HEADER: str(offset)}
+            if previous:
+                h["Nats-Expected-Last-Msg-Id"] = previous
+            else:
+                h["Nats-Expected-Last-Subject-Sequence"] = str(self._seq)
+            headers.append(h)
+            offset, previous = offset + len(one), msg_id
+        sends = zip(lines, headers, strict=True)
+        answers = await asyncio.gather(
+            *(client.publish(self._subject, [one], [h]) for one, h in sends),
+            return_exceptions=True,
+        )
+        landed = 0
+        for one, answer in zip(lines, answers, strict=True):
+            if isinstance(answer, BaseException):
+                break
+            self._seq, self._end, self._count = answer.seq, self._end + len(one), self._count + 1
+            landed += 1
+        if landed < len(lines):
+            self._store.chain_breaks += 1
+        if landed < len(lines) and any(isinstance(a, TRANSIENT) for a in answers):
+            landed += await self._recover_landed(lines[landed:])
+        if landed:
+            self._store.remember(self._subject, self._incarnation, self._end, self._seq)
+        return lines[landed:]
+
+    async def _recover_landed(self, unsure: list[bytes]) -> int:
+        """After lost acks: how many of ``unsure`` landed, read off the subject's last
+        message when it is one of this writer's (the state moves past them)."""
+        last = await self._store.client.last(self._subject)
+        if last is None:
+            return 0
+        msg_id = last.headers.get("Nats-Msg-Id", "")
+        mine = msg_id.startswith(f"{self.ref.thread_id}.{self._incarnation}.")
+        landed = count_of(msg_id) - self._count
+        if not (mine and msg_id.endswith(f".{self._token}")) or not 0 < landed <= len(unsure):
+            return 0
+        self._seq, self._count = last.seq, self._count + landed
+        self._end += sum(len(one) for one in unsure[:landed])
+        return landed
 
     async def _send(self, pieces: list[bytes], *, continues: bool = False) -> None:
         """Publish pieces (a whole line, or a long line's chunks) as one fenced step."""

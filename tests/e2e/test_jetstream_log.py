@@ -242,3 +242,57 @@ def test_an_r3_stream_loses_its_leader_and_appends_go_on() -> None:
         store.close()
     finally:
         cluster.remove()
+
+
+def test_a_chained_append_interrupted_by_another_publish_still_lands_whole(
+    store: JetStreamLogStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ref = store.allocate(new_id(), CREATED)
+    writer = store.open_writer(ref)
+    other = store.allocate(new_id(1), CREATED)
+    other_subject = store.subject_of(other.thread_id)
+    real = JetStreamClient.publish
+    cut_in: list[str] = []
+
+    async def another_publish_first(self: JetStreamClient, subject: str, *args: Any) -> Any:
+        headers = args[1][0]
+        if "Nats-Expected-Last-Msg-Id" in headers and not cut_in:
+            cut_in.append(headers["Nats-Expected-Last-Msg-Id"])  # another host's message
+            await real(self, other_subject, [line("elsewhere")], [{"Tl-Offset": "0"}])
+        return await real(self, subject, *args)
+
+    monkeypatch.setattr(JetStreamClient, "publish", another_publish_first)
+    try:
+        end = writer.append([line("one"), line("two"), line("three")])
+        writer.append([line("four"), line("five")], expected=end)
+    finally:
+        writer.close()
+    assert len(cut_in) == 1  # the chain was broken, and the rest went one by one
+    assert contents(store, ref.thread_id) == [
+        line(t)[:-1] for t in ("one", "two", "three", "four", "five")
+    ]
+
+
+def test_a_chained_append_whose_acks_were_lost_is_not_doubled(
+    store: JetStreamLogStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ref = store.allocate(new_id(), CREATED)
+    writer = store.open_writer(ref)
+    real = JetStreamClient.publish
+    lost: list[str] = []
+
+    async def lose_the_middle_acks(self: JetStreamClient, *args: Any) -> Any:
+        answer = await real(self, *args)
+        if "Nats-Expected-Last-Msg-Id" in args[2][0] and len(lost) < 2:
+            lost.append(args[2][0]["Nats-Msg-Id"])
+            raise TimeoutError("the ack was lost")
+        return answer
+
+    monkeypatch.setattr(JetStreamClient, "publish", lose_the_middle_acks)
+    try:
+        end = writer.append([line("a"), line("b"), line("c"), line("d")])
+        writer.append(line("e"), expected=end)
+    finally:
+        writer.close()
+    assert len(lost) == 2
+    assert contents(store, ref.thread_id) == [line(t)[:-1] for t in "abcde"]
