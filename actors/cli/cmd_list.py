@@ -13,6 +13,7 @@ import io
 import sys
 from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from threadlog.actors.cli.common import (
@@ -20,10 +21,14 @@ from threadlog.actors.cli.common import (
     EXIT_USAGE,
     UsageError,
     add_command,
+    add_index_arguments,
+    add_log_arguments,
     existing_index,
     fail,
+    opened_logs,
     print_json,
     resolve_home,
+    shared_index,
 )
 from threadlog.events.sources import SOURCE_KINDS
 from threadlog.projections.index.listing import (
@@ -35,7 +40,6 @@ from threadlog.projections.index.listing import (
     list_page,
 )
 from threadlog.store.codex_config import ConfigError, default_provider
-from threadlog.store.files import FileLogStore
 
 if TYPE_CHECKING:  # rich draws the table only: --json never imports it
     from rich.table import Table
@@ -95,6 +99,8 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--cwd", default=None, help="only threads started in this directory")
     parser.add_argument("--search", default=None, help="text in the thread's title or name")
+    add_log_arguments(parser)
+    add_index_arguments(parser)
 
 
 def _when(seconds: int) -> str:
@@ -136,7 +142,7 @@ def table_text(table: Table, width: int = 120) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """List one page, then say what the default filters hid."""
-    home = resolve_home(args)
+    home = resolve_home(args, must_exist=args.log is None)
     try:
         provider = default_provider(home)
     except ConfigError as exc:
@@ -154,9 +160,8 @@ def run(args: argparse.Namespace) -> int:
         cwd=args.cwd,
         search_term=args.search,
     )
-    logs = FileLogStore(home)
     try:
-        with existing_index(home) as index:
+        with opened_logs(args, home) as logs, _index(args, home) as index:
             result = list_page(logs, params, index=index, default_provider=provider)
             hidden = (
                 hidden_threads(logs, params, index=index, default_provider=provider)
@@ -165,6 +170,8 @@ def run(args: argparse.Namespace) -> int:
             )
     except ListError as exc:
         return fail(str(exc), EXIT_USAGE)
+    except ConnectionError as exc:
+        return fail(str(exc))
     if args.json:
         print_json(result)
         return EXIT_OK
@@ -181,6 +188,17 @@ def run(args: argparse.Namespace) -> int:
     if result.next_cursor:
         console.print(f"next page: --cursor {result.next_cursor}")
     return EXIT_OK
+
+
+def _index(args: argparse.Namespace, home: Path) -> Any:
+    """The shared index ``--index`` names, else the home's (when it has one)."""
+    try:
+        shared = shared_index(args)
+    except UsageError:
+        raise
+    except Exception as exc:  # the server is down, the credentials wrong: say so, plainly
+        raise ConnectionError(f"cannot open the index at {args.index}: {exc}") from None
+    return shared if shared is not None else existing_index(home)
 
 
 def hidden_notes(hidden: Counter[str], provider: str) -> list[str]:

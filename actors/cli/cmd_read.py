@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from threadlog.actors.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     add_command,
+    add_log_arguments,
     fail,
+    opened_logs,
     print_json,
     resolve_home,
     resolve_thread_id,
@@ -19,7 +22,7 @@ from threadlog.actors.cli.render import render_thread
 from threadlog.events.errors import CorruptRolloutError, ThreadNotFoundError
 from threadlog.projections.index.lineage import Lineage
 from threadlog.projections.index.read_thread import read_thread, thread_read_state
-from threadlog.store.files import FileLogStore
+from threadlog.store.ports import LogStore
 from threadlog.store.reader import ReadReport
 
 
@@ -39,12 +42,20 @@ def register(subparsers: Any) -> None:
         ],
     )
     parser.add_argument("--turns", action="store_true", help="include the turns and their items")
+    add_log_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Read the thread from its rollout file (no database needed)."""
-    home = resolve_home(args)
-    logs = FileLogStore(home)
+    """Read the thread from its log (no database needed)."""
+    home = resolve_home(args, must_exist=getattr(args, "log", None) is None)
+    try:
+        with opened_logs(args, home) as logs:
+            return _read(args, home, logs)
+    except ConnectionError as exc:
+        return fail(str(exc))
+
+
+def _read(args: argparse.Namespace, home: Path, logs: LogStore) -> int:
     lineage = Lineage([])
     report = ReadReport()
     tid = resolve_thread_id(logs, args.thread_id)

@@ -97,6 +97,20 @@ def test_the_index_commands_read_a_jetstream_log(
     assert json.loads(checked.stdout)["clean"], checked.stdout
     replayed = threadlog_on(home, "replay", *where, "--json")
     assert replayed.returncode == 0 and json.loads(replayed.stdout)["threads"] == 215
+    # list and read answer from the cluster as from the files (the paths aside)
+    every = ["list", "--json", "--all-sources", "--all-providers", "--limit", "50"]
+    remote = threadlog_on(home, *every, *where)
+    local = threadlog_on(home, *every)
+    assert remote.returncode == 0, remote.stderr
+    remote_ids = [t["id"] for t in json.loads(remote.stdout)["data"]]
+    assert remote_ids == [t["id"] for t in json.loads(local.stdout)["data"]]
+    assert len(remote_ids) == 50
+    tid = remote_ids[0]
+    theirs = json.loads(threadlog_on(home, "read", tid, "--turns", "--json", "--log", log).stdout)
+    ours = json.loads(threadlog_on(home, "read", tid, "--turns", "--json").stdout)
+    assert theirs["thread"]["path"].startswith("nats://")
+    theirs["thread"]["path"] = ours["thread"]["path"]
+    assert theirs == ours
 
 
 def test_a_bad_or_unreachable_log_is_a_clear_error(tmp_path: Path) -> None:
