@@ -1,20 +1,13 @@
 """``LogStore`` on NATS JetStream: one stream per deployment, one subject per thread.
 
 The layout (subjects, records, locations) is ``jetstream_names``; the requests are
-``jetstream_client``; the writer and its fence are ``jetstream_writer``. A log is the
-concatenation of its subject's messages, so positions are byte offsets as in a file and
+``jetstream_client``; the stream and its durability check ``jetstream_stream``; reading
+from a position ``jetstream_reads``; the writer and its fence ``jetstream_writer``. A log is
+the concatenation of its subject's messages, so positions are byte offsets as in a file and
 every reader of the port (the index syncer, replay, turn pages) works unchanged.
 
-Durable means durable (L1): JetStream acknowledges a publish once the stream has it, which
-on one server is on disk only when the server runs with ``sync_interval: always`` (and on
-nats-server 2.9 never). So a store opened for ``fsync`` checks at start that the stream is
-replicated (R3 or more) or that the server syncs every write (its monitoring ``/varz``),
-and refuses to start otherwise, saying why (``DurabilityError``).
-
-Reading from a position finds the message that starts there by a binary search over the
-stream's sequences (``STREAM.MSG.GET`` with ``next_by_subj``: one request per halving),
-then reads on through an ordered consumer; positions this process wrote or read are
-remembered, so the index syncer's next read starts at once.
+Durable means durable (L1): a store opened for ``fsync`` refuses a stream that would
+acknowledge appends before they are on disk (``DurabilityError``, saying why).
 
 One log per thread (no segments). One writer per thread per process (L2); between hosts the
 lease decides who writes and the writer's sequence fence refuses whoever else tries.
@@ -24,14 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 import threading
-import urllib.request
 import uuid
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from datetime import datetime
-from typing import Any, Final, TypeVar
+from typing import Final, TypeVar
 
 import msgspec
 
@@ -46,7 +36,6 @@ from threadlog.store.jetstream_client import (
     retried,
 )
 from threadlog.store.jetstream_names import (
-    CONTINUATION_HEADER,
     OFFSET_HEADER,
     CatalogRecord,
     JetStreamTarget,
@@ -59,6 +48,8 @@ from threadlog.store.jetstream_names import (
     parse_target,
     thread_subject,
 )
+from threadlog.store.jetstream_reads import SubjectReads, end_of
+from threadlog.store.jetstream_stream import check_durable, ensure_stream
 from threadlog.store.jetstream_writer import JetStreamLogWriter
 from threadlog.store.names import normalize_name
 from threadlog.store.nats_link import NatsLink
@@ -82,24 +73,12 @@ _encode = msgspec.json.Encoder().encode
 _decode_record = msgspec.json.Decoder(CatalogRecord).decode
 
 
-class DurabilityError(RuntimeError):
-    """The stream would acknowledge appends that are not yet durable."""
-
-
 class _Name(msgspec.Struct, frozen=True):
     name: str
     updated_at: str
 
 
 _decode_name = msgspec.json.Decoder(_Name).decode
-
-
-def _offset(msg: StoredMsg) -> int:
-    return int(msg.headers.get(OFFSET_HEADER, "0"))
-
-
-def _end(msg: StoredMsg | None) -> int:
-    return 0 if msg is None else _offset(msg) + len(msg.data)
 
 
 def _modified(catalog: StoredMsg, record: CatalogRecord, last: StoredMsg | None) -> int:
@@ -130,11 +109,11 @@ class JetStreamLogStore:
         self._writers: dict[str, JetStreamLogWriter] = {}
         self.chain_breaks = 0
         self._lock = threading.Lock()
-        self._positions: OrderedDict[tuple[str, str, int], int] = OrderedDict()
+        self.reads = SubjectReads(self.client)
         try:
-            config = self._stream()
+            config = self._run(ensure_stream(self.client, self.target))
             if durability == "fsync":
-                self._check_durable(config)
+                check_durable(config, self.target)
         except BaseException:
             self.close()
             raise
@@ -146,48 +125,6 @@ class JetStreamLogStore:
             return await coro
 
         return self.link.call(wrapped())
-
-    def _subjects(self) -> list[str]:
-        p = self.target.prefix
-        return [f"{p}.threads.*", f"{p}.catalog.*", f"{p}.names.*"]
-
-    def _stream(self) -> dict[str, Any]:
-        config = self._run(self.client.stream_config())
-        if config is None:
-            return self._run(self.client.create_stream(self._subjects(), self.target.replicas))
-        missing = set(self._subjects()) - set(config.get("subjects", []))
-        if missing:
-            raise ValueError(
-                f"stream {self.target.stream} exists but does not hold {sorted(missing)[0]}: "
-                "give another ?stream= or ?prefix="
-            )
-        if not config.get("allow_atomic"):
-            self._run(self.client.update_stream({**config, "allow_atomic": True}))
-        return config
-
-    def _check_durable(self, config: dict[str, Any]) -> None:
-        replicas = int(config.get("num_replicas", 1))
-        if replicas >= 3:
-            return
-        monitor = self.target.monitor
-        why = (
-            f"stream {self.target.stream} has {replicas} replica(s), and a JetStream server "
-            "acknowledges a publish before it is on disk unless it runs with "
-            "`sync_interval: always`"
-        )
-        if monitor is None:
-            raise DurabilityError(
-                f"{why}; say where its monitoring port is (?monitor=http://HOST:8222) so it "
-                "can be checked, use ?replicas=3 on a cluster, or accept the risk with "
-                "--durability flush"
-            )
-        try:
-            with urllib.request.urlopen(f"{monitor.rstrip('/')}/varz", timeout=5) as answer:
-                varz = json.load(answer)
-        except (OSError, ValueError) as exc:
-            raise DurabilityError(f"{why}, and {monitor}/varz could not be read: {exc}") from exc
-        if not varz.get("jetstream", {}).get("config", {}).get("sync_always"):
-            raise DurabilityError(f"{why}, and the server at {monitor} does not")
 
     def close(self) -> None:
         """Close the connection (when this store made it)."""
@@ -340,71 +277,21 @@ class JetStreamLogStore:
 
     def remember(self, subject: str, incarnation: str, offset: int, seq: int) -> None:
         """The message ending at ``offset`` has sequence ``seq``: the next read starts after."""
-        with self._lock:
-            self._positions[(subject, incarnation, offset)] = seq
-            self._positions.move_to_end((subject, incarnation, offset))
-            while len(self._positions) > REMEMBERED:
-                self._positions.popitem(last=False)
+        self.reads.remember(subject, incarnation, offset, seq)
 
     # --- reading -------------------------------------------------------------------------
-
-    async def _seek(self, subject: str, hi: int, wanted: Callable[[StoredMsg], bool]) -> StoredMsg:
-        """The subject's first message (up to sequence ``hi``) that is ``wanted``; the
-        predicate must turn true once and stay true, and hold for the message at ``hi``."""
-        lo, best = 1, None
-        while lo <= hi:
-            mid = (lo + hi) // 2
-            msg = await self.client.next_from(subject, mid)
-            if msg is None or msg.seq > hi:
-                hi = mid - 1
-            elif wanted(msg):
-                best, hi = msg, mid - 1
-            else:
-                lo = msg.seq + 1
-        assert best is not None
-        return best
-
-    async def _read_from(
-        self, subject: str, incarnation: str, offset: int, last: StoredMsg
-    ) -> list[StoredMsg] | None:
-        """The messages from the one starting at ``offset`` to ``last``; None when no line
-        starts there."""
-        hint = self._positions.get((subject, incarnation, offset))
-        if hint is not None:
-            first = await self.client.next_from(subject, hint + 1)
-        else:
-            first = await self._seek(subject, last.seq, lambda m: _offset(m) >= offset)
-        if first is None or _offset(first) != offset or CONTINUATION_HEADER in first.headers:
-            return None
-        if first.seq == last.seq:
-            return [first]
-        return await self.client.read(subject, first.seq, last.seq)
 
     def read_bytes(self, ref: LogRef, start: LogPosition | None = None) -> LogChunk:
         """The log's bytes after ``start`` (from the beginning when it is foreign)."""
         catalog, record = self._found(ref)
-        subject, identity = self.subject_of(ref.thread_id), self.identity_of(record.incarnation)
-
-        async def chunk() -> LogChunk:
-            last = await self.client.last(subject)
-            size = _end(last)
-            modified = _modified(catalog, record, last)
-            if last is None:
-                return LogChunk(b"", 0, identity, modified)
-            offset = 0
-            if start is not None and start.identity == identity and 0 < start.offset <= size:
-                if start.offset == size and last.data.endswith(b"\n"):
-                    return LogChunk(b"", size, identity, modified)
-                msgs = await self._read_from(subject, record.incarnation, start.offset, last)
-                if msgs is not None:
-                    offset = start.offset
-            if offset == 0:
-                msgs = await self.client.read(subject, 1, last.seq)
-            assert msgs is not None
-            self.remember(subject, record.incarnation, size, last.seq)
-            return LogChunk(b"".join(m.data for m in msgs), offset, identity, modified)
-
-        return self._run(chunk())
+        subject = self.subject_of(ref.thread_id)
+        identity = self.identity_of(record.incarnation)
+        return self._run(
+            self.reads.chunk(
+                subject, record.incarnation, identity, start,
+                lambda last: _modified(catalog, record, last),
+            )
+        )  # fmt: skip
 
     def read_lines(self, ref: LogRef, *, report: ReadReport | None = None) -> Iterator[ReadLine]:
         """The log's complete, decodable lines; the rest is reported."""
@@ -420,30 +307,14 @@ class JetStreamLogStore:
         if start < 0 or end < start:
             raise ValueError(f"bad byte range [{start}, {end})")
         self._found(ref)
-        subject = self.subject_of(ref.thread_id)
-
-        async def part() -> bytes:
-            last = await self.client.last(subject)
-            if last is None or start >= _end(last) or start == end:
-                return b""
-            first = await self._seek(subject, last.seq, lambda m: _end(m) > start)
-            msgs = [first]
-            if _end(first) < end and first.seq < last.seq:
-                msgs = await self.client.read(
-                    subject, first.seq, last.seq, max_bytes=end - _offset(first)
-                )
-            data = b"".join(m.data for m in msgs)
-            at = start - _offset(first)
-            return data[at : at + end - start]
-
-        return self._run(part())
+        return self._run(self.reads.part(self.subject_of(ref.thread_id), start, end))
 
     def stat(self, ref: LogRef) -> LogStat:
         """The log's size, incarnation and last change."""
         catalog, record = self._found(ref)
         last = self._run(self.client.last(self.subject_of(ref.thread_id)))
         modified = _modified(catalog, record, last)
-        return LogStat(_end(last), self.identity_of(record.incarnation), modified)
+        return LogStat(end_of(last), self.identity_of(record.incarnation), modified)
 
     def touch(self, ref: LogRef, modified_ms: int) -> None:
         """Set the log's modification time (what ``os.utime`` does to a file)."""
@@ -554,7 +425,7 @@ class JetStreamLogStore:
         last = self._run(self.client.last(subject))
         count = 0 if last is None else count_of(last.headers.get("Nats-Msg-Id"))
         headers = {
-            OFFSET_HEADER: str(_end(last)),
+            OFFSET_HEADER: str(end_of(last)),
             "Nats-Msg-Id": message_id(ref.thread_id, "raw", count + 1, "raw"),
         }
         self._run(self.client.publish(subject, [data], [headers]))

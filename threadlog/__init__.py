@@ -72,7 +72,8 @@ if TYPE_CHECKING:
     from threadlog.projections.index.listing import ListParams, ListResult
     from threadlog.projections.policy import PersistenceMode
     from threadlog.store.files import FileLogStore
-    from threadlog.store.jetstream_log import DurabilityError, JetStreamLogStore
+    from threadlog.store.jetstream_log import JetStreamLogStore
+    from threadlog.store.jetstream_stream import DurabilityError
     from threadlog.store.pg_index import PostgresIndex
     from threadlog.store.ports import Durability, IndexStore, LogStore, ThreadLeases
     from threadlog.store.sqlite_index import SqliteIndex
@@ -95,7 +96,7 @@ _EXPORTS: dict[str, str] = {
     "FileLogStore": "threadlog.store.files",
     "SqliteIndex": "threadlog.store.sqlite_index",
     "JetStreamLogStore": "threadlog.store.jetstream_log",
-    "DurabilityError": "threadlog.store.jetstream_log",
+    "DurabilityError": "threadlog.store.jetstream_stream",
     "PostgresIndex": "threadlog.store.pg_index",
     "PersistenceMode": "threadlog.projections.policy",
     # the model seam

@@ -88,8 +88,9 @@ def log_store(args: argparse.Namespace, home: Path, durability: str = "fsync") -
     if not url.startswith("nats://"):
         raise UsageError(f"--log {url}: give a nats:// URL (or leave it out)")
     try:
-        from threadlog.store.jetstream_log import DurabilityError, JetStreamLogStore
+        from threadlog.store.jetstream_log import JetStreamLogStore
         from threadlog.store.jetstream_names import parse_target
+        from threadlog.store.jetstream_stream import DurabilityError
     except ImportError as exc:
         raise UsageError(
             f"--log nats:// needs the cluster extra ({exc.name} is missing): "

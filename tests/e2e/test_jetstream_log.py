@@ -13,7 +13,8 @@ import pytest
 
 from tests.support.nats import NatsCluster, NatsServer, fresh_stream, log_url
 from threadlog.store.jetstream_client import JetStreamClient
-from threadlog.store.jetstream_log import DurabilityError, JetStreamLogStore
+from threadlog.store.jetstream_log import JetStreamLogStore
+from threadlog.store.jetstream_stream import DurabilityError
 from threadlog.store.ports import PositionConflictError
 from threadlog.testing.contracts.log_store import CREATED, LogStoreContract, line
 
