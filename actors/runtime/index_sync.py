@@ -1,7 +1,8 @@
 """Live sync of the index: rows of loaded threads follow their logs with a short delay.
 
 Actors mark their thread dirty after each write; this task writes the dirty rows in one
-batch every ``interval`` seconds (and on ``flush``), in a worker thread. Rows carry the
+batch every ``interval`` seconds (and on ``flush``), in a worker thread, or less often when
+flushes grow long under load (each is followed by a pause of four times its length). Rows carry the
 live ``updated_at`` (made unique per millisecond by the index) and the log position their
 recorder reached, so a later index run resumes there. A row whose log has moved or vanished
 since it was marked (an archive raced the flush) is not written: the move updates it.
@@ -20,6 +21,7 @@ from threadlog.store.lazylog import get_logger
 from threadlog.store.ports import IndexStore, LogStore
 
 log = get_logger("threadlog.index")
+LOAD_SHARE = 4  # a flush taking t is followed by a pause of at least 4t
 
 
 class IndexSyncer:
@@ -77,12 +79,17 @@ class IndexSyncer:
     async def run(self) -> None:
         """Flush periodically until cancelled (then flush once more)."""
         try:
+            pause = self.interval
             while True:
                 await self._wake.wait()
                 self._wake = trio.Event()
                 # after failures, back off (up to 5 s) before trying the index again
-                await trio.sleep(min(5.0, self.interval * 2**self.failures))
+                await trio.sleep(min(5.0, max(pause, self.interval * 2**self.failures)))
+                started = trio.current_time()
                 await self.flush()
+                # Under load a flush is long (1,000 busy threads: a row each): wait longer
+                # after it, so the index takes at most a fifth of the time from the logs.
+                pause = max(self.interval, (trio.current_time() - started) * LOAD_SHARE)
                 if self._dirty:
                     self._wake.set()
         finally:
