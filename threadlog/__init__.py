@@ -12,10 +12,10 @@ does not use: ``threadlog --version`` must not pay for trio, SQLite and every fo
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from threadlog.events import __version__
+from threadlog.events.lazy_exports import lazy_getattr
 
 if TYPE_CHECKING:
     from threadlog.actors.drivers.protocol import (
@@ -210,13 +210,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'threadlog' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
+__getattr__ = lazy_getattr(__name__, globals(), _EXPORTS)
 
 
 def __dir__() -> list[str]:
