@@ -48,9 +48,17 @@ def register(subparsers: Any) -> None:
             description=description,
             examples=[f"threadlog {name} --home ~/.codex --log nats://nats:4222?stream=threads"],
         )
-        parser.add_argument("--log", required=True, metavar="URL", help="the nats:// log")
+        parser.add_argument(
+            "--log",
+            required=True,
+            metavar="URL",
+            help="the JetStream log: nats://HOST:PORT[,HOST:PORT]?stream=NAME"
+            "&monitor=http://HOST:8222 (or &replicas=3)",
+        )
         if name == "import":
-            add_index_arguments(parser)
+            add_index_arguments(
+                parser, help="postgresql://USER@HOST:PORT/DB: index what was imported there"
+            )
 
 
 def _report(stats: TransferStats, as_json: bool, verb: str) -> int:

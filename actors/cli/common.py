@@ -47,13 +47,14 @@ def existing_index(home: Path) -> Iterator[SqliteIndex | None]:
         index.close()
 
 
-def add_index_arguments(parser: argparse.ArgumentParser) -> None:
+def add_index_arguments(parser: argparse.ArgumentParser, help: str | None = None) -> None:
     """``--index URL`` and ``--index-schema NAME``: where the thread index lives."""
     parser.add_argument(
         "--index",
         default=None,
         metavar="URL",
-        help="where the thread index lives: threadlog.sqlite in the home (default), or "
+        help=help
+        or "where the thread index lives: threadlog.sqlite in the home (default), or "
         "postgresql://USER@HOST:PORT/DB to share one index among hosts",
     )
     parser.add_argument(
