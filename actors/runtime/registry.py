@@ -10,7 +10,8 @@ of the host API: ``host_api.Runtime`` builds on it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,7 @@ class ThreadRegistry:
         self.syncer = IndexSyncer(logs, None, index_interval)
         self.appends = AppendBatcher()
         self.ownership: Ownership | None = None  # hosts sharing a log and an index
+        self._held: set[str] = set()  # threads a change holds the lease of (``owned``)
         self.subscribers = Subscribers()
         self.nursery: trio.Nursery | None = None
         self._actors: dict[str, ThreadActor] = {}
@@ -168,6 +170,26 @@ class ThreadRegistry:
         tid = self.checked_id(thread_id) if thread_id else None
         return self.subscribers.subscribe(tid, buffer)
 
+    @contextlib.asynccontextmanager
+    async def owned(self, thread_id: str) -> AsyncIterator[None]:
+        """Own the thread for a change made to it without loading it (a rename, an
+        archive, a delete), among many hosts: refused, naming the owner, while another
+        host holds it; given back after, unless an actor of it is loaded here by then.
+        An actor unloaded inside the block leaves the lease to the block."""
+        ownership = self.ownership
+        if ownership is None:
+            yield
+            return
+        await ownership.claim(thread_id)
+        self._held.add(thread_id)
+        try:
+            yield
+        finally:
+            self._held.discard(thread_id)
+            if thread_id not in self._actors:
+                with trio.CancelScope(shield=True):
+                    await ownership.release(thread_id)
+
     # --- loading -----------------------------------------------------------------------
 
     async def spawn_actor(self, actor: ThreadActor, mode: PersistenceMode) -> ThreadActor:
@@ -187,7 +209,7 @@ class ThreadRegistry:
             await actor.run(task_status=task_status)
         finally:
             actor.stop()
-            if self.ownership is not None:
+            if self.ownership is not None and actor.thread_id not in self._held:
                 with trio.CancelScope(shield=True):
                     await self.ownership.release(actor.thread_id)
             if self._stopping.get(actor.thread_id) is actor:

@@ -48,14 +48,15 @@ async def rename(registry: ThreadRegistry, tid: str, name: str) -> None:
     if actor is not None:
         await actor.call(lambda: actor.rename(clean))
     else:
-        ref = await trio.to_thread.run_sync(lambda: logs.locate(tid))
-        if ref is None:
-            raise ThreadNotLoadedError(tid)
-        line = RolloutLine(
-            format_timestamp_ms(wall_clock_ms()),
-            ThreadNameUpdated(thread_id=tid, thread_name=clean),
-        )
-        await trio.to_thread.run_sync(_append_to_unloaded, registry, ref, line)
+        async with registry.owned(tid):  # its owner writes its log
+            ref = await trio.to_thread.run_sync(lambda: logs.locate(tid))
+            if ref is None:
+                raise ThreadNotLoadedError(tid)
+            line = RolloutLine(
+                format_timestamp_ms(wall_clock_ms()),
+                ThreadNameUpdated(thread_id=tid, thread_name=clean),
+            )
+            await trio.to_thread.run_sync(_append_to_unloaded, registry, ref, line)
     stamp = format_timestamp_ms(wall_clock_ms())
     await trio.to_thread.run_sync(logs.set_name, tid, clean, stamp)
     index = registry.index
@@ -94,6 +95,11 @@ def _append_line(registry: ThreadRegistry, ref: LogRef, line: RolloutLine) -> No
 
 async def archive(registry: ThreadRegistry, tid: str) -> None:
     """Unload the thread, move its log to the archive, update the index."""
+    async with registry.owned(tid):
+        await _archive(registry, tid)
+
+
+async def _archive(registry: ThreadRegistry, tid: str) -> None:
     actor = registry.loaded(tid)
     if actor is not None and not actor.recorder.materialized:
         raise ThreadNotFoundError(tid)
@@ -111,6 +117,11 @@ async def archive(registry: ThreadRegistry, tid: str) -> None:
 
 async def unarchive(registry: ThreadRegistry, tid: str) -> Thread:
     """Move an archived thread back among the live ones (modified now) and return it."""
+    async with registry.owned(tid):
+        return await _unarchive(registry, tid)
+
+
+async def _unarchive(registry: ThreadRegistry, tid: str) -> Thread:
     logs = registry.logs
     ref = await trio.to_thread.run_sync(lambda: logs.locate(tid, archived=True))
     if ref is None:
@@ -136,6 +147,11 @@ async def revert(registry: ThreadRegistry, tid: str, before_turn_id: str) -> Thr
     a new file of the thread whose ``history_base`` is its previous file cut where that
     turn began. Nothing is deleted; the earlier file stays whole (and readable) beside it.
     """
+    async with registry.owned(tid):
+        return await _revert(registry, tid, before_turn_id)
+
+
+async def _revert(registry: ThreadRegistry, tid: str, before_turn_id: str) -> Thread:
     await _unload_idle(registry, tid)
     ref = await trio.to_thread.run_sync(_write_revert, registry, tid, before_turn_id)
     if registry.index is not None:
@@ -205,6 +221,11 @@ async def delete(registry: ThreadRegistry, tid: str) -> None:
     A running turn is refused rather than cut short; a thread another writer holds (Codex
     has it open) is refused whole, with nothing removed.
     """
+    async with registry.owned(tid):
+        await _delete(registry, tid)
+
+
+async def _delete(registry: ThreadRegistry, tid: str) -> None:
     await _unload_idle(registry, tid)
     try:
         removed = await trio.to_thread.run_sync(registry.logs.delete, tid)

@@ -167,3 +167,39 @@ async def test_a_paused_owner_whose_lease_was_taken_over_is_fenced_out(
         assert _agent_texts(read["thread"]) == ["Echo: one", "Echo: two"]  # nothing of A's
         await close_server(a)
         await close_server(b)
+
+
+async def test_changes_to_a_thread_another_host_owns_are_refused_naming_it(
+    tmp_path: Path, nats_server_info: tuple[str, str], postgres_dsn: str
+) -> None:
+    cluster = Cluster(tmp_path, nats_server_info, postgres_dsn)
+    async with (
+        start_server(cluster.home("a"), *cluster.flags("host-a")) as a,
+        start_server(cluster.home("b"), *cluster.flags("host-b")) as b,
+    ):
+        first, second = RpcClient(a), RpcClient(b)
+        await first.initialize()
+        await second.initialize()
+        tid = (await first.result("thread/start", {"cwd": str(tmp_path)}))["thread"]["id"]
+        await _turn(first, tid, "mine")
+        for method, params in (
+            ("thread/name/set", {"threadId": tid, "name": "taken"}),
+            ("thread/archive", {"threadId": tid}),
+            ("thread/delete", {"threadId": tid}),
+        ):
+            refused = await second.call(method, params)
+            assert "owned by host host-a" in refused["error"]["message"], (method, refused)
+        await first.result("thread/name/set", {"threadId": tid, "name": "kept"})  # the owner can
+        await close_server(a)
+        await second.result("thread/archive", {"threadId": tid})  # free now: host-b may
+        listed = await second.result("thread/list", {"archived": True})
+        assert [(t["id"], t["name"]) for t in listed["data"]] == [(tid, "kept")]
+        read = await second.result("thread/read", {"threadId": tid, "includeTurns": True})
+        assert _agent_texts(read["thread"]) == ["Echo: mine"]
+        await close_server(b)
+    async with start_server(cluster.home("c"), *cluster.flags("host-c")) as c:
+        third = RpcClient(c)
+        await third.initialize()
+        back = await third.result("thread/unarchive", {"threadId": tid})  # host-b gave it back
+        assert back["thread"]["id"] == tid
+        await close_server(c)
