@@ -103,13 +103,17 @@ class FileLogStore:
         self.home = home
         self._real_home: str | None = None
 
-    def _existing_file_inside(self, location: str) -> str | None:
+    def _existing_file_inside(
+        self, location: str, real_dirs: set[str] | None = None
+    ) -> str | None:
         """``location``'s path below the home (``/``-separated) if it is a regular file
         there with no symlink on the way; else None.
 
         As exact as ``ensure_inside`` (which resolves every component from ``/``) but it
         walks only the components below the home, whose real path is resolved once: a
         listing checks every row it returns, and the full resolution was most of a page.
+        ``real_dirs``: directories already found real (no symlink) by this caller, so the
+        rows of one page, which share a few day folders, stat each folder once.
         """
         if self._real_home is None:
             self._real_home = str(self.home.resolve())
@@ -122,12 +126,17 @@ class FileLogStore:
             return None
         current, mode = self._real_home, 0
         parts = relative.split(os.sep)
-        for part in parts:
+        last = len(parts) - 1
+        for n, part in enumerate(parts):
             current = os.path.join(current, part)
+            if n < last and real_dirs is not None and current in real_dirs:
+                continue
             try:
                 mode = os.lstat(current).st_mode
             except OSError:
                 return None
+            if n < last and real_dirs is not None and stat.S_ISDIR(mode):
+                real_dirs.add(current)
             if stat.S_ISLNK(mode):  # rare: the resolving check decides
                 path = Path(location)
                 try:
@@ -267,11 +276,12 @@ class FileLogStore:
 
     def present(self, locations: Iterable[str]) -> set[str]:
         """Which locations hold a rollout file inside this home (no ref is built)."""
+        real_dirs: set[str] = set()
         return {
             location
             for location in locations
             if parse_rollout_file_name(location.rpartition("/")[2]) is not None
-            and self._existing_file_inside(location) is not None
+            and self._existing_file_inside(location, real_dirs) is not None
         }
 
     def ref_at(self, location: str) -> LogRef | None:
