@@ -11,6 +11,8 @@ import json
 import os
 import signal
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +74,19 @@ class Cluster:
 
     def flags(self, host: str) -> tuple[str, ...]:
         return _flags(self.log, self.dsn, self.schema, host)
+
+
+@asynccontextmanager
+async def two_hosts(cluster: Cluster) -> AsyncIterator[tuple[Any, Any, RpcClient, RpcClient]]:
+    """host-a and host-b serving, each with a client that has said hello."""
+    async with (
+        start_server(cluster.home("a"), *cluster.flags("host-a")) as a,
+        start_server(cluster.home("b"), *cluster.flags("host-b")) as b,
+    ):
+        first, second = RpcClient(a), RpcClient(b)
+        await first.initialize()
+        await second.initialize()
+        yield a, b, first, second
 
 
 async def test_every_host_lists_every_thread_and_one_owns_it(
@@ -142,13 +157,7 @@ async def test_a_paused_owner_whose_lease_was_taken_over_is_fenced_out(
     tmp_path: Path, nats_server_info: tuple[str, str], postgres_dsn: str
 ) -> None:
     cluster = Cluster(tmp_path, nats_server_info, postgres_dsn)
-    async with (
-        start_server(cluster.home("a"), *cluster.flags("host-a")) as a,
-        start_server(cluster.home("b"), *cluster.flags("host-b")) as b,
-    ):
-        first, second = RpcClient(a), RpcClient(b)
-        await first.initialize()
-        await second.initialize()
+    async with two_hosts(cluster) as (a, b, first, second):
         tid = (await first.result("thread/start", {"cwd": str(tmp_path)}))["thread"]["id"]
         await _turn(first, tid, "one")
         os.kill(a.pid, signal.SIGSTOP)  # host-a stops renewing, its thread still loaded
@@ -173,13 +182,7 @@ async def test_changes_to_a_thread_another_host_owns_are_refused_naming_it(
     tmp_path: Path, nats_server_info: tuple[str, str], postgres_dsn: str
 ) -> None:
     cluster = Cluster(tmp_path, nats_server_info, postgres_dsn)
-    async with (
-        start_server(cluster.home("a"), *cluster.flags("host-a")) as a,
-        start_server(cluster.home("b"), *cluster.flags("host-b")) as b,
-    ):
-        first, second = RpcClient(a), RpcClient(b)
-        await first.initialize()
-        await second.initialize()
+    async with two_hosts(cluster) as (a, b, first, second):
         tid = (await first.result("thread/start", {"cwd": str(tmp_path)}))["thread"]["id"]
         await _turn(first, tid, "mine")
         for method, params in (
