@@ -103,9 +103,7 @@ class FileLogStore:
         self.home = home
         self._real_home: str | None = None
 
-    def _existing_file_inside(
-        self, location: str, real_dirs: set[str] | None = None
-    ) -> str | None:
+    def _existing_file_inside(self, location: str, real_dirs: set[str] | None = None) -> str | None:
         """``location``'s path below the home (``/``-separated) if it is a regular file
         there with no symlink on the way; else None.
 
