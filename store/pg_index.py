@@ -25,7 +25,6 @@ from threadlog.events.ids import parse_thread_id
 from threadlog.events.rollout import DynamicToolSpec
 from threadlog.events.rows import (
     IndexEntry,
-    LogPosition,
     ThreadPage,
     ThreadQuery,
     ThreadRow,
@@ -37,14 +36,9 @@ from threadlog.store.lease import BACKFILL_LEASE_SECONDS, lease_holder
 from threadlog.store.pg_leases import PostgresLeases
 from threadlog.store.pg_schema import MIGRATIONS, UPSERT, row_values
 from threadlog.store.ports import BackfillState
-from threadlog.store.statedb import (
-    SELECT_COLUMNS,
-    SPAN_COLUMNS,
-    row_from_sql,
-    tools_from_sql,
-    turn_page_sql,
-)
+from threadlog.store.statedb import SELECT_COLUMNS, row_from_sql, tools_from_sql
 from threadlog.store.thread_listing import keyset_page, listing_filters
+from threadlog.store.turn_reads import read_turn_page, read_turn_spans, read_turn_state
 
 _SCHEMA_NAME: Final = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _LIVE_WINDOW_MS: Final = 1000
@@ -274,30 +268,11 @@ class PostgresIndex:
 
     def turn_state(self, thread_id: str) -> TurnIndexState | None:
         """What is known of a thread's turns; None when none were ever upserted (I7)."""
-        tid = parse_thread_id(thread_id)
-        state = self.query(
-            "SELECT turn_count, unordered, log_offset, log_identity FROM thread_turns_state "
-            "WHERE thread_id = %s",
-            (tid,),
-        )
-        if not state:
-            return None
-        count, unordered, offset, identity = state[0]
-        last = self.query(
-            f"SELECT {SPAN_COLUMNS} FROM thread_turns WHERE thread_id = %s AND position = %s",
-            (tid, count - 1),
-        )
-        span = TurnSpan(*last[0]) if last else None
-        return TurnIndexState(count, unordered, LogPosition(offset, identity), span)
+        return read_turn_state(self.query, thread_id, "%s")
 
     def turn_spans(self, thread_id: str) -> list[TurnSpan]:
         """All of a thread's turn spans in order (I7)."""
-        tid = parse_thread_id(thread_id)
-        rows = self.query(
-            f"SELECT {SPAN_COLUMNS} FROM thread_turns WHERE thread_id = %s ORDER BY position",
-            (tid,),
-        )
-        return [TurnSpan(*r) for r in rows]
+        return read_turn_spans(self.query, thread_id, "%s")
 
     def turn_page(
         self,
@@ -309,16 +284,15 @@ class PostgresIndex:
         newest_first: bool,
     ) -> list[TurnSpan]:
         """Up to ``limit`` spans by ordinal, after ``anchor`` in the order asked (I7)."""
-        sql, args = turn_page_sql(
-            parse_thread_id(thread_id),
+        return read_turn_page(
+            self.query,
+            thread_id,
             anchor=anchor,
             include_anchor=include_anchor,
             limit=limit,
             newest_first=newest_first,
             param="%s",
         )
-        rows = self.query(sql, args)
-        return [TurnSpan(*r) for r in rows]
 
     # --- the backfill lease ---------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from threadlog.store.clock import wall_clock_ms
 from threadlog.store.layout import STATE_DB_FILE, make_private_dirs
 from threadlog.store.lazylog import get_logger
 from threadlog.store.schema import LATEST_VERSION, MIGRATIONS
+from threadlog.store.turn_reads import read_turn_page, read_turn_spans, read_turn_state
 
 log = get_logger("threadlog.statedb")
 BUSY_TIMEOUT_MS: Final = 10_000
@@ -41,7 +42,6 @@ _INSERT: Final = (
     "ON CONFLICT(id) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c != "id")
 )
-SPAN_COLUMNS: Final = "turn_id, log_location, start_offset, end_offset, ordinal"
 # Writes stamped within this window of "now" get unique, increasing milliseconds.
 _LIVE_WINDOW_MS: Final = 1000
 
@@ -72,31 +72,6 @@ def tools_from_sql(rows: Sequence[Sequence[Any]]) -> list[DynamicToolSpec] | Non
         )
         for name, description, schema, defer in rows
     ]
-
-
-def turn_page_sql(
-    thread_id: str,
-    *,
-    anchor: int | None,
-    include_anchor: bool,
-    limit: int,
-    newest_first: bool,
-    source: str = "thread_turns",
-    param: str = "?",
-) -> tuple[str, list[Any]]:
-    """A page of turn spans by ordinal after ``anchor``: the SQL and its bindings, for any
-    SQL backend (``param``: the driver's placeholder; ``source``: the table, hinted)."""
-    where = f"thread_id = {param} AND ordinal IS NOT NULL"
-    args: list[Any] = [thread_id]
-    if anchor is not None:
-        op = ("<" if newest_first else ">") + ("=" if include_anchor else "")
-        where += f" AND ordinal {op} {param}"
-        args.append(anchor)
-    order = "DESC" if newest_first else "ASC"
-    sql = (
-        f"SELECT {SPAN_COLUMNS} FROM {source} WHERE {where} ORDER BY ordinal {order} LIMIT {param}"
-    )
-    return sql, [*args, limit]
 
 
 def scalar(conn: apsw.Connection, sql: str, bindings: Sequence[Any] = ()) -> Any:
@@ -343,31 +318,11 @@ class StateDb:
 
     def get_turn_state(self, thread_id: str) -> TurnIndexState | None:
         """What the index knows of a thread's turns, or None."""
-        tid = parse_thread_id(thread_id)
-        state = self.query(
-            "SELECT turn_count, unordered, log_offset, log_identity FROM thread_turns_state "
-            "WHERE thread_id = ?",
-            (tid,),
-        )
-        if not state:
-            return None
-        count, unordered, offset, identity = state[0]
-        last = self.query(
-            f"SELECT {SPAN_COLUMNS} FROM thread_turns WHERE thread_id = ? AND position = ?",
-            (tid, count - 1),
-        )
-        return TurnIndexState(
-            count, unordered, LogPosition(offset, identity), TurnSpan(*last[0]) if last else None
-        )
+        return read_turn_state(self.query, thread_id)
 
     def get_turn_spans(self, thread_id: str) -> list[TurnSpan]:
         """All of a thread's spans in order."""
-        tid = parse_thread_id(thread_id)
-        rows = self.query(
-            f"SELECT {SPAN_COLUMNS} FROM thread_turns WHERE thread_id = ? ORDER BY position",
-            (tid,),
-        )
-        return [TurnSpan(*r) for r in rows]
+        return read_turn_spans(self.query, thread_id)
 
     def get_turn_page(
         self,
@@ -379,15 +334,15 @@ class StateDb:
         newest_first: bool,
     ) -> list[TurnSpan]:
         """Up to ``limit`` spans by ordinal after ``anchor`` (an index seek, then the page)."""
-        sql, args = turn_page_sql(
-            parse_thread_id(thread_id),
+        return read_turn_page(
+            self.query,
+            thread_id,
             anchor=anchor,
             include_anchor=include_anchor,
             limit=limit,
             newest_first=newest_first,
             source="thread_turns INDEXED BY idx_thread_turns_ordinal",
         )
-        return [TurnSpan(*r) for r in self.query(sql, args)]
 
     def touch_updated_at(self, thread_id: str, at_ms: int | None = None) -> int | None:
         """Stamp a thread as just updated (unique ms); None when there is no such row."""
