@@ -36,8 +36,13 @@ from threadlog.store.lease import BACKFILL_LEASE_SECONDS, lease_holder
 from threadlog.store.pg_leases import PostgresLeases
 from threadlog.store.pg_schema import MIGRATIONS, UPSERT, row_values
 from threadlog.store.ports import BackfillState
-from threadlog.store.statedb import SELECT_COLUMNS, row_from_sql, tools_from_sql
-from threadlog.store.thread_listing import keyset_page, listing_filters
+from threadlog.store.statedb import (
+    SELECT_COLUMNS,
+    read_dynamic_tools,
+    read_row,
+    row_from_sql,
+)
+from threadlog.store.thread_listing import keyset_page, listing_filters, page_sql
 from threadlog.store.turn_reads import read_turn_page, read_turn_spans, read_turn_state
 
 _SCHEMA_NAME: Final = re.compile(r"[a-z_][a-z0-9_]{0,62}")
@@ -225,20 +230,11 @@ class PostgresIndex:
 
     def get(self, thread_id: str) -> ThreadRow | None:
         """One thread's row."""
-        tid = parse_thread_id(thread_id)
-        rows = self.query(f"SELECT {SELECT_COLUMNS} FROM threads WHERE id = %s", (tid,))
-        return row_from_sql(rows[0]) if rows else None
+        return read_row(self.query, thread_id, "%s")
 
     def dynamic_tools(self, thread_id: str) -> list[DynamicToolSpec] | None:
         """A thread's dynamic tools in declaration order (None when it declared none)."""
-        tid = parse_thread_id(thread_id)
-        return tools_from_sql(
-            self.query(
-                "SELECT name, description, input_schema, defer_loading FROM thread_dynamic_tools "
-                "WHERE thread_id = %s ORDER BY position",
-                (tid,),
-            )
-        )
+        return read_dynamic_tools(self.query, thread_id, "%s")
 
     def delete(self, thread_id: str) -> bool:
         """Remove a thread's row, tools and spans; False when there was none."""
@@ -416,10 +412,4 @@ def build_pg_list_sql(query: ThreadQuery) -> tuple[str, list[Any]]:
     if query.search:
         where.append("(strpos(title, %s) > 0 OR strpos(coalesce(name, ''), %s) > 0)")
         args += [query.search, query.search]
-    order = "DESC" if query.direction == "desc" else "ASC"
-    sql = (
-        f"SELECT {SELECT_COLUMNS} FROM threads WHERE {' AND '.join(where)} "
-        f"ORDER BY {column} {order}, id {order} LIMIT %s"
-    )
-    args.append(query.limit + 1)
-    return sql, args
+    return page_sql(query, column, where, args, param="%s")

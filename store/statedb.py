@@ -28,7 +28,12 @@ from threadlog.store.clock import wall_clock_ms
 from threadlog.store.layout import STATE_DB_FILE, make_private_dirs
 from threadlog.store.lazylog import get_logger
 from threadlog.store.schema import LATEST_VERSION, MIGRATIONS
-from threadlog.store.turn_reads import read_turn_page, read_turn_spans, read_turn_state
+from threadlog.store.turn_reads import (
+    Query,
+    read_turn_page,
+    read_turn_spans,
+    read_turn_state,
+)
 
 log = get_logger("threadlog.statedb")
 BUSY_TIMEOUT_MS: Final = 10_000
@@ -72,6 +77,26 @@ def tools_from_sql(rows: Sequence[Sequence[Any]]) -> list[DynamicToolSpec] | Non
         )
         for name, description, schema, defer in rows
     ]
+
+
+def read_row(query: Query, thread_id: str, param: str = "?") -> ThreadRow | None:
+    """One thread's row through a backend's ``query`` (``param``: its placeholder)."""
+    tid = parse_thread_id(thread_id)
+    rows = query(f"SELECT {SELECT_COLUMNS} FROM threads WHERE id = {param}", (tid,))
+    return row_from_sql(rows[0]) if rows else None
+
+
+def read_dynamic_tools(
+    query: Query, thread_id: str, param: str = "?"
+) -> list[DynamicToolSpec] | None:
+    """A thread's dynamic tools in declaration order (None when it declared none)."""
+    return tools_from_sql(
+        query(
+            "SELECT name, description, input_schema, defer_loading FROM thread_dynamic_tools "
+            f"WHERE thread_id = {param} ORDER BY position",
+            (parse_thread_id(thread_id),),
+        )
+    )
 
 
 def scalar(conn: apsw.Connection, sql: str, bindings: Sequence[Any] = ()) -> Any:
@@ -388,20 +413,11 @@ class StateDb:
 
     def get_thread(self, thread_id: str) -> ThreadRow | None:
         """The row of one thread, or None."""
-        tid = parse_thread_id(thread_id)
-        rows = self.query(f"SELECT {SELECT_COLUMNS} FROM threads WHERE id = ?", (tid,))
-        return row_from_sql(rows[0]) if rows else None
+        return read_row(self.query, thread_id)
 
     def get_dynamic_tools(self, thread_id: str) -> list[DynamicToolSpec] | None:
         """A thread's dynamic tools in position order, or None when it has none."""
-        tid = parse_thread_id(thread_id)
-        return tools_from_sql(
-            self.query(
-                "SELECT name, description, input_schema, defer_loading FROM thread_dynamic_tools "
-                "WHERE thread_id = ? ORDER BY position",
-                (tid,),
-            )
-        )
+        return read_dynamic_tools(self.query, thread_id)
 
     def replace_contents_from(self, source: Path) -> None:
         """Make this database an exact copy of ``source`` in one transaction.

@@ -72,13 +72,26 @@ def build_list_sql(query: ThreadQuery, *, rare: bool = False) -> tuple[str, list
         # limit * rows / matches rows
         where.append("(instr(title, ?) > 0 OR instr(coalesce(name, ''), ?) > 0)")
         args += [query.search, query.search]
+    return page_sql(query, column, where, args, source=source)
+
+
+def page_sql(
+    query: ThreadQuery,
+    column: str,
+    where: list[str],
+    args: list[Any],
+    *,
+    source: str = "",
+    param: str = "?",
+) -> tuple[str, list[Any]]:
+    """A listing page's statement from its filters: in the sort order, one row past the
+    page (whether another follows), for any SQL backend (``source``: an index hint)."""
     order = "DESC" if query.direction == "desc" else "ASC"
     sql = (
         f"SELECT {SELECT_COLUMNS} FROM threads {source} "
-        f"WHERE {' AND '.join(where)} ORDER BY {column} {order}, id {order} LIMIT ?"
+        f"WHERE {' AND '.join(where)} ORDER BY {column} {order}, id {order} LIMIT {param}"
     )
-    args.append(query.limit + 1)
-    return sql, args
+    return sql, [*args, query.limit + 1]
 
 
 RARE_MATCHES: Final = 1500
