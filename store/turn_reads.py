@@ -17,31 +17,6 @@ SPAN_COLUMNS: Final = "turn_id, log_location, start_offset, end_offset, ordinal"
 Query = Callable[[str, Sequence[Any]], list[Any]]
 
 
-def turn_page_sql(
-    thread_id: str,
-    *,
-    anchor: int | None,
-    include_anchor: bool,
-    limit: int,
-    newest_first: bool,
-    source: str = "thread_turns",
-    param: str = "?",
-) -> tuple[str, list[Any]]:
-    """A page of turn spans by ordinal after ``anchor``: the SQL and its bindings, for any
-    SQL backend (``param``: the driver's placeholder; ``source``: the table, hinted)."""
-    where = f"thread_id = {param} AND ordinal IS NOT NULL"
-    args: list[Any] = [thread_id]
-    if anchor is not None:
-        op = ("<" if newest_first else ">") + ("=" if include_anchor else "")
-        where += f" AND ordinal {op} {param}"
-        args.append(anchor)
-    order = "DESC" if newest_first else "ASC"
-    sql = (
-        f"SELECT {SPAN_COLUMNS} FROM {source} WHERE {where} ORDER BY ordinal {order} LIMIT {param}"
-    )
-    return sql, [*args, limit]
-
-
 def read_turn_state(query: Query, thread_id: str, param: str = "?") -> TurnIndexState | None:
     """What the index knows of a thread's turns, or None when none were ever upserted."""
     tid = parse_thread_id(thread_id)
@@ -81,14 +56,16 @@ def read_turn_page(
     source: str = "thread_turns",
     param: str = "?",
 ) -> list[TurnSpan]:
-    """Up to ``limit`` spans by ordinal, after ``anchor`` in the order asked."""
-    sql, args = turn_page_sql(
-        parse_thread_id(thread_id),
-        anchor=anchor,
-        include_anchor=include_anchor,
-        limit=limit,
-        newest_first=newest_first,
-        source=source,
-        param=param,
+    """Up to ``limit`` spans by ordinal, after ``anchor`` in the order asked (``source``:
+    the table, hinted)."""
+    where = f"thread_id = {param} AND ordinal IS NOT NULL"
+    args: list[Any] = [parse_thread_id(thread_id)]
+    if anchor is not None:
+        op = ("<" if newest_first else ">") + ("=" if include_anchor else "")
+        where += f" AND ordinal {op} {param}"
+        args.append(anchor)
+    order = "DESC" if newest_first else "ASC"
+    sql = (
+        f"SELECT {SPAN_COLUMNS} FROM {source} WHERE {where} ORDER BY ordinal {order} LIMIT {param}"
     )
-    return [TurnSpan(*r) for r in query(sql, args)]
+    return [TurnSpan(*r) for r in query(sql, [*args, limit])]
