@@ -14,7 +14,7 @@ import base64
 import functools
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final, ParamSpec, TypeVar
 
@@ -45,7 +45,7 @@ TRANSIENT: Final = (
 RETRY_FOR: Final = 60.0  # seconds a request waits for a server that went away
 
 
-def retried(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+def retried(fn: Callable[P, Awaitable[R]]) -> Callable[P, Coroutine[Any, Any, R]]:
     """Retry an idempotent request through ``TRANSIENT`` failures (a restarted server, a
     leader election), backing off, for up to ``RETRY_FOR`` seconds."""
 

@@ -19,9 +19,9 @@ import asyncio
 import io
 import threading
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from datetime import datetime
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 import msgspec
 
@@ -120,11 +120,8 @@ class JetStreamLogStore:
 
     # --- set-up --------------------------------------------------------------------------
 
-    def _run(self, coro: Awaitable[T]) -> T:
-        async def wrapped() -> T:
-            return await coro
-
-        return self.link.call(wrapped())
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return self.link.call(coro)
 
     def close(self) -> None:
         """Close the connection (when this store made it)."""
