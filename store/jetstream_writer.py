@@ -26,7 +26,6 @@ message: the append is acknowledged, not doubled.
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Final, Protocol
@@ -40,6 +39,7 @@ from threadlog.store.jetstream_client import (
     JetStreamClient,
     JetStreamError,
     StoredMsg,
+    retried,
 )
 from threadlog.store.jetstream_names import (
     CONTINUATION_HEADER,
@@ -162,14 +162,13 @@ class JetStreamLogWriter:
         offset, count, previous = self._end, self._count, ""
         for one in lines:
             count += 1
-            msg_id = message_id(self.ref.thread_id, self._incarnation, count, self._token)
-            h = {"Nats-Msg-Id": msg_id, OFFSET_HEADER: str(offset)}
+            h = self._headers(count, offset)
             if previous:
                 h["Nats-Expected-Last-Msg-Id"] = previous
             else:
                 h["Nats-Expected-Last-Subject-Sequence"] = str(self._seq)
             headers.append(h)
-            offset, previous = offset + len(one), msg_id
+            offset, previous = offset + len(one), h["Nats-Msg-Id"]
         sends = zip(lines, headers, strict=True)
         answers = await asyncio.gather(
             *(client.publish(self._subject, [one], [h]) for one, h in sends),
@@ -211,12 +210,7 @@ class JetStreamLogWriter:
         line_open = continues
         for piece in pieces:
             count += 1
-            h = {
-                "Nats-Msg-Id": message_id(
-                    self.ref.thread_id, self._incarnation, count, self._token
-                ),
-                OFFSET_HEADER: str(offset),
-            }
+            h = self._headers(count, offset)
             if line_open:
                 h[CONTINUATION_HEADER] = "1"
             headers.append(h)
@@ -228,35 +222,36 @@ class JetStreamLogWriter:
         self._open_line = line_open
         self._store.remember(self._subject, self._incarnation, offset, seq)
 
+    def _headers(self, count: int, offset: int) -> dict[str, str]:
+        """A message's own headers: its id (thread, incarnation, count, writer), its offset."""
+        msg_id = message_id(self.ref.thread_id, self._incarnation, count, self._token)
+        return {"Nats-Msg-Id": msg_id, OFFSET_HEADER: str(offset)}
+
     async def _publish(self, pieces: list[bytes], headers: list[dict[str, str]]) -> int:
         """The acknowledged sequence of the last piece, retried through lost acks."""
         client = self._store.client
-        deadline = time.monotonic() + RETRY_FOR
-        wait = 0.05
-        last_id = headers[-1]["Nats-Msg-Id"]
-        while True:
-            try:
-                return (await client.publish(self._subject, pieces, headers)).seq
-            except JetStreamError as exc:
-                if exc.err_code not in (WRONG_LAST_SEQUENCE, BATCH_DUPLICATE_ID):
-                    raise LogWriteError(f"{self.ref.location}: {exc.description}") from exc
-                landed = await client.last(self._subject)
-                if landed is not None and landed.headers.get("Nats-Msg-Id") == last_id:
-                    return landed.seq  # an earlier attempt landed; its ack was lost
-                self._closed = True  # another writer moved the log: this one is fenced out
-                raise PositionConflictError(
-                    f"{self.ref.location} was appended to by another writer "
-                    f"(expected its last message at {self._seq}): {exc.description}"
-                ) from exc
-            except TRANSIENT as exc:
-                if time.monotonic() > deadline:
-                    self._closed = True
-                    raise WriterClosedError(
-                        f"{self.ref.location}: no JetStream ack in {RETRY_FOR:.0f} s ({exc!r}); "
-                        "whether the last append landed is known on the next open"
-                    ) from exc
-                await asyncio.sleep(wait)
-                wait = min(wait * 2, 1.0)
+        try:
+            return (await retried(client.publish)(self._subject, pieces, headers)).seq
+        except JetStreamError as exc:
+            if exc.err_code not in (WRONG_LAST_SEQUENCE, BATCH_DUPLICATE_ID):
+                raise LogWriteError(f"{self.ref.location}: {exc.description}") from exc
+            landed = await client.last(self._subject)
+            if (
+                landed is not None
+                and landed.headers.get("Nats-Msg-Id") == headers[-1]["Nats-Msg-Id"]
+            ):
+                return landed.seq  # an earlier attempt landed; its ack was lost
+            self._closed = True  # another writer moved the log: this one is fenced out
+            raise PositionConflictError(
+                f"{self.ref.location} was appended to by another writer "
+                f"(expected its last message at {self._seq}): {exc.description}"
+            ) from exc
+        except TRANSIENT as exc:  # retried for RETRY_FOR seconds
+            self._closed = True
+            raise WriterClosedError(
+                f"{self.ref.location}: no JetStream ack in {RETRY_FOR:.0f} s ({exc!r}); "
+                "whether the last append landed is known on the next open"
+            ) from exc
 
     def flush(self) -> None:
         """Nothing is buffered: an append returns acknowledged."""
