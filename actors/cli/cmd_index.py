@@ -102,17 +102,8 @@ def _print_stats(stats: BackfillStats, as_json: bool, verb: str) -> None:
 
 def _open_index(args: argparse.Namespace, home: Path, schema: str | None = None) -> Any:
     """The index ``--index`` names (PostgreSQL), else the home's ``threadlog.sqlite``."""
-    try:
-        shared = shared_index(args, schema)
-    except UsageError:
-        raise
-    except Exception as exc:  # the server is down, the credentials wrong: say so, plainly
-        raise IndexUnreachable(f"cannot open the index at {args.index}: {exc}") from None
+    shared = shared_index(args, schema)
     return shared if shared is not None else SqliteIndex.for_home(home)
-
-
-class IndexUnreachable(RuntimeError):
-    """``--index`` names a server this command cannot use."""
 
 
 def run_backfill_command(args: argparse.Namespace) -> int:
@@ -122,7 +113,7 @@ def run_backfill_command(args: argparse.Namespace) -> int:
     try:
         with _open_index(args, home) as index, opened_logs(args, home) as logs:
             stats = run_backfill(logs, index, progress=reporter)
-    except (SchemaTooNewError, IndexUnreachable) as exc:
+    except (SchemaTooNewError, ConnectionError) as exc:  # a server down: the index, NATS
         return fail(str(exc))
     finally:
         reporter.close()
@@ -140,7 +131,7 @@ def run_replay_command(args: argparse.Namespace) -> int:
                 stats = replay(home, home / STATE_DB_FILE, progress=reporter, logs=logs)
         else:
             stats = _replay_shared(args, home, reporter)
-    except (SchemaTooNewError, IndexUnreachable) as exc:
+    except (SchemaTooNewError, ConnectionError) as exc:  # a server down: the index, NATS
         return fail(str(exc))
     finally:
         reporter.close()
@@ -196,7 +187,7 @@ def run_doctor_command(args: argparse.Namespace) -> int:
     try:
         with _open_index(args, home) as index, opened_logs(args, home) as logs:
             report = doctor(logs, index, fix=args.repair)
-    except (SchemaTooNewError, IndexUnreachable) as exc:
+    except (SchemaTooNewError, ConnectionError) as exc:  # a server down: the index, NATS
         return fail(str(exc))
     if args.json:
         print_json({**msgspec.to_builtins(report), "clean": report.clean})

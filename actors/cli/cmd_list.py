@@ -192,12 +192,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _index(args: argparse.Namespace, home: Path) -> Any:
     """The shared index ``--index`` names, else the home's (when it has one)."""
-    try:
-        shared = shared_index(args)
-    except UsageError:
-        raise
-    except Exception as exc:  # the server is down, the credentials wrong: say so, plainly
-        raise ConnectionError(f"cannot open the index at {args.index}: {exc}") from None
+    shared = shared_index(args)
     return shared if shared is not None else existing_index(home)
 
 

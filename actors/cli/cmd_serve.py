@@ -156,14 +156,14 @@ def run(args: argparse.Namespace) -> int:
         index: IndexStore | None = shared_index(args)
     except UsageError as exc:
         return fail(str(exc), EXIT_USAGE)
-    except Exception as exc:  # the server is down, the credentials wrong: say so, plainly
-        return fail(f"cannot open the index at {args.index}: {exc}")
+    except ConnectionError as exc:
+        return fail(str(exc))
     try:
         logs = log_store(args, home, args.durability)
     except UsageError as exc:
         return fail(str(exc), EXIT_USAGE)
-    except Exception as exc:  # no NATS server answers: say so, plainly
-        return fail(f"cannot open the log at {args.log}: {exc}")
+    except ConnectionError as exc:
+        return fail(str(exc))
     try:
         transcript = Transcript(Path(args.transcript)) if args.transcript else None
     except OSError as exc:

@@ -34,6 +34,10 @@ class UsageError(Exception):
     """Bad input from the command line: reported on stderr with exit status 2."""
 
 
+class IndexUnreachableError(ConnectionError):
+    """``--index`` names a server this command cannot use (reported, exit status 1)."""
+
+
 @contextlib.contextmanager
 def existing_index(home: Path) -> Iterator[SqliteIndex | None]:
     """The home's index while it is used, when it has one (commands never create it)."""
@@ -80,7 +84,8 @@ def add_log_arguments(parser: argparse.ArgumentParser) -> None:
 def log_store(args: argparse.Namespace, home: Path, durability: str = "fsync") -> LogStore:
     """The log store ``--log`` names (the home's rollout files when none).
 
-    ``UsageError`` for a bad URL, or a stream that would not keep ``fsync``'s promise."""
+    ``UsageError`` for a bad URL, or a stream that would not keep ``fsync``'s promise;
+    ``ConnectionError`` when its servers cannot be used."""
     url = getattr(args, "log", None)
     if url is None:
         from threadlog.store.files import FileLogStore
@@ -103,8 +108,12 @@ def log_store(args: argparse.Namespace, home: Path, durability: str = "fsync") -
         raise UsageError(f"--log: {exc}") from None
     try:
         return JetStreamLogStore(target, durability=durability)  # type: ignore[arg-type]
-    except DurabilityError as exc:
+    except (DurabilityError, ValueError) as exc:  # or a stream that holds other subjects
         raise UsageError(f"--log {url}: {exc}") from None
+    except ConnectionError:  # no NATS server answers: its message says where it looked
+        raise
+    except OSError as exc:  # the server refused (JetStream off, no permission, ...)
+        raise ConnectionError(f"cannot use the log at {url}: {exc}") from None
 
 
 def close_log_store(logs: LogStore) -> None:
@@ -129,7 +138,8 @@ def opened_logs(
 def shared_index(args: argparse.Namespace, schema: str | None = None) -> Any:
     """The PostgreSQL index ``--index`` names, or None for the home's SQLite file.
 
-    ``UsageError`` for a URL that is not postgresql://, or a bad schema name."""
+    ``UsageError`` for a URL that is not postgresql://, or a bad schema name;
+    ``IndexUnreachableError`` when its server cannot be used."""
     if getattr(args, "index", None) is None:
         return None
     url: str = args.index
@@ -147,6 +157,8 @@ def shared_index(args: argparse.Namespace, schema: str | None = None) -> Any:
         return PostgresIndex(url, schema=schema or args.index_schema)
     except ValueError as exc:
         raise UsageError(f"--index-schema: {exc}") from None
+    except Exception as exc:  # the server is down, the credentials wrong: say so, plainly
+        raise IndexUnreachableError(f"cannot open the index at {url}: {exc}") from None
 
 
 def default_home() -> Path:
