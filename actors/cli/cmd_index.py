@@ -11,7 +11,6 @@ import msgspec
 from threadlog.actors.cli.common import (
     EXIT_FAILURE,
     EXIT_OK,
-    UsageError,
     add_command,
     add_index_arguments,
     add_log_arguments,
