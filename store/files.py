@@ -24,15 +24,15 @@ from threadlog.store.archive import archive_rollout, unarchive_rollout
 from threadlog.store.codex_locks import ThreadLock, name_index_lock
 from threadlog.store.layout import (
     ARCHIVED_DIR,
+    RolloutName,
     ensure_inside,
-    file_order,
     find_rollout_path,
-    iter_rollout_files,
     new_rollout_path,
     parse_rollout_file_name,
     rollout_paths_of,
     watermark,
 )
+from threadlog.store.ordered_walk import rollout_files_in_order, threads_with_several_files
 from threadlog.store.ports import (
     Durability,
     LogChunk,
@@ -150,11 +150,16 @@ class FileLogStore:
         parsed = parse_rollout_file_name(path.name)
         if parsed is None:
             raise ValueError(f"not a rollout file name: {path.name}")
+        key = key if key is not None else watermark(self.home, path)
+        return self._ref(path, parsed, key, path.parent.name == ARCHIVED_DIR)
+
+    @staticmethod
+    def _ref(path: Path, parsed: RolloutName, key: str, archived: bool) -> LogRef:
         return LogRef(
             thread_id=parsed.thread_id,
             location=str(path),
-            archived=path.parent.name == ARCHIVED_DIR,
-            key=key if key is not None else watermark(self.home, path),
+            archived=archived,
+            key=key,
             created_ms=int(parsed.timestamp.timestamp() * 1000),
         )
 
@@ -170,17 +175,14 @@ class FileLogStore:
         later = new_id() if segment else None
         return self.ref_of(new_rollout_path(self.home, parse_thread_id(thread_id), created, later))
 
-    def logs(self, *, archived: bool) -> Iterator[LogRef]:
-        """Each thread's newest rollout file, live or archived (one per thread)."""
-        newest: dict[str, Path] = {}
-        for path in iter_rollout_files(self.home, archived=archived):
-            parsed = parse_rollout_file_name(path.name)
-            assert parsed is not None  # iter_rollout_files yields well-formed names only
-            known = newest.get(parsed.thread_id)
-            if known is None or file_order(path) > file_order(known):
-                newest[parsed.thread_id] = path
-        for path in newest.values():
-            yield self.ref_of(path)
+    def logs(self, *, archived: bool, after: str | None = None) -> Iterator[LogRef]:
+        """Each thread's newest rollout file, live or archived (one per thread), in key
+        order; only those after ``after``. Memory does not grow with the home."""
+        several = threads_with_several_files(self.home, archived=archived)
+        for key, path, parsed in rollout_files_in_order(self.home, archived=archived, after=after):
+            newest = several.get(parsed.thread_id)
+            if newest is None or newest == path:
+                yield self._ref(path, parsed, key, archived)
 
     def segments(self, thread_id: str) -> list[LogRef]:
         """All rollout files of a thread, oldest first, where its newest one is."""

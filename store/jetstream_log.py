@@ -171,13 +171,17 @@ class JetStreamLogStore:
         location = location_of(self.target.stream, tid, created_ms, False)
         return LogRef(tid, location, False, location[len("nats://") :], created_ms)
 
-    def logs(self, *, archived: bool) -> Iterator[LogRef]:
-        """Every live (or archived) thread's log, from one scan of the catalog."""
+    def logs(self, *, archived: bool, after: str | None = None) -> Iterator[LogRef]:
+        """Every live (or archived) thread's log, from one scan of the catalog, in key
+        order (after ``after``); the catalog's answer is one list anyway."""
         wildcard = f"{self.target.prefix}.catalog.*"
-        for subject, msg in self._run(self.client.last_per_subject(wildcard)):
-            record = _decode_record(msg.data)
-            if record.archived == archived:
-                yield self._ref(subject.rsplit(".", 1)[1], record)
+        refs = [
+            self._ref(subject.rsplit(".", 1)[1], record)
+            for subject, msg in self._run(self.client.last_per_subject(wildcard))
+            if (record := _decode_record(msg.data)).archived == archived
+        ]
+        refs.sort(key=lambda ref: ref.key)
+        yield from (ref for ref in refs if after is None or ref.key > after)
 
     def segments(self, thread_id: str) -> list[LogRef]:
         """A thread's logs: here always one."""

@@ -148,11 +148,11 @@ class MemoryLogStore:
         location = self._location(tid, created_ms, False)
         return LogRef(tid, location, False, location[len(_SCHEME) :], created_ms)
 
-    def logs(self, *, archived: bool) -> Iterator[LogRef]:
-        """Every live or archived log."""
+    def logs(self, *, archived: bool, after: str | None = None) -> Iterator[LogRef]:
+        """Every live or archived log, in key order (after ``after``)."""
         table = self._archived if archived else self._live
-        for log in list(table.values()):
-            yield self._ref(log, archived)
+        refs = sorted((self._ref(log, archived) for log in table.values()), key=_by_key)
+        yield from (ref for ref in refs if after is None or ref.key > after)
 
     def segments(self, thread_id: str) -> list[LogRef]:
         """A thread's logs: here always one."""
@@ -520,3 +520,7 @@ class MemoryLeases:
     def owner(self, thread_id: str) -> ThreadLease | None:
         """The thread's lease as it stands."""
         return self._leases.get(parse_thread_id(thread_id))
+
+
+def _by_key(ref: LogRef) -> str:
+    return ref.key

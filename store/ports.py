@@ -38,6 +38,10 @@ Requirements of the log (``LogStore`` and ``LogWriter``):
 * L11 Modification times carry over. ``touch`` sets when a log last changed (``stat`` and
   ``read_bytes`` say it, a listing's ``updatedAt``), as ``os.utime`` does a file's, so a
   copy between stores keeps it; a later append supersedes it.
+* L12 Logs in key order. ``logs`` gives the logs in the order of their ``key`` (a
+  resumable scan's watermark), only those after ``after`` when it is given, and without
+  holding every log at once where the backend can: a backfill of 100,000 files must not
+  cost memory per file.
 
 Requirements of the index (``IndexStore``):
 
@@ -266,8 +270,9 @@ class LogStore(Protocol):
         """
         ...
 
-    def logs(self, *, archived: bool) -> Iterator[LogRef]:
-        """Every live (or archived) thread's log (its newest, L9), in no particular order."""
+    def logs(self, *, archived: bool, after: str | None = None) -> Iterator[LogRef]:
+        """Every live (or archived) thread's log (its newest, L9), in key order; those with
+        a key after ``after`` only (L12)."""
         ...
 
     def segments(self, thread_id: str) -> list[LogRef]:

@@ -2,9 +2,10 @@
 
 1. Take the lease (one atomic UPDATE); without it, stop: another worker is indexing, or the
    index is complete.
-2. Collect every log, live and archived, and order them by their store's key (for rollout
-   files the path relative to the home: the watermark); skip those at or before the last
-   checkpoint.
+2. Go through every log, live and archived, in the order of their store's key (for rollout
+   files the path relative to the home: the watermark), after the last checkpoint. The
+   logs are streamed, never listed whole: memory does not grow with the home (L12). They
+   are counted first, for the progress.
 3. Per batch of 200 logs: extract each log's row, then upsert the rows *and* checkpoint
    the batch's last watermark in one transaction, which also renews the lease. A crash
    resumes after the last committed batch; at most the batch in flight is done twice.
@@ -16,8 +17,10 @@ Progress goes to an optional callback (the CLI draws a bar or logs).
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Final
 
 import msgspec
@@ -61,11 +64,15 @@ class BackfillStats(msgspec.Struct):
     error_files: list[FileError] = []
 
 
-def pending_logs(logs: LogStore, after: str | None) -> list[LogRef]:
-    """Every log in watermark order, those after ``after`` only."""
-    refs = [ref for archived in (True, False) for ref in logs.logs(archived=archived)]
-    refs.sort(key=lambda ref: ref.key.encode())
-    return [ref for ref in refs if after is None or ref.key > after]
+def pending_logs(logs: LogStore, after: str | None) -> Iterator[LogRef]:
+    """Every log in watermark order, those after ``after`` only (one pass, streamed)."""
+    return heapq.merge(
+        logs.logs(archived=True, after=after), logs.logs(archived=False, after=after), key=_key
+    )
+
+
+def _key(ref: LogRef) -> str:
+    return ref.key
 
 
 def index_batch(logs: LogStore, batch: Sequence[LogRef], stats: BackfillStats) -> list[IndexEntry]:
@@ -133,24 +140,27 @@ def _backfill_pass(
         return BackfillStats(claimed=False, seconds=time.perf_counter() - started)
     stats = BackfillStats(claimed=True)
     state = index.backfill_state()
-    refs = pending_logs(logs, state.last_watermark)
-    total = len(refs)
+    total = sum(1 for _ in pending_logs(logs, state.last_watermark))
     log.info("backfill_started", files=total, resume_after=state.last_watermark)
     last_mark = state.last_watermark
-    for start in range(0, total, batch_size):
+    refs = pending_logs(logs, state.last_watermark)
+    done = 0
+    while batch := list(itertools.islice(refs, batch_size)):
         if should_stop is not None and should_stop():
             index.release_backfill()
             stats.seconds = time.perf_counter() - started
             log.info("backfill_paused", files=stats.files, after=last_mark)
             return stats
-        batch = refs[start : start + batch_size]
         records = index_batch(logs, batch, stats)
         last_mark = batch[-1].key
         # One transaction: the rows and the checkpoint land together or not at all.
         index.commit_batch(records, last_mark)
         stats.threads += len(records)
+        done += len(batch)
         if progress is not None:
-            progress(BackfillProgress(done=start + len(batch), total=total, bytes=stats.bytes))
+            # Logs that came after the count make ``done`` pass it: the total follows.
+            total = max(total, done)
+            progress(BackfillProgress(done=done, total=total, bytes=stats.bytes))
     index.complete_backfill(last_mark)
     stats.seconds = time.perf_counter() - started
     log.info(

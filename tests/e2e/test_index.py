@@ -144,7 +144,7 @@ def test_backfill_resumes_after_sigkill_without_redoing_committed_batches(tmp_pa
         state = db.backfill_state()
         assert state.status in ("running", "complete")
         committed = {row.id for row in db.rows()}
-        remaining = pending_logs(FileLogStore(home), state.last_watermark)
+        remaining = list(pending_logs(FileLogStore(home), state.last_watermark))
         assert len(committed) + len(remaining) == total  # the checkpoint and rows agree
         resumed = run_backfill(home, db, lease_seconds=0) if state.status == "running" else None
         if resumed is not None:

@@ -1,4 +1,4 @@
-"""The contract of ``LogStore`` and ``LogWriter`` (requirements L1-L8 of ``store.ports``)."""
+"""The contract of ``LogStore`` and ``LogWriter`` (requirements L1-L12 of ``store.ports``)."""
 
 from __future__ import annotations
 
@@ -372,6 +372,33 @@ class LogStoreContract:
         finally:
             writer.close()
         assert store.stat(ref).modified_ms > past
+
+    # --- L12: logs in key order ---------------------------------------------------------
+
+    def test_l12_logs_come_in_key_order_and_resume_after_a_key(self) -> None:
+        store, _ = self.fresh()
+        refs = []
+        for n, day in enumerate((9, 1, 30, 1, 15, 2)):
+            ref = store.allocate(self.new_id(n), datetime(2026, 3 + n % 2, day, 12 - n))
+            writer = store.open_writer(ref)
+            try:
+                writer.append(line(f"thread {n}"))
+            finally:
+                writer.close()
+            refs.append(ref)
+        newer = self.add_segment(store, refs[1], meta_line(refs[1].thread_id) + b"\n")
+        store.archive(refs[2])
+        store.archive(refs[4])
+        for archived in (False, True):
+            listed = list(store.logs(archived=archived))
+            keys = [r.key for r in listed]
+            assert keys == sorted(keys) and len(keys) == (2 if archived else 4)
+            assert len({r.thread_id for r in listed}) == len(listed)
+            for i, key in enumerate(keys):
+                assert [r.key for r in store.logs(archived=archived, after=key)] == keys[i + 1 :]
+        live = {r.thread_id: r for r in store.logs(archived=False)}
+        if newer is not None:
+            assert live[refs[1].thread_id] == newer  # the newest log only (L9)
 
     # --- L7: names -----------------------------------------------------------------------
 
