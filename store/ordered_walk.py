@@ -5,8 +5,9 @@ the files in watermark order. Listing every file and sorting cost about 1 KB per
 (a ``Path``, a ``LogRef`` and a sort key each; 90 MiB more at 100,000 files), so instead:
 
 * ``rollout_files_in_order`` walks the tree depth first, each directory's names sorted
-  the way whole paths sort (a folder's name is followed by ``/``). It holds at most 8,192
-  names of each directory on the current path: a bigger one is read once per chunk. A
+  the way whole paths sort (a folder's name is followed by ``/``). It holds at most 16,384
+  names of each directory on the current path: a bigger one is read once per chunk of
+  8,192. A
   folder whose every path is at or before the watermark is not read at all, so a resumed
   backfill starts where it left off.
 * ``threads_with_several_files`` finds the threads with more than one file (a revert's
@@ -20,7 +21,6 @@ watermark): it is skipped.
 
 from __future__ import annotations
 
-import heapq
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -62,32 +62,55 @@ def _ordered_names(
 ) -> Iterator[str]:
     """The directory's entries in path order, ``name/`` for a folder (so that they sort
     as the full paths they lead to: str order is UTF-8 byte order), a rollout file's name
-    for a file. At most ``_CHUNK`` names are held: a bigger directory is read again for
-    each next chunk (a day folder of 100,000 copies must not cost 100,000 names)."""
+    for a file. A directory of more than ``_CHUNK`` names is read again for each next
+    chunk (a day folder of 100,000 copies must not cost 100,000 names at once)."""
     low: str | None = None
     while True:
-        seen = [0]
-        chunk = heapq.nsmallest(_CHUNK, _names_after(directory, prefix, after, low, seen, recurse))
+        chunk, more = _chunk_after(directory, prefix, after, low, recurse)
         yield from chunk
-        if seen[0] <= _CHUNK:
+        if not more or not chunk:
             return
         low = chunk[-1]
 
 
-def _names_after(
-    directory: Path, prefix: str, after: str | None, low: str | None, seen: list[int], recurse: bool
-) -> Iterator[str]:
-    """One read of the directory: its sort names after ``low``, counted in ``seen``."""
+def _chunk_after(
+    directory: Path, prefix: str, after: str | None, low: str | None, recurse: bool
+) -> tuple[list[str], bool]:
+    """One read of the directory: the ``_CHUNK`` smallest sort names after ``low``, sorted,
+    and whether any follow. At most twice that many are held: when the list fills, it is
+    cut to the smallest and what sorts after them is skipped from then on."""
+    names: list[str] = []
+    high: str | None = None
+    more = False
     try:
         scan = os.scandir(directory)
     except (FileNotFoundError, NotADirectoryError, PermissionError):
-        return
+        return names, more
     with scan:
         for entry in scan:
+            if low is not None:
+                raw = entry.name
+                # Below ``low`` and not a prefix of it: so is "raw/" (a cheap test first,
+                # as each later chunk's read meets every earlier chunk's names again).
+                if raw < low and not low.startswith(raw):
+                    continue
             name = _sort_name(entry, prefix, after, recurse=recurse)
-            if name is not None and (low is None or name > low):
-                seen[0] += 1
-                yield name
+            if name is None or (low is not None and name <= low):
+                continue
+            if high is not None and name >= high:
+                more = True
+                continue
+            names.append(name)
+            if len(names) >= 2 * _CHUNK:
+                names.sort()
+                high = names[_CHUNK]
+                del names[_CHUNK:]
+                more = True
+    names.sort()
+    if len(names) > _CHUNK:
+        del names[_CHUNK:]
+        more = True
+    return names, more
 
 
 def _sort_name(
@@ -140,10 +163,9 @@ def threads_with_several_files(home: Path, *, archived: bool) -> dict[str, Path]
     seen = bytearray(_BITMAP_BITS // 8)
     collided: set[int] = set()
     for _, name in _names(root, recurse=not archived):
-        parsed = parse_rollout_file_name(name)
-        if parsed is None:
+        bit = _bit_of(name)
+        if bit is None:
             continue
-        bit = hash(parsed.thread_id) & (_BITMAP_BITS - 1)
         byte, mask = bit >> 3, 1 << (bit & 7)
         if seen[byte] & mask:
             collided.add(bit)
@@ -154,7 +176,15 @@ def threads_with_several_files(home: Path, *, archived: bool) -> dict[str, Path]
         return {}
     files: dict[str, list[Path]] = {}
     for directory, name in _names(root, recurse=not archived):
-        parsed = parse_rollout_file_name(name)
-        if parsed is not None and hash(parsed.thread_id) & (_BITMAP_BITS - 1) in collided:
+        if _bit_of(name) in collided and (parsed := parse_rollout_file_name(name)) is not None:
             files.setdefault(parsed.thread_id, []).append(Path(directory, name))
     return {tid: max(paths, key=file_order) for tid, paths in files.items() if len(paths) > 1}
+
+
+def _bit_of(name: str) -> int | None:
+    """The bitmap bit of a rollout file name's thread id, read from where every such name
+    holds it (``rollout-`` and the time are fixed width) without parsing the whole name:
+    a name that only looks like one costs a spurious bit, which the exact pass drops."""
+    if not (name.startswith("rollout-") and name.endswith(".jsonl")) or len(name) < 70:
+        return None
+    return hash(name[28:64].lower()) & (_BITMAP_BITS - 1)

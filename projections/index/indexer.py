@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import msgspec
 
-from threadlog.events.rollout import DynamicToolSpec
+from threadlog.events.rollout import DynamicToolSpec, SessionMeta
 from threadlog.events.rows import IndexEntry, LogPosition, ThreadRow, TurnIndexState, TurnSpan
-from threadlog.projections.index.lineage import first_meta, resolve
+from threadlog.projections.index.lineage import first_meta, first_meta_in, resolve
 from threadlog.projections.index_scan import ScanResult, scan_metadata
 from threadlog.projections.metadata import MetadataExtractor, whole_seconds_ms
 from threadlog.projections.turn_spans import OWN_LOG, TurnSpanner
@@ -33,7 +33,11 @@ class IndexOutcome(msgspec.Struct):
 
 
 def _feed_bases(
-    logs: LogStore, ref: LogRef, extractor: MetadataExtractor, spanner: TurnSpanner
+    logs: LogStore,
+    ref: LogRef,
+    meta: SessionMeta | None,
+    extractor: MetadataExtractor,
+    spanner: TurnSpanner,
 ) -> str | None:
     """Fold a fork's (or revert's) inherited history first, under the log's own meta; the
     inherited turns' spans point into the base logs.
@@ -41,7 +45,6 @@ def _feed_bases(
     The inherited part of a base never changes, so a resumed fold need not see it again.
     Returns the lineage's problem, if any.
     """
-    meta = first_meta(logs, ref)
     if meta is None or meta.base is None:
         return None
     extractor.feed(meta)
@@ -107,7 +110,9 @@ def extract_log(
         seed = [last] if still_open and last is not None else []
     spanner = TurnSpanner(OWN_LOG, seed)
     if not outcome.resumed:
-        outcome.lineage_problem = _feed_bases(logs, ref, extractor, spanner)
+        # Not resumed: the chunk is the whole log, whose first line is in hand.
+        meta = first_meta_in(chunk.data) if chunk.offset == 0 else first_meta(logs, ref)
+        outcome.lineage_problem = _feed_bases(logs, ref, meta, extractor, spanner)
     scan = scan_metadata(chunk.data, chunk.offset, extractor, spanner)
     outcome.scan = scan
     if not outcome.resumed and not scan.saw_meta:

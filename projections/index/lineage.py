@@ -15,6 +15,7 @@ copied. A base that cannot be found, a bad base id, or a cycle is reported in
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from typing import Final
 
@@ -23,7 +24,7 @@ import msgspec
 from threadlog.events.ids import parse_thread_id
 from threadlog.events.rollout import SessionMeta
 from threadlog.store.ports import LogRef, LogStore
-from threadlog.store.reader import ReadLine, ReadReport
+from threadlog.store.reader import ReadLine, ReadReport, decode_raw, iter_raw_lines_from
 
 MAX_DEPTH: Final = 256
 """Bases followed at most (a longer chain is reported, never followed forever)."""
@@ -59,6 +60,16 @@ def first_meta(logs: LogStore, ref: LogRef) -> SessionMeta | None:
     """The log's first line when it is a ``session_meta`` (only that line is decoded)."""
     for read in logs.read_lines(ref, report=ReadReport()):
         return read.line.item if isinstance(read.line.item, SessionMeta) else None
+    return None
+
+
+def first_meta_in(data: bytes) -> SessionMeta | None:
+    """``first_meta`` of a log whose bytes are in hand (read as ``read_lines`` reads them)."""
+    report = ReadReport()
+    for raw in iter_raw_lines_from(io.BytesIO(data), path="", report=report):
+        read = decode_raw(raw, path="", report=report)
+        if read is not None:
+            return read.line.item if isinstance(read.line.item, SessionMeta) else None
     return None
 
 
