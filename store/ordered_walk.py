@@ -7,9 +7,8 @@ the files in watermark order. Listing every file and sorting cost about 1 KB per
 * ``rollout_files_in_order`` walks the tree depth first, each directory's names sorted
   the way whole paths sort (a folder's name is followed by ``/``). It holds at most 16,384
   names of each directory on the current path: a bigger one is read once per chunk of
-  8,192. A
-  folder whose every path is at or before the watermark is not read at all, so a resumed
-  backfill starts where it left off.
+  8,192. A folder whose every path is at or before the watermark is not read at all, so
+  a resumed backfill starts where it left off.
 * ``threads_with_several_files`` finds the threads with more than one file (a revert's
   later files, or a copy), whose older files the listing must skip. It walks once with a
   fixed 2 MiB bitmap of hashed thread ids, then once more for the ids whose bits collided
