@@ -8,7 +8,7 @@ one run, best of three each:
 * in process: ``msgspec.json.decode`` of every line of every file, then ``replay`` (the
   index rebuilt into a scratch DB and swapped in);
 * small files: the same on a home of ``SMALL`` copies of the corpus's smallest rollouts,
-  with each run's peak memory (a child process's ``ru_maxrss``) at a tenth and at all
+  with each run's peak memory (a child process's own ``VmHWM``) at a tenth and at all
   of the files, to show whether memory grows with the file count.
 
 Run: ``.venv/bin/python bench/replay_real.py [MB] [SMALL]`` (defaults 200 and 100,000).
@@ -95,12 +95,15 @@ def plain_decode(home: Path) -> float:
     return time.perf_counter() - start
 
 
+# The peak is the child's own VmHWM: ru_maxrss survives exec on Linux, so a child would
+# report the bench process's own peak whenever its own was lower.
 _CHILD = """
-import resource, sys, time
+import re, sys, time
 sys.path.insert(0, {repo!r})
 from pathlib import Path
 {body}
-print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+peak = re.search(r"VmHWM:\\s+(\\d+)", Path("/proc/self/status").read_text()).group(1)
+print(time.perf_counter() - start, peak)
 """
 _REPLAY = """
 from threadlog.projections.index.replay import replay
