@@ -1,7 +1,8 @@
 """``replay``: rebuild the index from the logs alone, then swap it in atomically.
 
 The new index is built in a separate file beside the live one (the slow part; readers keep
-using the old index meanwhile), then copied over the live database in one transaction with
+using the old index meanwhile; its secondary and search indexes are built once at the end,
+not row by row), then copied over the live database in one transaction with
 SQLite's backup API, so no reader ever sees a half-built index. When there is no live
 database yet, the new file is simply renamed into place.
 """
@@ -37,7 +38,10 @@ def replay(
     try:
         fresh = StateDb(scratch)
         try:
-            stats = run_backfill(logs or FileLogStore(home), SqliteIndex(fresh), progress=progress)
+            with fresh.indexes_deferred():
+                stats = run_backfill(
+                    logs or FileLogStore(home), SqliteIndex(fresh), progress=progress
+                )
         finally:
             fresh.close()  # the last connection checkpoints and removes its WAL
         if db_path.exists():
