@@ -15,7 +15,7 @@ from typing import Final
 
 import msgspec
 
-from threadlog.events import DecodeError, decode_line, peek_kinds
+from threadlog.events import DecodeError, RolloutLine, decode_line, peek_kinds
 from threadlog.events.event_msgs import ItemCompleted, UserMessage
 from threadlog.projections.metadata import MetadataExtractor
 from threadlog.projections.turn_spans import TurnSpanner, is_turn_boundary
@@ -62,9 +62,11 @@ def scan_metadata(
     base_offset: int,
     extractor: MetadataExtractor,
     spanner: TurnSpanner | None = None,
+    known: tuple[int, RolloutLine] | None = None,
 ) -> ScanResult:
     """Feed the metadata-relevant lines of ``data`` (complete lines only) to ``extractor``,
-    and the turn boundaries to ``spanner`` (the turn index)."""
+    and the turn boundaries to ``spanner`` (the turn index). ``known``: a line of ``data``
+    the caller has decoded already, by its offset in the log, not decoded again."""
     result = ScanResult(end_offset=base_offset)
     need_user = not (extractor.row.first_user_message and extractor.row.title)
     last_token_count: bytes | None = None
@@ -110,7 +112,8 @@ def scan_metadata(
         elif kind not in _DECODED_KINDS:
             continue
         try:
-            item = decode_line(line).item
+            is_known = known is not None and known[0] == line_start
+            item = known[1].item if known is not None and is_known else decode_line(line).item
         except DecodeError:
             result.bad_lines += 1
             continue

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import msgspec
 
+from threadlog.events import RolloutLine
 from threadlog.events.rollout import DynamicToolSpec, SessionMeta
 from threadlog.events.rows import IndexEntry, LogPosition, ThreadRow, TurnIndexState, TurnSpan
-from threadlog.projections.index.lineage import first_meta, first_meta_in, resolve
+from threadlog.projections.index.lineage import first_line_in, first_meta, resolve
 from threadlog.projections.index_scan import ScanResult, scan_metadata
 from threadlog.projections.metadata import MetadataExtractor, whole_seconds_ms
 from threadlog.projections.turn_spans import OWN_LOG, TurnSpanner
@@ -109,11 +110,17 @@ def extract_log(
         turns_from = previous_turns.count - 1 if still_open else previous_turns.count
         seed = [last] if still_open and last is not None else []
     spanner = TurnSpanner(OWN_LOG, seed)
+    known: tuple[int, RolloutLine] | None = None
     if not outcome.resumed:
-        # Not resumed: the chunk is the whole log, whose first line is in hand.
-        meta = first_meta_in(chunk.data) if chunk.offset == 0 else first_meta(logs, ref)
+        # Not resumed: the chunk is the whole log, whose first line is in hand; the scan
+        # reuses its decoding.
+        if chunk.offset == 0 and (first := first_line_in(chunk.data)) is not None:
+            known = (first.offset, first.line)
+            meta = first.line.item if isinstance(first.line.item, SessionMeta) else None
+        else:
+            meta = first_meta(logs, ref)
         outcome.lineage_problem = _feed_bases(logs, ref, meta, extractor, spanner)
-    scan = scan_metadata(chunk.data, chunk.offset, extractor, spanner)
+    scan = scan_metadata(chunk.data, chunk.offset, extractor, spanner, known)
     outcome.scan = scan
     if not outcome.resumed and not scan.saw_meta:
         outcome.error = "no session_meta"

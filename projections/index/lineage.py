@@ -63,13 +63,13 @@ def first_meta(logs: LogStore, ref: LogRef) -> SessionMeta | None:
     return None
 
 
-def first_meta_in(data: bytes) -> SessionMeta | None:
-    """``first_meta`` of a log whose bytes are in hand (read as ``read_lines`` reads them)."""
+def first_line_in(data: bytes) -> ReadLine | None:
+    """The first line ``read_lines`` would give of a log whose bytes are in hand."""
     report = ReadReport()
     for raw in iter_raw_lines_from(io.BytesIO(data), path="", report=report):
         read = decode_raw(raw, path="", report=report)
         if read is not None:
-            return read.line.item if isinstance(read.line.item, SessionMeta) else None
+            return read
     return None
 
 
