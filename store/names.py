@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Final
+from typing import BinaryIO, Final
 
 import msgspec
 
@@ -113,20 +114,68 @@ def find_thread_name(home: Path, thread_id: str) -> str | None:
     return None
 
 
-def _forward(home: Path) -> Iterator[NameEntry]:
+class _Folded(msgspec.Struct):
+    """The names folded from a name index's complete lines up to ``offset``, and what
+    tells the file they were read from: a file that is not the same one grown by appends
+    (another inode, shorter, other bytes before ``offset``) is read again from the start."""
+
+    device: int
+    inode: int
+    offset: int
+    before: bytes
+    names: dict[str, str]
+
+
+_folded: dict[str, _Folded] = {}
+_folded_lock = threading.Lock()
+
+
+def _current_names(home: Path) -> dict[str, str]:
+    """Every named thread's current name: the index is append-only, so only lines added
+    since the last call are parsed (a listing page asks for its rows' names every time).
+    The returned dict is shared: read it, never change it."""
     path = index_path(home)
-    if not path.exists():
-        return
-    with path.open("rb") as stream:
-        for line in stream:
+    try:
+        stream = path.open("rb")
+    except FileNotFoundError:
+        return {}
+    with stream, _folded_lock:
+        stat = os.fstat(stream.fileno())
+        known = _folded.get(str(path))
+        if known is None or not _continues(stream, stat, known):
+            known = _Folded(stat.st_dev, stat.st_ino, 0, b"", {})
+        stream.seek(known.offset)
+        data = stream.read()
+        end = data.rfind(b"\n") + 1
+        names = dict(known.names) if end else known.names
+        for line in data[:end].split(b"\n"):
             entry = _parse(line)
             if entry is not None:
-                yield entry
+                names[entry.id] = entry.thread_name
+        if end:
+            offset = known.offset + end
+            before = (known.before + data[:end])[-_CHECKED:]
+            known = _Folded(stat.st_dev, stat.st_ino, offset, before, names)
+            _folded[str(path)] = known
+        torn = _parse(data[end:])  # a last line still being written counts, as it reads
+        if torn is None:
+            return known.names
+        return {**known.names, torn.id: torn.thread_name}
+
+
+_CHECKED: Final = 64
+
+
+def _continues(stream: BinaryIO, stat: os.stat_result, known: _Folded) -> bool:
+    if (stat.st_dev, stat.st_ino) != (known.device, known.inode) or stat.st_size < known.offset:
+        return False
+    stream.seek(known.offset - len(known.before))
+    return stream.read(len(known.before)) == known.before
 
 
 def all_thread_names(home: Path) -> dict[str, str]:
-    """The current name of every named thread (one forward pass; later lines win)."""
-    return {entry.id: entry.thread_name for entry in _forward(home)}
+    """The current name of every named thread (later lines win)."""
+    return dict(_current_names(home))
 
 
 def find_thread_names(home: Path, thread_ids: Iterable[str]) -> dict[str, str]:
@@ -134,7 +183,8 @@ def find_thread_names(home: Path, thread_ids: Iterable[str]) -> dict[str, str]:
     wanted = {parse_thread_id(t) for t in thread_ids}
     if not wanted:
         return {}
-    return {tid: name for tid, name in all_thread_names(home).items() if tid in wanted}
+    names = _current_names(home)
+    return {tid: names[tid] for tid in wanted if tid in names}
 
 
 def named_thread_ids(home: Path) -> set[str]:

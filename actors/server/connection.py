@@ -272,7 +272,7 @@ class Server:
             return
         try:
             result = await handler(request.params if request.params is not None else {})
-            answer = rpc.encode_result(request.id, msgspec.to_builtins(result))
+            answer = rpc.encode_result(request.id, result)
         except msgspec.ValidationError as exc:
             await self.send(
                 rpc.encode_error(request.id, rpc.INVALID_PARAMS, f"Invalid params: {exc}")

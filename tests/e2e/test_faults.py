@@ -224,14 +224,27 @@ def _kill_one(source: Path, original: set[str], home: Path, seed: int) -> str:
     archived = [r.thread_id for r in logs.logs(archived=True)]
     assert not set(live) & set(archived), f"seed {seed}: a thread is live and archived"
     assert original <= set(live) | set(archived), f"seed {seed}: a thread was lost"
+    torn: set[str] = set()
     for archived_flag in (False, True):
         for ref in logs.logs(archived=archived_flag):
             report = ReadReport()
             list(logs.read_lines(ref, report=report))
             assert report.issues == [], f"seed {seed}: {report.issues[:1]}"
+            if report.torn_tail is not None:
+                torn.add(ref.location)
     repaired = threadlog_on(home, "doctor", "--repair")
-    check = threadlog_on(home, "doctor", "--json")
-    assert json.loads(check.stdout)["clean"], f"seed {seed} after {last}: {repaired.stdout}"
+    check = json.loads(threadlog_on(home, "doctor", "--json").stdout)
+    # A kill inside a big line's write() leaves part of it (never acknowledged). The repair
+    # ends it with a newline and keeps it, as one reported bad line (bytes are never
+    # removed): that, in a file that had a torn tail, is the only leftover allowed.
+    leftover = {issue["path"] for issue in check["bad_lines"]}
+    others = {k: v for k, v in check.items() if k not in ("bad_lines", "clean", "repaired")}
+    clean_but_torn = (
+        leftover <= torn
+        and check["backfill_status"] == "complete"
+        and not any(v for v in others.values() if isinstance(v, list))
+    )
+    assert check["clean"] or clean_but_torn, f"seed {seed} after {last}: {repaired.stdout}"
     subprocess.run(["rm", "-rf", str(home)], check=True)
     return last
 

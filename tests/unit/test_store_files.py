@@ -300,6 +300,40 @@ def test_bad_index_lines_are_skipped(tmp_path: Path) -> None:
     assert all_thread_names(tmp_path) == {TID: "good"}
 
 
+def test_names_read_again_follow_appends_torn_lines_and_rewrites(tmp_path: Path) -> None:
+    """Names are folded once and then only what was appended is read: every change to
+    the file must still show, whether it grew, is being written, or was replaced."""
+    append_thread_name(tmp_path, TID, "first", "t")
+    assert find_thread_names(tmp_path, [TID, TID2]) == {TID: "first"}
+    append_thread_name(tmp_path, TID2, "other", "t")
+    append_thread_name(tmp_path, TID, "second", "t")
+    assert find_thread_names(tmp_path, [TID, TID2]) == {TID: "second", TID2: "other"}
+    path = index_path(tmp_path)
+    with path.open("ab") as stream:  # a writer mid-line: a whole last line counts
+        stream.write(b'{"id":"' + TID.encode() + b'","thread_name":"third"}')
+    assert all_thread_names(tmp_path) == {TID: "third", TID2: "other"}
+    with path.open("ab") as stream:
+        stream.write(b"\n")
+    append_thread_name(tmp_path, TID2, "fourth", "t")
+    assert all_thread_names(tmp_path) == {TID: "third", TID2: "fourth"}
+    # Rewritten in place, longer, same inode: read from the start again.
+    lines = [json.dumps({"id": TID2, "thread_name": f"n{n}", "updated_at": "t"}) for n in range(9)]
+    with path.open("r+b") as stream:
+        stream.write(("\n".join(lines) + "\n").encode())
+    assert all_thread_names(tmp_path) == {TID2: "n8"}
+    # Replaced by a shorter file, then by another inode.
+    path.write_text(json.dumps({"id": TID, "thread_name": "short", "updated_at": "t"}) + "\n")
+    assert all_thread_names(tmp_path) == {TID: "short"}
+    replacement = tmp_path / "new.jsonl"
+    replacement.write_text(
+        json.dumps({"id": TID2, "thread_name": "moved", "updated_at": "t"}) + "\n"
+    )
+    os.replace(replacement, path)
+    assert all_thread_names(tmp_path) == {TID2: "moved"}
+    path.unlink()
+    assert all_thread_names(tmp_path) == {} and find_thread_names(tmp_path, [TID]) == {}
+
+
 def test_backward_search_crosses_chunk_boundaries(tmp_path: Path) -> None:
     append_thread_name(tmp_path, TID, "early", "t")
     for n in range(2000):
