@@ -55,12 +55,21 @@ class SchemaTooNewError(RuntimeError):
     """The database was written by a newer threadlog than this one."""
 
 
+# The columns are the row's fields in order, its position last as two columns (a test
+# holds them so): a row is built positionally (keywords were a tenth of a listing page).
+_ARCHIVED: Final = COLUMNS.index("archived")
+
+
 def row_from_sql(values: Sequence[Any]) -> ThreadRow:
     """A ``ThreadRow`` from a ``SELECT {SELECT_COLUMNS}`` result row."""
-    fields = dict(zip(COLUMNS, values, strict=True))
-    fields["archived"] = bool(fields["archived"])
-    position = LogPosition(fields.pop("log_offset"), fields.pop("log_identity"))
-    return ThreadRow(**fields, log_position=position)
+    if len(values) != len(COLUMNS):
+        raise ValueError(f"a threads row has {len(COLUMNS)} columns, not {len(values)}")
+    return ThreadRow(  # type: ignore[call-arg]  # mypy cannot count the spread columns
+        *values[:_ARCHIVED],
+        bool(values[_ARCHIVED]),
+        *values[_ARCHIVED + 1 : -2],
+        LogPosition(values[-2], values[-1]),
+    )
 
 
 def tools_from_sql(rows: Sequence[Sequence[Any]]) -> list[DynamicToolSpec] | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import msgspec
@@ -33,6 +34,7 @@ from threadlog.events.rollout import (
 from threadlog.events.tool_events import ExecCommandEnd, PatchApplyEnd
 from threadlog.projections.metadata import MetadataExtractor, preview_of
 from threadlog.projections.policy import is_persisted, persisted_form, sanitize_for_persistence
+from threadlog.projections.thread_view import uuid5_text
 from threadlog.testing.sequences import valid_rollout_items
 
 TID = "01a20ab1-0ea2-7d20-b9b7-cee0ff50827c"
@@ -216,3 +218,9 @@ def test_exec_output_is_sanitised_in_extended_mode() -> None:
     assert persisted_form(_exec(output), "limited") is None
     small = sanitize_for_persistence(_exec("ok"), "extended")
     assert isinstance(small, ExecCommandEnd) and small.aggregated_output == "ok"
+
+
+@given(st.text(), st.uuids())
+def test_uuid5_text_is_uuid5(name: str, namespace: uuid.UUID) -> None:
+    """The read state's revision is a UUIDv5: the fast form must be the very same one."""
+    assert uuid5_text(namespace.bytes, name) == str(uuid.uuid5(namespace, name))

@@ -415,3 +415,12 @@ def test_a_search_page_is_served_by_the_trigram_index(db: StateDb, rare: bool) -
         assert "threads_search" not in plan and "instr(" in sql
     short = build_list_sql(ThreadQuery(search="he", limit=25))[0]
     assert "instr(" in short and "threads_search" not in short  # too short for trigrams
+
+
+def test_the_columns_are_the_row_fields_in_order() -> None:
+    """``row_from_sql`` builds rows positionally: the columns must stay the fields' order."""
+    from threadlog.events.rows import ThreadRow
+    from threadlog.store.statedb import COLUMNS
+
+    assert ThreadRow.__struct_fields__ == (*COLUMNS[:-2], "log_position")
+    assert COLUMNS[-2:] == ("log_offset", "log_identity")
