@@ -120,24 +120,26 @@ def make_private_dirs(path: Path) -> None:
         directory.chmod(0o700)
 
 
-def _walk_files(root: Path) -> Iterator[Path]:
-    """Every regular file under ``root`` (no symlinked directories followed).
+def walk_file_names(root: Path, *, recurse: bool = True) -> Iterator[tuple[str, str]]:
+    """``(directory, name)`` of every regular file under ``root``, in no order (no
+    symlinked directory followed; ``recurse=False``: ``root``'s own files only).
 
     A directory is read as it is walked, never held whole: a day folder of 100,000
     rollouts must not cost 100,000 directory entries of memory at once."""
-    stack = [root]
+    stack = [str(root)]
     while stack:
         directory = stack.pop()
         try:
-            entries = os.scandir(directory)
+            scan = os.scandir(directory)
         except (FileNotFoundError, NotADirectoryError, PermissionError):
             continue
-        with entries:
-            for entry in entries:
+        with scan:
+            for entry in scan:
                 if entry.is_dir(follow_symlinks=False):
-                    stack.append(Path(entry.path))
+                    if recurse:
+                        stack.append(entry.path)
                 elif entry.is_file(follow_symlinks=False):
-                    yield Path(entry.path)
+                    yield directory, entry.name
 
 
 def iter_rollout_files(home: Path, *, archived: bool) -> Iterator[Path]:
@@ -153,9 +155,9 @@ def iter_rollout_files(home: Path, *, archived: bool) -> Iterator[Path]:
                 if entry.is_file(follow_symlinks=False) and parse_rollout_file_name(entry.name):
                     yield Path(entry.path)
         return
-    for path in _walk_files(home / SESSIONS_DIR):
-        if parse_rollout_file_name(path.name) is not None:
-            yield path
+    for directory, name in walk_file_names(home / SESSIONS_DIR):
+        if parse_rollout_file_name(name) is not None:
+            yield Path(directory, name)
 
 
 def _day_dirs_since(home: Path, thread_id: str) -> list[Path] | None:

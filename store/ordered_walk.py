@@ -31,6 +31,7 @@ from threadlog.store.layout import (
     RolloutName,
     file_order,
     parse_rollout_file_name,
+    walk_file_names,
 )
 
 _BITMAP_BITS: Final = 1 << 24
@@ -138,30 +139,12 @@ def _is_text(name: str) -> bool:
     return True
 
 
-def _names(root: Path, *, recurse: bool) -> Iterator[tuple[str, str]]:
-    """``(directory, file name)`` of every regular file under ``root``, unordered."""
-    stack = [str(root)]
-    while stack:
-        directory = stack.pop()
-        try:
-            scan = os.scandir(directory)
-        except (FileNotFoundError, NotADirectoryError, PermissionError):
-            continue
-        with scan:
-            for entry in scan:
-                if entry.is_dir(follow_symlinks=False):
-                    if recurse:
-                        stack.append(entry.path)
-                elif entry.is_file(follow_symlinks=False):
-                    yield directory, entry.name
-
-
 def threads_with_several_files(home: Path, *, archived: bool) -> dict[str, Path]:
     """The newest file of each thread that has more than one, live or archived."""
     root = home / (ARCHIVED_DIR if archived else SESSIONS_DIR)
     seen = bytearray(_BITMAP_BITS // 8)
     collided: set[int] = set()
-    for _, name in _names(root, recurse=not archived):
+    for _, name in walk_file_names(root, recurse=not archived):
         bit = _bit_of(name)
         if bit is None:
             continue
@@ -174,7 +157,7 @@ def threads_with_several_files(home: Path, *, archived: bool) -> dict[str, Path]
     if not collided:
         return {}
     files: dict[str, list[Path]] = {}
-    for directory, name in _names(root, recurse=not archived):
+    for directory, name in walk_file_names(root, recurse=not archived):
         if _bit_of(name) in collided and (parsed := parse_rollout_file_name(name)) is not None:
             files.setdefault(parsed.thread_id, []).append(Path(directory, name))
     return {tid: max(paths, key=file_order) for tid, paths in files.items() if len(paths) > 1}
