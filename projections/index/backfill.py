@@ -5,7 +5,7 @@
 2. Go through every log, live and archived, in the order of their store's key (for rollout
    files the path relative to the home: the watermark), after the last checkpoint. The
    logs are streamed, never listed whole: memory does not grow with the home (L12). They
-   are counted first, for the progress.
+   are counted first when there is a progress callback to tell.
 3. Per batch of 200 logs: extract each log's row, then upsert the rows *and* checkpoint
    the batch's last watermark in one transaction, which also renews the lease. A crash
    resumes after the last committed batch; at most the batch in flight is done twice.
@@ -140,8 +140,10 @@ def _backfill_pass(
         return BackfillStats(claimed=False, seconds=time.perf_counter() - started)
     stats = BackfillStats(claimed=True)
     state = index.backfill_state()
-    total = sum(1 for _ in pending_logs(logs, state.last_watermark))
-    log.info("backfill_started", files=total, resume_after=state.last_watermark)
+    # The count is for the progress shown; without anyone to show it to (serve's own
+    # backfill, an embedding host) it would be a whole walk of the home for nothing.
+    total = sum(1 for _ in pending_logs(logs, state.last_watermark)) if progress else 0
+    log.info("backfill_started", files=total or None, resume_after=state.last_watermark)
     last_mark = state.last_watermark
     refs = pending_logs(logs, state.last_watermark)
     done = 0

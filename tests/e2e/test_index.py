@@ -377,3 +377,15 @@ def test_replay_builds_the_schema_and_search_index_a_backfill_builds(tmp_path: P
     schema, rows, found = replayed
     assert any(kind == "trigger" for kind, _, _ in schema) and len(rows) == 40
     assert found and all(hits for hits in found)
+
+
+def test_backfill_progress_counts_every_log_first_and_ends_at_the_total(tmp_path: Path) -> None:
+    make_home(tmp_path, 450)
+    seen: list[tuple[int, int]] = []
+    stats = backfill_logs(
+        FileLogStore(tmp_path),
+        SqliteIndex.for_home(tmp_path),
+        progress=lambda p: seen.append((p.done, p.total)),
+    )
+    assert stats.threads == 450
+    assert seen == [(200, 450), (400, 450), (450, 450)]
