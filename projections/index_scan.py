@@ -112,8 +112,10 @@ def scan_metadata(
         elif kind not in _DECODED_KINDS:
             continue
         try:
-            is_known = known is not None and known[0] == line_start
-            item = known[1].item if known is not None and is_known else decode_line(line).item
+            if known is not None and known[0] == line_start:
+                item = known[1].item
+            else:
+                item = decode_line(line).item
         except DecodeError:
             result.bad_lines += 1
             continue

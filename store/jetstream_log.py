@@ -61,6 +61,7 @@ from threadlog.store.ports import (
     LogStat,
     SegmentsUnsupportedError,
     WriterLockedError,
+    in_key_order,
 )
 from threadlog.store.reader import ReadLine, ReadReport, decode_raw, iter_raw_lines_from
 
@@ -180,8 +181,7 @@ class JetStreamLogStore:
             for subject, msg in self._run(self.client.last_per_subject(wildcard))
             if (record := _decode_record(msg.data)).archived == archived
         ]
-        refs.sort(key=lambda ref: ref.key)
-        yield from (ref for ref in refs if after is None or ref.key > after)
+        yield from in_key_order(refs, after)
 
     def segments(self, thread_id: str) -> list[LogRef]:
         """A thread's logs: here always one."""

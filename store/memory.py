@@ -41,6 +41,7 @@ from threadlog.store.ports import (
     ThreadOwnedError,
     WriterLockedError,
     checked_append,
+    in_key_order,
 )
 from threadlog.store.reader import ReadLine, ReadReport, decode_raw, iter_raw_lines_from
 
@@ -151,8 +152,7 @@ class MemoryLogStore:
     def logs(self, *, archived: bool, after: str | None = None) -> Iterator[LogRef]:
         """Every live or archived log, in key order (after ``after``)."""
         table = self._archived if archived else self._live
-        refs = sorted((self._ref(log, archived) for log in table.values()), key=_by_key)
-        yield from (ref for ref in refs if after is None or ref.key > after)
+        yield from in_key_order((self._ref(log, archived) for log in table.values()), after)
 
     def segments(self, thread_id: str) -> list[LogRef]:
         """A thread's logs: here always one."""
@@ -520,7 +520,3 @@ class MemoryLeases:
     def owner(self, thread_id: str) -> ThreadLease | None:
         """The thread's lease as it stands."""
         return self._leases.get(parse_thread_id(thread_id))
-
-
-def _by_key(ref: LogRef) -> str:
-    return ref.key

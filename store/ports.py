@@ -151,6 +151,17 @@ class ArchiveError(ValueError):
     """An archive or unarchive that must not happen (wrong place, bad name, target exists)."""
 
 
+def log_key(ref: LogRef) -> str:
+    """What logs are ordered by (L12): their ``key``."""
+    return ref.key
+
+
+def in_key_order(refs: Iterable[LogRef], after: str | None = None) -> list[LogRef]:
+    """``refs`` in key order, those after ``after`` only (L12), for a backend that has its
+    logs as one list anyway."""
+    return sorted((ref for ref in refs if after is None or ref.key > after), key=log_key)
+
+
 def checked_append(
     lines: Sequence[bytes] | bytes,
     expected: LogPosition | None,

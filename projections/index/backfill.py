@@ -30,7 +30,7 @@ from threadlog.projections.index.indexer import extract_log
 from threadlog.store.layout import one_walk_per_home
 from threadlog.store.lazylog import get_logger
 from threadlog.store.lease import BACKFILL_LEASE_SECONDS
-from threadlog.store.ports import IndexStore, LogRef, LogStore
+from threadlog.store.ports import IndexStore, LogRef, LogStore, log_key
 
 BATCH_SIZE: Final = 200
 log = get_logger("threadlog.backfill")
@@ -67,12 +67,8 @@ class BackfillStats(msgspec.Struct):
 def pending_logs(logs: LogStore, after: str | None) -> Iterator[LogRef]:
     """Every log in watermark order, those after ``after`` only (one pass, streamed)."""
     return heapq.merge(
-        logs.logs(archived=True, after=after), logs.logs(archived=False, after=after), key=_key
+        logs.logs(archived=True, after=after), logs.logs(archived=False, after=after), key=log_key
     )
-
-
-def _key(ref: LogRef) -> str:
-    return ref.key
 
 
 def index_batch(logs: LogStore, batch: Sequence[LogRef], stats: BackfillStats) -> list[IndexEntry]:

@@ -114,11 +114,12 @@ def extract_log(
     if not outcome.resumed:
         # Not resumed: the chunk is the whole log, whose first line is in hand; the scan
         # reuses its decoding.
-        if chunk.offset == 0 and (first := first_line_in(chunk.data)) is not None:
+        meta: SessionMeta | None = None
+        if chunk.offset != 0:
+            meta = first_meta(logs, ref)
+        elif (first := first_line_in(chunk.data)) is not None:
             known = (first.offset, first.line)
             meta = first.line.item if isinstance(first.line.item, SessionMeta) else None
-        else:
-            meta = first_meta(logs, ref)
         outcome.lineage_problem = _feed_bases(logs, ref, meta, extractor, spanner)
     scan = scan_metadata(chunk.data, chunk.offset, extractor, spanner, known)
     outcome.scan = scan
