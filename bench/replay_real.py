@@ -6,7 +6,8 @@ homes), copied under new thread ids until it holds at least ``MB`` megabytes. Me
 one run, best of three each:
 
 * in process: ``msgspec.json.decode`` of every line of every file, then ``replay`` (the
-  index rebuilt into a scratch DB and swapped in);
+  index rebuilt into a scratch DB and swapped in) as ``threadlog replay`` runs it, its logs
+  folded by one worker process per core, and folded in its own process alone;
 * small files: the same on a home of ``SMALL`` copies of the corpus's smallest rollouts,
   with each run's peak memory (a child process's own ``VmHWM``) at a tenth and at all
   of the files, to show whether memory grows with the file count.
@@ -98,18 +99,23 @@ def plain_decode(home: Path) -> float:
 # The peak is the child's own VmHWM: ru_maxrss survives exec on Linux, so a child would
 # report the bench process's own peak whenever its own was lower.
 _CHILD = """
-import re, sys, time
+import re, resource, sys, time
 sys.path.insert(0, {repo!r})
 from pathlib import Path
 {body}
 peak = re.search(r"VmHWM:\\s+(\\d+)", Path("/proc/self/status").read_text()).group(1)
-print(time.perf_counter() - start, peak)
+print(time.perf_counter() - start, peak, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 """
+# As ``threadlog replay`` runs it: the logs folded by one forked worker per core.
 _REPLAY = """
+from threadlog.actors.cli.extract_pool import extraction_pool
 from threadlog.projections.index.replay import replay
+from threadlog.store.files import FileLogStore
 home = Path({home!r})
 start = time.perf_counter()
-replay(home, home / "threadlog.sqlite")
+logs = FileLogStore(home)
+with extraction_pool(logs) as extract:
+    replay(home, home / "threadlog.sqlite", logs=logs, extract=extract)
 """
 _DECODE = """
 import msgspec
@@ -124,38 +130,49 @@ for p in iter_rollout_files(Path({home!r}), archived=False):
 """
 
 
-def child(body: str, home: Path) -> tuple[float, int]:
-    """(seconds, peak KiB) of ``body`` in a fresh process."""
+def child(body: str, home: Path) -> tuple[float, int, int]:
+    """(seconds, peak KiB, its workers' largest peak KiB) of ``body`` in a fresh process."""
     code = _CHILD.format(repo=str(REPO), body=body.format(home=str(home)))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    seconds, peak = out.stdout.splitlines()[-1].split()  # after any log lines
-    return float(seconds), int(peak)
+    seconds, peak, workers = out.stdout.splitlines()[-1].split()  # after any log lines
+    return float(seconds), int(peak), int(workers)
+
+
+def timed_replays(home: Path, pooled: bool) -> float:
+    """Best of three in-process replays, folded by worker processes or in this one."""
+    from threadlog.actors.cli.extract_pool import extraction_pool
+    from threadlog.projections.index.replay import replay
+    from threadlog.store.files import FileLogStore
+
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        logs = FileLogStore(home)
+        with extraction_pool(logs, None if pooled else 0) as extract:
+            replay(home, home / "threadlog.sqlite", logs=logs, extract=extract)
+        times.append(time.perf_counter() - start)
+    return min(times)
 
 
 def compare(label: str, home: Path) -> None:
     """Replay beside plain decode, in process and as whole processes."""
-    from threadlog.projections.index.replay import replay
-
     size = sum(p.stat().st_size for p in iter_rollout_files(home, archived=False))
     files = sum(1 for _ in iter_rollout_files(home, archived=False))
     decode = min(plain_decode(home) for _ in range(3))
-    times = []
-    for _ in range(3):
-        start = time.perf_counter()
-        replay(home, home / "threadlog.sqlite")
-        times.append(time.perf_counter() - start)
-    rep = min(times)
+    alone = timed_replays(home, pooled=False)
+    rep = timed_replays(home, pooled=True)
     d_child = min(child(_DECODE, home) for _ in range(3))
     r_child = min(child(_REPLAY, home) for _ in range(3))
     print(f"{label}: {files:,} files, {size / 1e6:,.0f} MB")
     print(
         f"  in process:   decode {size / decode / 1e6:7.1f} MB/s   "
         f"replay {size / rep / 1e6:7.1f} MB/s   replay/decode speed {decode / rep:5.2f}x"
+        f"   (folded in one process: {decode / alone:5.2f}x)"
     )
     print(
         f"  processes:    decode {d_child[0]:7.2f} s ({d_child[1] / 1024:5.0f} MiB)   "
-        f"replay {r_child[0]:7.2f} s ({r_child[1] / 1024:5.0f} MiB)   "
-        f"speed {d_child[0] / r_child[0]:5.2f}x"
+        f"replay {r_child[0]:7.2f} s ({r_child[1] / 1024:5.0f} MiB, "
+        f"workers {r_child[2] / 1024:4.0f} MiB each)   speed {d_child[0] / r_child[0]:5.2f}x"
     )
 
 

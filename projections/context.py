@@ -50,18 +50,20 @@ CONTEXTUAL_FRAGMENTS: Final[tuple[tuple[str, str], ...]] = (
 """(opening, closing) markers of the user-role fragments that are context, not user turns."""
 
 
-def _matches(text: str, start: str, end: str) -> bool:
-    text = text.strip()
-    return (
-        len(text) >= len(start) + len(end)
-        and text[: len(start)].lower() == start.lower()
-        and text[len(text) - len(end) :].lower() == end.lower()
-    )
+# Lowered once: a user message is checked against every fragment, and is stripped once.
+_FRAGMENTS_LOWER: Final = tuple((start.lower(), end.lower()) for start, end in CONTEXTUAL_FRAGMENTS)
 
 
 def is_contextual_text(text: str) -> bool:
     """True when a user-role text is a contextual fragment, whole (see the table)."""
-    return any(_matches(text, start, end) for start, end in CONTEXTUAL_FRAGMENTS)
+    text = text.strip()
+    size = len(text)
+    return any(
+        size >= len(start) + len(end)
+        and text[: len(start)].lower() == start
+        and text[size - len(end) :].lower() == end
+        for start, end in _FRAGMENTS_LOWER
+    )
 
 
 def is_contextual(message: Message) -> bool:

@@ -20,6 +20,7 @@ from threadlog.actors.cli.common import (
     resolve_home,
     shared_index,
 )
+from threadlog.actors.cli.extract_pool import WorkerLostError, extraction_pool
 from threadlog.actors.cli.progress import ProgressReporter
 from threadlog.projections.index.backfill import BackfillStats, run_backfill
 from threadlog.projections.index.doctor import DoctorReport, doctor, what_is_left
@@ -110,9 +111,13 @@ def run_backfill_command(args: argparse.Namespace) -> int:
     home = resolve_home(args)
     reporter = ProgressReporter("backfill")
     try:
-        with _open_index(args, home) as index, opened_logs(args, home) as logs:
-            stats = run_backfill(logs, index, progress=reporter)
-    except (SchemaTooNewError, ConnectionError) as exc:  # a server down: the index, NATS
+        with (
+            _open_index(args, home) as index,
+            opened_logs(args, home) as logs,
+            extraction_pool(logs) as extract,
+        ):
+            stats = run_backfill(logs, index, progress=reporter, extract=extract)
+    except (SchemaTooNewError, ConnectionError, WorkerLostError) as exc:  # a server down
         return fail(str(exc))
     finally:
         reporter.close()
@@ -126,11 +131,13 @@ def run_replay_command(args: argparse.Namespace) -> int:
     reporter = ProgressReporter("replay")
     try:
         if args.index is None:
-            with opened_logs(args, home) as logs:
-                stats = replay(home, home / STATE_DB_FILE, progress=reporter, logs=logs)
+            with opened_logs(args, home) as logs, extraction_pool(logs) as extract:
+                stats = replay(
+                    home, home / STATE_DB_FILE, progress=reporter, logs=logs, extract=extract
+                )
         else:
             stats = _replay_shared(args, home, reporter)
-    except (SchemaTooNewError, ConnectionError) as exc:  # a server down: the index, NATS
+    except (SchemaTooNewError, ConnectionError, WorkerLostError) as exc:  # a server down
         return fail(str(exc))
     finally:
         reporter.close()
@@ -145,8 +152,8 @@ def _replay_shared(args: argparse.Namespace, home: Path, reporter: ProgressRepor
         scratch = _open_index(args, home, scratch_name)
         try:
             scratch.reset_backfill()
-            with opened_logs(args, home) as logs:
-                stats = run_backfill(logs, scratch, progress=reporter)
+            with opened_logs(args, home) as logs, extraction_pool(logs) as extract:
+                stats = run_backfill(logs, scratch, progress=reporter, extract=extract)
         except BaseException:
             scratch.close()
             raise

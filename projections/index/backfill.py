@@ -26,7 +26,7 @@ from typing import Final
 import msgspec
 
 from threadlog.events.rows import IndexEntry
-from threadlog.projections.index.indexer import extract_log
+from threadlog.projections.index.indexer import IndexOutcome, extract_log
 from threadlog.store.layout import one_walk_per_home
 from threadlog.store.lazylog import get_logger
 from threadlog.store.lease import BACKFILL_LEASE_SECONDS
@@ -71,11 +71,28 @@ def pending_logs(logs: LogStore, after: str | None) -> Iterator[LogRef]:
     )
 
 
-def index_batch(logs: LogStore, batch: Sequence[LogRef], stats: BackfillStats) -> list[IndexEntry]:
-    """Extract one batch of logs; errors go into ``stats``."""
+def extract_batch(logs: LogStore, batch: Sequence[LogRef]) -> list[IndexOutcome]:
+    """Fold each log of one batch (what a worker does: nothing here writes)."""
+    return [extract_log(logs, ref) for ref in batch]
+
+
+BatchExtractor = Callable[[Iterator[list[LogRef]]], Iterator[list[IndexOutcome]]]
+"""Maps batches of logs to their outcomes, batch for batch and in order (a pool of worker
+processes, say); the backfill's own default folds them one after another."""
+
+
+def index_batch(
+    logs: LogStore,
+    batch: Sequence[LogRef],
+    stats: BackfillStats,
+    outcomes: Sequence[IndexOutcome] | None = None,
+) -> list[IndexEntry]:
+    """The rows of one batch (extracted here unless ``outcomes`` are given); errors go into
+    ``stats``."""
     records: list[IndexEntry] = []
-    for ref in batch:
-        outcome = extract_log(logs, ref)
+    for ref, outcome in zip(
+        batch, extract_batch(logs, batch) if outcomes is None else outcomes, strict=True
+    ):
         stats.files += 1
         if outcome.scan is not None:
             stats.bad_lines += outcome.scan.bad_lines
@@ -111,15 +128,21 @@ def run_backfill(
     progress: Callable[[BackfillProgress], None] | None = None,
     claim: bool = True,
     should_stop: Callable[[], bool] | None = None,
+    extract: BatchExtractor | None = None,
 ) -> BackfillStats:
     """Run (or resume) the backfill under the lease; ``claim=False`` when already held.
+
+    ``extract`` folds the batches elsewhere (the CLI's worker processes); the rows are
+    still committed here, in watermark order.
 
     ``should_stop`` is asked between batches: when it says stop, the lease is given back
     (status ``pending``, watermark kept) so the next run resumes at once. One walk of the
     home serves every whole-home lookup of the pass (it reads a snapshot anyway).
     """
     with one_walk_per_home():
-        return _backfill_pass(logs, index, lease_seconds, batch_size, progress, claim, should_stop)
+        return _backfill_pass(
+            logs, index, lease_seconds, batch_size, progress, claim, should_stop, extract
+        )
 
 
 def _backfill_pass(
@@ -130,6 +153,7 @@ def _backfill_pass(
     progress: Callable[[BackfillProgress], None] | None,
     claim: bool,
     should_stop: Callable[[], bool] | None,
+    extract: BatchExtractor | None,
 ) -> BackfillStats:
     started = time.perf_counter()
     if claim and not index.claim_backfill(lease_seconds):
@@ -142,14 +166,34 @@ def _backfill_pass(
     log.info("backfill_started", files=total or None, resume_after=state.last_watermark)
     last_mark = state.last_watermark
     refs = pending_logs(logs, state.last_watermark)
+    batches = iter(lambda: list(itertools.islice(refs, batch_size)), [])
+    # An extractor pulls the batches as it needs them (a pool keeps a few in flight, so
+    # what it holds does not grow with the home) and gives their outcomes back in order;
+    # ``taken`` holds the batches it pulled whose rows are not committed yet.
+    taken: list[list[LogRef]] = []
+
+    def feed() -> Iterator[list[LogRef]]:
+        for batch in batches:
+            taken.append(batch)
+            yield batch
+
+    extracted = extract(feed()) if extract is not None else None
     done = 0
-    while batch := list(itertools.islice(refs, batch_size)):
+    while True:
         if should_stop is not None and should_stop():
             index.release_backfill()
             stats.seconds = time.perf_counter() - started
             log.info("backfill_paused", files=stats.files, after=last_mark)
             return stats
-        records = index_batch(logs, batch, stats)
+        if extracted is None:
+            batch = next(batches, None)
+            outcomes = None
+        else:
+            outcomes = next(extracted, None)
+            batch = taken.pop(0) if outcomes is not None else None
+        if batch is None:
+            break
+        records = index_batch(logs, batch, stats, outcomes)
         last_mark = batch[-1].key
         # One transaction: the rows and the checkpoint land together or not at all.
         index.commit_batch(records, last_mark)

@@ -13,7 +13,12 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from threadlog.projections.index.backfill import BackfillProgress, BackfillStats, run_backfill
+from threadlog.projections.index.backfill import (
+    BackfillProgress,
+    BackfillStats,
+    BatchExtractor,
+    run_backfill,
+)
 from threadlog.store.files import FileLogStore
 from threadlog.store.ports import LogStore
 from threadlog.store.sqlite_index import SqliteIndex
@@ -31,8 +36,10 @@ def replay(
     *,
     progress: Callable[[BackfillProgress], None] | None = None,
     logs: LogStore | None = None,
+    extract: BatchExtractor | None = None,
 ) -> BackfillStats:
-    """Rebuild ``db_path`` from the rollouts under ``home`` (or the logs of ``logs``)."""
+    """Rebuild ``db_path`` from the rollouts under ``home`` (or the logs of ``logs``);
+    ``extract`` folds the logs elsewhere (see ``run_backfill``)."""
     scratch = db_path.with_name(f"{db_path.name}.replay-{os.getpid()}")
     _remove_db_files(scratch)
     try:
@@ -40,7 +47,10 @@ def replay(
         try:
             with fresh.indexes_deferred():
                 stats = run_backfill(
-                    logs or FileLogStore(home), SqliteIndex(fresh), progress=progress
+                    logs or FileLogStore(home),
+                    SqliteIndex(fresh),
+                    progress=progress,
+                    extract=extract,
                 )
         finally:
             fresh.close()  # the last connection checkpoints and removes its WAL

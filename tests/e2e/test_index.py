@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,26 @@ def run_backfill(home: Path, index: SqliteIndex, **kwargs: Any) -> Any:
 
 def doctor(home: Path, index: SqliteIndex, **kwargs: Any) -> Any:
     return doctor_logs(FileLogStore(home), index, **kwargs)
+
+
+def _session_members(session: int) -> set[int]:
+    """Live processes of a session (by /proc: zombies count as gone)."""
+    members = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # it ended while we looked
+        if fields[0] != "Z" and int(fields[3]) == session:
+            members.add(int(stat.parent.name))
+    return members
+
+
+def _wait_for_empty_session(session: int, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while (left := _session_members(session)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not left, f"processes left behind: {left}"
 
 
 def _tokens(total: int) -> bytes:
@@ -130,6 +151,7 @@ def test_backfill_resumes_after_sigkill_without_redoing_committed_batches(tmp_pa
             env=ENV,
             cwd=REPO,
             text=True,
+            start_new_session=True,  # its worker processes are in its session
         )
         assert child.stdout is not None
         wanted = rng.randint(1, 8)
@@ -139,8 +161,10 @@ def test_backfill_resumes_after_sigkill_without_redoing_committed_batches(tmp_pa
                 seen += 1
                 if seen >= wanted:
                     break
+        assert _session_members(child.pid) - {child.pid}  # the workers are there
         child.send_signal(signal.SIGKILL)
         child.wait()
+        _wait_for_empty_session(child.pid)  # and go with it: none is left behind
         db = SqliteIndex.for_home(home)
         state = db.backfill_state()
         assert state.status in ("running", "complete")

@@ -1,10 +1,12 @@
-"""Child process for the backfill crash test: run the backfill, print each checkpoint."""
+"""Child process for the backfill crash test: run the backfill (its logs folded by two
+worker processes, as the CLI does), print each checkpoint."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
+from threadlog.actors.cli.extract_pool import extraction_pool
 from threadlog.projections.index.backfill import BackfillProgress, run_backfill
 from threadlog.store.files import FileLogStore
 from threadlog.store.sqlite_index import SqliteIndex
@@ -18,7 +20,9 @@ def main() -> None:
     def checkpoint(progress: BackfillProgress) -> None:
         print(f"checkpoint {progress.done}", flush=True)
 
-    stats = run_backfill(FileLogStore(home), db, batch_size=50, progress=checkpoint)
+    logs = FileLogStore(home)
+    with extraction_pool(logs, workers=2) as extract:
+        stats = run_backfill(logs, db, batch_size=50, progress=checkpoint, extract=extract)
     print(f"done {stats.files}", flush=True)
 
 
