@@ -3,19 +3,22 @@
 The fold of a log (read it, find its kinds, decode the lines the index uses) is pure work
 over the log's bytes and most of a backfill's time; the commits must stay in one process,
 in watermark order. So ``backfill`` and ``replay`` of a home's rollout files fork one
-worker per core: each gets a batch of ``LogRef``s (msgpack), folds it against its own
-``FileLogStore`` of the same home, and sends the outcomes back (msgpack). The command
-keeps at most ``AHEAD`` batches per worker in flight, so memory stays flat in the number
-of files, and takes the outcomes in the order it sent the batches.
+worker per core. Each batch of the backfill is cut into parts of ``PART`` logs; a part
+goes to the least busy worker as msgpack ``LogRef``s, is folded there against the
+worker's own ``FileLogStore`` of the same home, and comes back as msgpack outcomes. At most
+``AHEAD`` parts per worker are in flight, so memory stays flat in the number of files, and
+the batches are handed back in the order they came.
 
-Workers are forked (a fresh interpreter would pay the imports again, a tenth of a small
-replay), before the executor starts its own thread: ``ProcessPoolExecutor`` launches every
-worker up front when its start method is fork. A worker killed midway breaks the pool,
-which the command reports as an error; the index is left at its last committed batch, as
-after any crash. A worker dies with the command's process, even one killed with
-SIGKILL: a pool worker waits on a pipe whose write end it holds itself, so it would never
-read an end of file and would be left behind. Stores other than files (JetStream: a client
-with its own loop thread) are folded in the command's own process.
+No threads: the command's own thread writes to and reads from one pipe per worker. (A
+``ProcessPoolExecutor`` moves every task and result through two threads of its own, and
+each hand-off waited for the GIL behind the commits: the workers sat idle a fifth of the
+time.) Workers are forked, sparing a fresh interpreter's imports.
+
+A worker that dies (killed, out of memory) is a ``WorkerLostError``; the index stays at
+its last committed batch, as after any crash. A worker dies with the command's process,
+even one killed with SIGKILL (the parent-death signal), so none is left behind. Stores
+other than files (JetStream: a client with its own loop thread) are folded in the
+command's own process.
 """
 
 from __future__ import annotations
@@ -27,11 +30,11 @@ import signal
 import sys
 import threading
 import time
+import traceback
 from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Final
 
@@ -43,24 +46,25 @@ from threadlog.store.files import FileLogStore
 from threadlog.store.layout import one_walk_per_home
 from threadlog.store.ports import LogRef, LogStore
 
+PART: Final = 50
+"""Logs per task: small enough that the last tasks of a run end close together."""
 AHEAD: Final = 2
-"""Batches in flight per worker: one being folded, one waiting, so none sits idle."""
+"""Parts in flight per worker: one being folded, one waiting, so none sits idle."""
 
 _encode = msgspec.msgpack.Encoder().encode
 _decode_refs = msgspec.msgpack.Decoder(list[LogRef]).decode
 _decode_outcomes = msgspec.msgpack.Decoder(list[IndexOutcome]).decode
+_OK: Final = b"o"
+_FAILED: Final = b"x"
+_PR_SET_PDEATHSIG: Final = 1
+_DIED: Final = (
+    "a worker process folding the logs died; the index stays at its last committed batch:"
+    " run the command again"
+)
 
 
 class WorkerLostError(RuntimeError):
-    """A worker process died (killed, out of memory); the index is at its last commit."""
-
-
-# The worker's own view of the home, made by its initializer.
-_worker_logs: FileLogStore | None = None
-_worker_walks = ExitStack()
-
-
-_PR_SET_PDEATHSIG: Final = 1
+    """A worker process died or failed; the index is at its last commit."""
 
 
 def _die_with(parent: int) -> None:
@@ -80,24 +84,123 @@ def _die_with(parent: int) -> None:
         os._exit(1)
 
 
-def _start_worker(home: str, parent: int) -> None:
-    global _worker_logs
+def _serve(conn: Connection, home: str, parent: int, inherited: list[Connection]) -> None:
+    """A worker's life: fold each part it is sent until its pipe closes."""
     _die_with(parent)
-    _worker_logs = FileLogStore(Path(home))
+    # the parent's ends of every pipe: they must close when the parent closes (or dies)
+    for other in inherited:
+        other.close()
+    logs = FileLogStore(Path(home))
     # One walk of the home for the worker's whole life, as the backfill has in its own
     # process: fork parents that are not in the home are looked up in it.
-    _worker_walks.enter_context(one_walk_per_home())
-
-
-def _extract(payload: bytes) -> bytes:
-    assert _worker_logs is not None, "the initializer sets it"
-    return _encode(extract_batch(_worker_logs, _decode_refs(payload)))
+    with one_walk_per_home():
+        while True:
+            try:
+                payload = conn.recv_bytes()
+            except EOFError:
+                return
+            try:
+                answer = _OK + _encode(extract_batch(logs, _decode_refs(payload)))
+            except Exception:  # a bug in a fold: the command reports it, with its trace
+                answer = _FAILED + traceback.format_exc().encode()
+            conn.send_bytes(answer)
 
 
 def worker_count() -> int:
     """Workers a backfill forks: one per core this process may run on, none on one core."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return cores if cores and cores > 1 else 0
+
+
+class _Pool:
+    """Forked workers, each behind one pipe, and the parts in flight on each."""
+
+    def __init__(self, home: Path, count: int) -> None:
+        context = multiprocessing.get_context("fork")
+        self.conns: list[Connection] = []
+        self.workers: list[multiprocessing.process.BaseProcess] = []
+        for _ in range(count):
+            ours, theirs = context.Pipe()
+            worker = context.Process(
+                target=_serve,
+                args=(theirs, str(home), os.getpid(), [*self.conns, ours]),
+                daemon=True,
+            )
+            worker.start()
+            theirs.close()
+            self.conns.append(ours)
+            self.workers.append(worker)
+        # per worker: the (batch number, part number) of each part sent, oldest first
+        self.sent: list[deque[tuple[int, int]]] = [deque() for _ in range(count)]
+
+    def send(self, part: list[LogRef], tag: tuple[int, int]) -> None:
+        """Give ``part`` to the worker with the fewest parts in flight."""
+        worker = min(range(len(self.conns)), key=lambda n: len(self.sent[n]))
+        try:
+            self.conns[worker].send_bytes(_encode(part))
+        except OSError as exc:  # its end closed: it died
+            raise WorkerLostError(_DIED) from exc
+        self.sent[worker].append(tag)
+
+    def in_flight(self) -> int:
+        """Parts sent whose outcomes have not come back."""
+        return sum(len(tags) for tags in self.sent)
+
+    def receive(self) -> Iterator[tuple[tuple[int, int], list[IndexOutcome]]]:
+        """The outcomes of the parts finished now (waits for at least one)."""
+        busy = [self.conns[n] for n in range(len(self.conns)) if self.sent[n]]
+        for conn in wait(busy):
+            assert isinstance(conn, Connection)
+            worker = self.conns.index(conn)
+            try:
+                answer = conn.recv_bytes()
+            except (EOFError, OSError) as exc:
+                raise WorkerLostError(_DIED) from exc
+            if answer[:1] != _OK:
+                raise WorkerLostError(
+                    "a worker process failed folding the logs:\n" + answer[1:].decode()
+                )
+            yield self.sent[worker].popleft(), _decode_outcomes(answer[1:])
+
+    def close(self) -> None:
+        """End the workers: their pipes close, and each returns."""
+        for conn in self.conns:
+            conn.close()
+        for worker in self.workers:
+            worker.join(timeout=5)
+            if worker.is_alive():  # stuck: it would die with us anyway
+                worker.kill()
+                worker.join()
+
+    def extract(self, batches: Iterator[list[LogRef]]) -> Iterator[list[IndexOutcome]]:
+        """Outcomes batch by batch, in the batches' order (a ``BatchExtractor``)."""
+        parts_of: dict[int, int] = {}  # batch number -> its parts
+        done: dict[int, dict[int, list[IndexOutcome]]] = {}
+        limit = AHEAD * len(self.conns)
+        next_out = 0
+        number = 0
+        for number, batch in enumerate(batches):
+            parts = [batch[i : i + PART] for i in range(0, len(batch), PART)]
+            parts_of[number] = len(parts)
+            done[number] = {}
+            for index, part in enumerate(parts):
+                while self.in_flight() >= limit:
+                    for (b, p), outcomes in self.receive():
+                        done[b][p] = outcomes
+                    while next_out in done and len(done[next_out]) == parts_of[next_out]:
+                        yield _joined(done.pop(next_out))
+                        next_out += 1
+                self.send(part, (number, index))
+        while next_out in parts_of and next_out <= number:
+            while len(done[next_out]) < parts_of[next_out]:
+                for (b, p), outcomes in self.receive():
+                    done[b][p] = outcomes
+            yield _joined(done.pop(next_out))
+            next_out += 1
+
+
+def _joined(parts: dict[int, list[IndexOutcome]]) -> list[IndexOutcome]:
+    return [outcome for index in sorted(parts) for outcome in parts[index]]
 
 
 @contextmanager
@@ -108,32 +211,8 @@ def extraction_pool(logs: LogStore, workers: int | None = None) -> Iterator[Batc
     if count < 1 or not isinstance(logs, FileLogStore):
         yield None
         return
-    pool = ProcessPoolExecutor(
-        max_workers=count,
-        mp_context=multiprocessing.get_context("fork"),
-        initializer=_start_worker,
-        initargs=(str(logs.home), os.getpid()),
-    )
+    pool = _Pool(logs.home, count)
     try:
-
-        def taken(future: Future[bytes]) -> list[IndexOutcome]:
-            try:
-                return _decode_outcomes(future.result())
-            except BrokenProcessPool as exc:
-                raise WorkerLostError(
-                    "a worker process folding the logs died; the index stays at its last"
-                    " committed batch: run the command again"
-                ) from exc
-
-        def extract(batches: Iterator[list[LogRef]]) -> Iterator[list[IndexOutcome]]:
-            pending: deque[Future[bytes]] = deque()
-            for batch in batches:
-                pending.append(pool.submit(_extract, _encode(batch)))
-                if len(pending) >= AHEAD * count:
-                    yield taken(pending.popleft())
-            while pending:
-                yield taken(pending.popleft())
-
-        yield extract
+        yield pool.extract
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.close()

@@ -4,6 +4,7 @@ process builds, in the same order, and a clear error when a worker dies."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,11 @@ def _damaged_home(root: Path, count: int) -> None:
     paths[3].write_bytes(paths[3].read_bytes().split(b"\n", 1)[1])  # no session_meta
     with paths[250].open("ab") as stream:
         stream.write(b'{"timestamp":"x","type":"event_msg","payload":{"broken\n')
+    # Files written within the last second count as live writes, whose updated_at the
+    # index bumps past the newest; both replays must see the files as settled.
+    settled = time.time() - 3600
+    for path in paths:
+        os.utime(path, (settled, settled))
 
 
 def test_replay_by_worker_processes_builds_the_index_one_process_builds(tmp_path: Path) -> None:
