@@ -227,13 +227,13 @@ def rollout_paths_of(home: Path, thread_id: str, *, archived: bool | None = None
                 continue
         if not found:
             # Not a UUIDv7, or a file outside its date folders: look everywhere.
-            found = list(_files_by_thread(home, archived=False).get(tid, ()))
+            found = _files_of(home, tid, archived=False)
     if archived is True or (archived is None and not found):
-        found = list(_files_by_thread(home, archived=True).get(tid, ()))
+        found = _files_of(home, tid, archived=True)
     return sorted(set(found), key=file_order)
 
 
-_walks: ContextVar[dict[tuple[str, bool], dict[str, list[Path]]] | None] = ContextVar(
+_walks: ContextVar[dict[tuple[str, bool], dict[str, list[str]]] | None] = ContextVar(
     "threadlog_walks", default=None
 )
 
@@ -254,21 +254,35 @@ def one_walk_per_home() -> Iterator[None]:
         _walks.reset(token)
 
 
-def _files_by_thread(home: Path, *, archived: bool) -> dict[str, list[Path]]:
-    """Every rollout of the home by thread id (one walk per home inside
-    ``one_walk_per_home``)."""
+def _files_by_thread(home: Path, *, archived: bool) -> dict[str, list[str]]:
+    """Every rollout of the home by thread id, as paths that look like rollout names
+    (one walk per home inside ``one_walk_per_home``; ``_files_of`` checks them whole).
+
+    Only the name pattern is matched here, never a date parsed or a ``Path`` made: a
+    lookup is for a few ids, the walk is of every file."""
     cache = _walks.get()
     key = (str(home), archived)
     if cache is not None and key in cache:
         return cache[key]
-    found: dict[str, list[Path]] = {}
-    for path in iter_rollout_files(home, archived=archived):
-        parsed = parse_rollout_file_name(path.name)
-        if parsed is not None:
-            found.setdefault(parsed.thread_id, []).append(path)
+    found: dict[str, list[str]] = {}
+    root = home / (ARCHIVED_DIR if archived else SESSIONS_DIR)
+    fullmatch = _NAME.fullmatch
+    for directory, name in walk_file_names(root, recurse=not archived):
+        match = fullmatch(name)
+        if match is not None:
+            found.setdefault(match.group(7).lower(), []).append(os.path.join(directory, name))
     if cache is not None:
         cache[key] = found
     return found
+
+
+def _files_of(home: Path, thread_id: str, *, archived: bool) -> list[Path]:
+    """The rollout files of ``thread_id`` anywhere in the live tree or the archive."""
+    return [
+        Path(path)
+        for path in _files_by_thread(home, archived=archived).get(thread_id, ())
+        if parse_rollout_file_name(os.path.basename(path)) is not None
+    ]
 
 
 def find_rollout_path(home: Path, thread_id: str, *, archived: bool | None = None) -> Path | None:
