@@ -11,6 +11,7 @@ unusual writer costs speed, never correctness. Pure: bytes in, fold state out.
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 import msgspec
@@ -22,6 +23,12 @@ from threadlog.projections.turn_spans import TurnSpanner, is_turn_boundary
 
 _TYPE_KEY: Final = b',"type":"'
 _PAYLOAD_TYPE: Final = b',"payload":{"type":"'
+# The usual layout, matched in one step: kind, and the inner type when the payload opens
+# with it. A line it does not match goes to ``line_kinds``, which gives the same answer for
+# every line this matches (its window is wider), and reads any other layout too.
+_USUAL_KINDS: Final = re.compile(
+    rb'\{"timestamp":"[^"]{0,40}","type":"([a-z_]{1,39})"(?:,"payload":\{"type":"([a-z_]{1,59})")?'
+)
 _DECODED_KINDS: Final = frozenset({"session_meta", "turn_context"})
 _DECODED_EVENTS: Final = frozenset({"thread_name_updated"})
 # 0.169+: the first user message is an ``item_completed`` (decoded while still needed)
@@ -73,6 +80,7 @@ def scan_metadata(
     last_task_started: bytes | None = None
     pos = 0
     size = len(data)
+    usual_kinds = _USUAL_KINDS.match
     while pos < size:
         newline = data.find(b"\n", pos)
         if newline < 0:
@@ -85,11 +93,18 @@ def scan_metadata(
         if not line.strip():
             continue
         result.lines += 1
-        try:
-            kind, inner = line_kinds(line)
-        except DecodeError:
-            result.bad_lines += 1
-            continue
+        usual = usual_kinds(line)
+        if usual is not None and (line_type := usual.group(1)) == b"response_item":
+            continue  # most lines: never decoded, whatever their inner type
+        if usual is not None and (line_type != b"event_msg" or usual.group(2) is not None):
+            kind = line_type.decode()
+            inner = usual.group(2).decode() if line_type == b"event_msg" else None
+        else:
+            try:
+                kind, inner = line_kinds(line)
+            except DecodeError:
+                result.bad_lines += 1
+                continue
         if kind == "event_msg" and spanner is not None and is_turn_boundary(inner):
             try:
                 boundary = decode_line(line)
