@@ -108,23 +108,25 @@ def test_a_seed_era_thread_resumed_by_a_current_codex_folds_as_its_parts(
 def test_a_fork_by_reference_reads_its_parent_up_to_the_fork(
     before: list[CurrentTurn], after: list[CurrentTurn], own: list[CurrentTurn]
 ) -> None:
-    home = Path(tempfile.mkdtemp(prefix="threadlog-fork-"))
-    parent = current_thread(PARENT, before)
-    parent_turns = fold(items_of(parent.lines))
-    child = current_fork(CHILD, parent, own)
-    for n, turn in enumerate(after):  # the parent goes on after the fork
-        parent.turn(500 + n, turn)
-    write(home, PARENT, parent.lines)
-    child_path = write(home, CHILD, child.lines)
-    lineage = Lineage([])
-    thread = read_thread(FileLogStore(home), CHILD, include_turns=True, lineage=lineage)
-    assert lineage.problem is None and len(lineage.bases) == 1
-    assert thread.turns == parent_turns + fold(items_of(child.lines))
-    assert thread.forked_from_id == PARENT and thread.preview == before[0].text.strip()
-    # nothing of the parent was copied into the fork's file
-    assert child_path.read_bytes() == b"".join(child.lines)
-    page = list_turns(FileLogStore(home), TurnsListParams(CHILD, limit=100, items_view="full"))
-    assert page.data == list(reversed(thread.turns))
+    # hypothesis runs the body many times: each example gets its own home, removed after
+    with tempfile.TemporaryDirectory(prefix="threadlog-fork-") as name:
+        home = Path(name)
+        parent = current_thread(PARENT, before)
+        parent_turns = fold(items_of(parent.lines))
+        child = current_fork(CHILD, parent, own)
+        for n, turn in enumerate(after):  # the parent goes on after the fork
+            parent.turn(500 + n, turn)
+        write(home, PARENT, parent.lines)
+        child_path = write(home, CHILD, child.lines)
+        lineage = Lineage([])
+        thread = read_thread(FileLogStore(home), CHILD, include_turns=True, lineage=lineage)
+        assert lineage.problem is None and len(lineage.bases) == 1
+        assert thread.turns == parent_turns + fold(items_of(child.lines))
+        assert thread.forked_from_id == PARENT and thread.preview == before[0].text.strip()
+        # nothing of the parent was copied into the fork's file
+        assert child_path.read_bytes() == b"".join(child.lines)
+        page = list_turns(FileLogStore(home), TurnsListParams(CHILD, limit=100, items_view="full"))
+        assert page.data == list(reversed(thread.turns))
 
 
 def test_a_missing_parent_or_a_cycle_is_reported_and_never_loops(tmp_path: Path) -> None:
