@@ -16,7 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from threadlog.events.ids import Uuid7Generator
 from threadlog.events.rows import Anchor, IndexEntry, ThreadQuery, ThreadRow
-from threadlog.store.statedb import _INSERT, StateDb, _row_values
+from threadlog.store.row_sql import INSERT_THREAD, row_values
+from threadlog.store.statedb import StateDb
 from threadlog.store.thread_listing import page_threads
 
 BATCH = 200
@@ -83,7 +84,7 @@ def main() -> None:
         start = time.perf_counter()
         for i in range(0, count, BATCH):
             conn.execute("BEGIN IMMEDIATE")
-            conn.executemany(_INSERT, [_row_values(r) for r in rows[i : i + BATCH]])
+            conn.executemany(INSERT_THREAD, [row_values(r) for r in rows[i : i + BATCH]])
             conn.execute("COMMIT")
         ref = count / (time.perf_counter() - start)
         conn.close()

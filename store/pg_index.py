@@ -36,8 +36,8 @@ from threadlog.store.lease import BACKFILL_LEASE_SECONDS, lease_holder
 from threadlog.store.pg_leases import PostgresLeases
 from threadlog.store.pg_schema import MIGRATIONS, UPSERT, row_values
 from threadlog.store.ports import BackfillState
+from threadlog.store.row_sql import SELECT_COLUMNS
 from threadlog.store.statedb import (
-    SELECT_COLUMNS,
     read_dynamic_tools,
     read_row,
     row_from_sql,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from threadlog.events.rows import ThreadRow
-from threadlog.store.statedb import COLUMNS, SELECT_COLUMNS
+from threadlog.store.row_sql import COLUMNS, SELECT_COLUMNS
 
 _V1: Final = """
 CREATE TABLE threads (

@@ -24,9 +24,21 @@ import msgspec
 from threadlog.events.ids import parse_thread_id
 from threadlog.events.rollout import DynamicToolSpec
 from threadlog.events.rows import IndexEntry, LogPosition, ThreadRow, TurnIndexState, TurnSpan
+from threadlog.store.bulk_insert import absent_ids, insert_absent
 from threadlog.store.clock import wall_clock_ms
 from threadlog.store.layout import STATE_DB_FILE, make_private_dirs
 from threadlog.store.lazylog import get_logger
+from threadlog.store.row_sql import (
+    COLUMNS,
+    INSERT_THREAD,
+    INSERT_TOOL,
+    INSERT_TURN,
+    SELECT_COLUMNS,
+    UPSERT_TURN_STATE,
+    row_values,
+    tool_values,
+    turn_values,
+)
 from threadlog.store.schema import LATEST_VERSION, MIGRATIONS
 from threadlog.store.turn_reads import (
     Query,
@@ -37,16 +49,6 @@ from threadlog.store.turn_reads import (
 
 log = get_logger("threadlog.statedb")
 BUSY_TIMEOUT_MS: Final = 10_000
-_ROW_FIELDS: Final = tuple(
-    f.name for f in msgspec.structs.fields(ThreadRow) if f.name != "log_position"
-)
-COLUMNS: Final[tuple[str, ...]] = (*_ROW_FIELDS, "log_offset", "log_identity")
-SELECT_COLUMNS: Final = ", ".join(COLUMNS)
-_INSERT: Final = (
-    f"INSERT INTO threads ({SELECT_COLUMNS}) VALUES ({', '.join('?' * len(COLUMNS))}) "
-    "ON CONFLICT(id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c != "id")
-)
 # Writes stamped within this window of "now" get unique, increasing milliseconds.
 _LIVE_WINDOW_MS: Final = 1000
 
@@ -112,15 +114,6 @@ def scalar(conn: apsw.Connection, sql: str, bindings: Sequence[Any] = ()) -> Any
     """The first column of the first row of a query (None when there is no row)."""
     rows = conn.execute(sql, bindings).fetchall()
     return rows[0][0] if rows else None
-
-
-def _row_values(row: ThreadRow) -> tuple[Any, ...]:
-    values = [getattr(row, name) for name in _ROW_FIELDS]
-    return (
-        *(int(v) if isinstance(v, bool) else v for v in values),
-        row.log_position.offset,
-        row.log_position.identity,
-    )
 
 
 class StateDb:
@@ -274,10 +267,38 @@ class StateDb:
     def upsert_records(self, records: Sequence[IndexEntry], *, keep_git: bool = True) -> None:
         """Insert or update rows and write each thread's dynamic tools once, atomically."""
         with self.transaction() as conn:
-            for record in records:
+            ids = [parse_thread_id(record.row.id) for record in records]
+            settled = self.clock_ms() - _LIVE_WINDOW_MS
+            bulk = [
+                record.row.updated_at_ms < settled
+                and (record.turns is None or record.turns_from == 0)
+                for record in records
+            ]
+            absent = absent_ids(conn, [t for t, b in zip(ids, bulk, strict=True) if b])
+            # Runs of threads never seen (and not live writes) go in a table at a time; the
+            # others one by one, in the batch's order, as every thread did before.
+            run: list[IndexEntry] = []
+            for tid, record, may_bulk in zip(ids, records, bulk, strict=True):
+                if may_bulk and tid in absent:
+                    absent.discard(tid)  # a second record of the thread updates the first
+                    row = record.row
+                    run.append(
+                        record
+                        if row.id == tid
+                        else msgspec.structs.replace(
+                            record, row=msgspec.structs.replace(row, id=tid)
+                        )
+                    )
+                    continue
+                if run:
+                    insert_absent(conn, run)
+                    run = []
+                absent.discard(tid)
                 stored = self._upsert(conn, record.row, record.dynamic_tools, keep_git=keep_git)
                 if record.turns is not None:
                     self._write_turns(conn, stored.id, record)
+            if run:
+                insert_absent(conn, run)
 
     def upsert_thread(
         self,
@@ -311,21 +332,9 @@ class StateDb:
         row = msgspec.structs.replace(
             row, updated_at_ms=self._unique_updated_at(conn, row.updated_at_ms)
         )
-        conn.execute(_INSERT, _row_values(row))
+        conn.execute(INSERT_THREAD, row_values(row))
         for position, tool in enumerate(dynamic_tools):
-            conn.execute(
-                "INSERT INTO thread_dynamic_tools "
-                "(thread_id, position, name, description, input_schema, defer_loading) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(thread_id, position) DO NOTHING",
-                (
-                    row.id,
-                    position,
-                    tool.name,
-                    tool.description,
-                    msgspec.json.encode(tool.input_schema).decode(),
-                    int(tool.defer_loading),
-                ),
-            )
+            conn.execute(INSERT_TOOL, tool_values(row.id, position, tool))
         return row
 
     @staticmethod
@@ -349,20 +358,12 @@ class StateDb:
             "DELETE FROM thread_turns WHERE thread_id = ? AND position >= ?", (thread_id, start)
         )
         conn.executemany(
-            "INSERT INTO thread_turns (thread_id, position, turn_id, log_location, "
-            "start_offset, end_offset, ordinal) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (thread_id, n, t.turn_id, t.log_location, t.start_offset, t.end_offset, t.ordinal)
-                for n, t in enumerate(record.turns, start)
-            ],
+            INSERT_TURN, [turn_values(thread_id, n, t) for n, t in enumerate(record.turns, start)]
         )
         added = sum(1 for t in record.turns if t.ordinal is None)
         position = record.row.log_position
         conn.execute(
-            "INSERT INTO thread_turns_state (thread_id, turn_count, unordered, log_offset, "
-            "log_identity) VALUES (?, ?, ?, ?, ?) ON CONFLICT(thread_id) DO UPDATE SET "
-            "turn_count = excluded.turn_count, unordered = excluded.unordered, "
-            "log_offset = excluded.log_offset, log_identity = excluded.log_identity",
+            UPSERT_TURN_STATE,
             (
                 thread_id,
                 start + len(record.turns),

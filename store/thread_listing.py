@@ -15,7 +15,8 @@ from typing import Any, Final
 
 from threadlog.events.ids import parse_thread_id
 from threadlog.events.rows import Anchor, ThreadPage, ThreadQuery
-from threadlog.store.statedb import SELECT_COLUMNS, StateDb, row_from_sql
+from threadlog.store.row_sql import SELECT_COLUMNS
+from threadlog.store.statedb import StateDb, row_from_sql
 
 _COLUMN: Final = {
     "created_at": "created_at_ms",

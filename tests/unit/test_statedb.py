@@ -420,7 +420,7 @@ def test_a_search_page_is_served_by_the_trigram_index(db: StateDb, rare: bool) -
 def test_the_columns_are_the_row_fields_in_order() -> None:
     """``row_from_sql`` builds rows positionally: the columns must stay the fields' order."""
     from threadlog.events.rows import ThreadRow
-    from threadlog.store.statedb import COLUMNS
+    from threadlog.store.row_sql import COLUMNS
 
     assert ThreadRow.__struct_fields__ == (*COLUMNS[:-2], "log_position")
     assert COLUMNS[-2:] == ("log_offset", "log_identity")

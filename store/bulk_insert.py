@@ -1,0 +1,79 @@
+"""Threads the state DB has never seen, written a batch at a time.
+
+A backfill or a replay writes mostly threads the index does not hold yet. The upsert is
+written for a thread that may be there: per thread it reads back the git columns, the turn
+state, the count of spans it will replace, deletes them, then inserts, five statements
+before its inserts and most of a replay's commit time. For a thread with no row, no tools,
+no spans and no turn state every one of those reads has a known answer, nothing, so a batch
+of such threads is one lookup of the ids present and one ``executemany`` per table, and
+stores exactly what the upsert would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+import apsw
+
+from threadlog.events.rows import IndexEntry
+from threadlog.store.row_sql import (
+    INSERT_THREAD,
+    INSERT_TOOL,
+    INSERT_TURN,
+    UPSERT_TURN_STATE,
+    row_values,
+    tool_values,
+    turn_values,
+)
+
+# Every table a thread's rows are in, by its thread id column (constants, never input).
+_TABLES: Final = (
+    ("threads", "id"),
+    ("thread_dynamic_tools", "thread_id"),
+    ("thread_turns", "thread_id"),
+    ("thread_turns_state", "thread_id"),
+)
+_CHUNK: Final = 500  # ids bound per lookup, well under SQLite's limit on parameters
+
+
+def absent_ids(conn: apsw.Connection, ids: Sequence[str]) -> set[str]:
+    """Those of ``ids`` (checked thread ids) with nothing stored under them in any table."""
+    present: set[str] = set()
+    for start in range(0, len(ids), _CHUNK):
+        chunk = list(ids[start : start + _CHUNK])
+        marks = ", ".join("?" * len(chunk))
+        for table, column in _TABLES:
+            sql = f"SELECT DISTINCT {column} FROM {table} WHERE {column} IN ({marks})"
+            present.update(row[0] for row in conn.execute(sql, chunk))
+    return set(ids) - present
+
+
+def insert_absent(conn: apsw.Connection, records: Sequence[IndexEntry]) -> None:
+    """Write threads ``absent_ids`` found absent (distinct ids, spans from the first turn),
+    a table at a time."""
+    conn.executemany(INSERT_THREAD, [row_values(r.row) for r in records])
+    tools = [tool_values(r.row.id, n, t) for r in records for n, t in enumerate(r.dynamic_tools)]
+    if tools:
+        conn.executemany(INSERT_TOOL, tools)
+    turns = [
+        turn_values(r.row.id, n, span)
+        for r in records
+        if r.turns is not None
+        for n, span in enumerate(r.turns)
+    ]
+    if turns:
+        conn.executemany(INSERT_TURN, turns)
+    states = [
+        (
+            r.row.id,
+            len(r.turns),
+            sum(1 for span in r.turns if span.ordinal is None),
+            r.row.log_position.offset,
+            r.row.log_position.identity,
+        )
+        for r in records
+        if r.turns is not None
+    ]
+    if states:
+        conn.executemany(UPSERT_TURN_STATE, states)
