@@ -103,7 +103,10 @@ def _serve(conn: Connection, home: str, parent: int, inherited: list[Connection]
                 answer = _OK + _encode(extract_batch(logs, _decode_refs(payload)))
             except Exception:  # a bug in a fold: the command reports it, with its trace
                 answer = _FAILED + traceback.format_exc().encode()
-            conn.send_bytes(answer)
+            try:
+                conn.send_bytes(answer)
+            except OSError:  # the command stopped early (a paused backfill) and closed
+                return
 
 
 def worker_count() -> int:
@@ -173,30 +176,55 @@ class _Pool:
                 worker.join()
 
     def extract(self, batches: Iterator[list[LogRef]]) -> Iterator[list[IndexOutcome]]:
-        """Outcomes batch by batch, in the batches' order (a ``BatchExtractor``)."""
-        parts_of: dict[int, int] = {}  # batch number -> its parts
-        done: dict[int, dict[int, list[IndexOutcome]]] = {}
-        limit = AHEAD * len(self.conns)
-        next_out = 0
-        number = 0
-        for number, batch in enumerate(batches):
-            parts = [batch[i : i + PART] for i in range(0, len(batch), PART)]
-            parts_of[number] = len(parts)
-            done[number] = {}
-            for index, part in enumerate(parts):
-                while self.in_flight() >= limit:
-                    for (b, p), outcomes in self.receive():
-                        done[b][p] = outcomes
-                    while next_out in done and len(done[next_out]) == parts_of[next_out]:
-                        yield _joined(done.pop(next_out))
-                        next_out += 1
-                self.send(part, (number, index))
-        while next_out in parts_of and next_out <= number:
-            while len(done[next_out]) < parts_of[next_out]:
-                for (b, p), outcomes in self.receive():
-                    done[b][p] = outcomes
-            yield _joined(done.pop(next_out))
-            next_out += 1
+        """Outcomes batch by batch, in the batches' order (a ``BatchExtractor``).
+
+        The first parts go out now, not at the first ``next``: the workers fold while the
+        command does what it does before it asks (its first log line imports structlog,
+        a tenth of a second)."""
+        run = _Run(self, batches)
+        run.fill()
+        return run.outcomes()
+
+
+class _Run:
+    """One ``extract``: the batches' parts sent, and the outcomes back in the batches' order."""
+
+    def __init__(self, pool: _Pool, batches: Iterator[list[LogRef]]) -> None:
+        self.pool = pool
+        self.batches = enumerate(batches)
+        self.limit = AHEAD * len(pool.conns)
+        self.parts_of: dict[int, int] = {}  # batch number -> its parts
+        self.done: dict[int, dict[int, list[IndexOutcome]]] = {}
+        self.waiting: deque[tuple[list[LogRef], tuple[int, int]]] = deque()  # parts unsent
+        self.next_out = 0
+
+    def fill(self) -> None:
+        """Send parts until the workers have ``AHEAD`` each or the batches run out."""
+        while self.pool.in_flight() < self.limit:
+            if not self.waiting:
+                number, batch = next(self.batches, (-1, []))
+                if number < 0:
+                    return
+                parts = [batch[i : i + PART] for i in range(0, len(batch), PART)]
+                self.parts_of[number] = len(parts)
+                self.done[number] = {}
+                self.waiting.extend((part, (number, n)) for n, part in enumerate(parts))
+                continue
+            part, tag = self.waiting.popleft()
+            self.pool.send(part, tag)
+
+    def outcomes(self) -> Iterator[list[IndexOutcome]]:
+        """Each batch's outcomes once all its parts are back, keeping the workers busy."""
+        while self.next_out in self.parts_of:
+            number = self.next_out
+            while len(self.done[number]) < self.parts_of[number]:
+                for (b, p), outcomes in self.pool.receive():
+                    self.done[b][p] = outcomes
+                self.fill()
+            del self.parts_of[number]
+            self.next_out += 1
+            yield _joined(self.done.pop(number))
+            self.fill()  # batches pulled only now, after the caller took this one
 
 
 def _joined(parts: dict[int, list[IndexOutcome]]) -> list[IndexOutcome]:

@@ -163,7 +163,6 @@ def _backfill_pass(
     # The count is for the progress shown; without anyone to show it to (serve's own
     # backfill, an embedding host) it would be a whole walk of the home for nothing.
     total = sum(1 for _ in pending_logs(logs, state.last_watermark)) if progress else 0
-    log.info("backfill_started", files=total or None, resume_after=state.last_watermark)
     last_mark = state.last_watermark
     refs = pending_logs(logs, state.last_watermark)
     batches = iter(lambda: list(itertools.islice(refs, batch_size)), [])
@@ -178,6 +177,9 @@ def _backfill_pass(
             yield batch
 
     extracted = extract(feed()) if extract is not None else None
+    # After the extractor is under way: a pool starts folding at once, and this first log
+    # line of a command is where it imports structlog.
+    log.info("backfill_started", files=total or None, resume_after=state.last_watermark)
     done = 0
     while True:
         if should_stop is not None and should_stop():
