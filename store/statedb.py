@@ -12,6 +12,7 @@ The clock is injectable (``clock_ms``) so tests can pin time.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -119,9 +120,15 @@ def scalar(conn: apsw.Connection, sql: str, bindings: Sequence[Any] = ()) -> Any
 class StateDb:
     """One open state DB. Thread-safe: calls are serialised on one connection."""
 
-    def __init__(self, path: Path, *, clock_ms: Callable[[], int] = wall_clock_ms) -> None:
+    def __init__(
+        self, path: Path, *, clock_ms: Callable[[], int] = wall_clock_ms, scratch: bool = False
+    ) -> None:
+        """Open ``path``; ``scratch``: a database no one else opens until it is swapped in
+        whole (replay's), written without a WAL or a sync per commit, synced once by
+        ``close``: a crash leaves only a scratch file the next replay starts over."""
         self.path = path
         self.clock_ms = clock_ms
+        self.scratch = scratch
         if path.name.startswith("state_") or path.name == "state.sqlite":
             raise ValueError(f"refusing to open Codex's own database {path}")
         make_private_dirs(path.parent)
@@ -143,8 +150,13 @@ class StateDb:
         self._conn = conn
         try:
             conn.setbusytimeout(BUSY_TIMEOUT_MS)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            if self.scratch:  # a quarter of a replay's commit time went to the WAL
+                conn.execute("PRAGMA journal_mode=MEMORY")
+                conn.execute("PRAGMA synchronous=OFF")
+                conn.execute("PRAGMA locking_mode=EXCLUSIVE")
+            else:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             self.path.chmod(0o600)
             self._migrate()
@@ -173,9 +185,15 @@ class StateDb:
         return cls(home / STATE_DB_FILE, **kwargs)
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection (a scratch database is synced to disk first)."""
         with self._lock:
             self._conn.close()
+            if self.scratch:
+                fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
 
     def __enter__(self) -> StateDb:
         return self

@@ -19,6 +19,7 @@ from threadlog.projections.index.backfill import (
     BatchExtractor,
     run_backfill,
 )
+from threadlog.store.appender import fsync_dir
 from threadlog.store.files import FileLogStore
 from threadlog.store.ports import LogStore
 from threadlog.store.sqlite_index import SqliteIndex
@@ -43,7 +44,7 @@ def replay(
     scratch = db_path.with_name(f"{db_path.name}.replay-{os.getpid()}")
     _remove_db_files(scratch)
     try:
-        fresh = StateDb(scratch)
+        fresh = StateDb(scratch, scratch=True)
         try:
             with fresh.indexes_deferred():
                 stats = run_backfill(
@@ -53,7 +54,7 @@ def replay(
                     extract=extract,
                 )
         finally:
-            fresh.close()  # the last connection checkpoints and removes its WAL
+            fresh.close()  # synced to disk: the file swapped in below is whole
         if db_path.exists():
             live = StateDb(db_path)
             try:
@@ -64,6 +65,7 @@ def replay(
             for suffix in ("-wal", "-shm"):
                 Path(f"{db_path}{suffix}").unlink(missing_ok=True)
             os.replace(scratch, db_path)
+            fsync_dir(db_path.parent)  # the rename itself survives a crash
     finally:
         _remove_db_files(scratch)
     return stats

@@ -424,3 +424,21 @@ def test_the_columns_are_the_row_fields_in_order() -> None:
 
     assert ThreadRow.__struct_fields__ == (*COLUMNS[:-2], "log_position")
     assert COLUMNS[-2:] == ("log_offset", "log_identity")
+
+
+def test_a_scratch_database_keeps_no_wal_and_opens_as_any_other(
+    tmp_path: Path, ids: Uuid7Generator
+) -> None:
+    """Replay's scratch file: no WAL beside it while written, whole once closed."""
+    path = tmp_path / "index.sqlite.replay-1"
+    scratch = StateDb(path, clock_ms=Clock(), scratch=True)
+    rows = [make_row(ids(), n) for n in range(3)]
+    scratch.upsert_records([IndexEntry(r) for r in rows])
+    assert not Path(f"{path}-wal").exists()
+    scratch.close()
+    reopened = StateDb(path, clock_ms=Clock())
+    try:
+        assert reopened.query("PRAGMA journal_mode") == [("wal",)]
+        assert sorted(r.id for r in reopened.all_rows()) == sorted(r.id for r in rows)
+    finally:
+        reopened.close()
