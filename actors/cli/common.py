@@ -292,8 +292,30 @@ def configure_logging(log_format: str) -> None:
     configure_with(lambda: _configure_structlog(log_format))
 
 
+def _import_structlog_without_rich() -> Any:
+    """structlog, imported without rich when nothing has imported rich yet.
+
+    structlog uses rich, when it is installed, only for its default exception formatter
+    and ``structlog.tracebacks``; we render exceptions with ``plain_traceback``, and rich's
+    import was half of structlog's (50-90 ms of a command's first log line). So rich is
+    marked absent while structlog loads (its optional import sees an ImportError) and
+    present again after; the first log line runs under lazylog's lock, and nothing imports
+    rich concurrently with it.
+    """
+    if "structlog" in sys.modules or "rich" in sys.modules:
+        import structlog
+
+        return structlog
+    sys.modules["rich"] = None  # type: ignore[assignment]
+    try:
+        import structlog
+    finally:
+        del sys.modules["rich"]
+    return structlog
+
+
 def _configure_structlog(log_format: str) -> None:
-    import structlog
+    structlog = _import_structlog_without_rich()
 
     renderer: Any = (
         structlog.processors.JSONRenderer()

@@ -5,19 +5,12 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Protocol, TextIO
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-)
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 from threadlog.store.lazylog import get_logger
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 log = get_logger("threadlog.progress")
 
@@ -57,6 +50,17 @@ class ProgressReporter:
 
     def _progress(self, total: int) -> tuple[Progress, TaskID]:
         if self._bar is None or self._task is None:
+            # rich only for a bar drawn: off a terminal its import was a tenth of the
+            # command's start-up, for nothing
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
             console = Console(file=self.stream, force_terminal=True, highlight=False)
             self._bar = Progress(
                 TextColumn("{task.description}"),

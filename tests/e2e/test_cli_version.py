@@ -1,6 +1,8 @@
 import subprocess
 import sys
+from pathlib import Path
 
+from tests.support.homes import make_home
 from threadlog.events import __version__
 
 
@@ -93,3 +95,18 @@ def test_chosen_command_skips_global_options_and_their_values() -> None:
     assert chosen_command(["--home=/h", "serve"]) == "serve"
     assert chosen_command(["frobnicate"]) is None
     assert chosen_command(["--help"]) is None
+
+
+def test_a_replay_off_a_terminal_logs_without_loading_rich(tmp_path: Path) -> None:
+    # rich draws bars and tables; a command's log lines (structlog's console renderer)
+    # and a replay's progress off a terminal need none of it, and a later import still works
+    make_home(tmp_path, 3)
+    probe = (
+        "import sys; from threadlog.actors.cli.main import main; "
+        f"code = main(['replay', '--home', {str(tmp_path)!r}]); "
+        "loaded = 'rich' in sys.modules; import rich.console; print(code, loaded)"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "0 False"
+    assert "[info     ] backfill_complete" in proc.stderr  # the console renderer's lines
