@@ -160,8 +160,8 @@ def iter_rollout_files(home: Path, *, archived: bool) -> Iterator[Path]:
             yield Path(directory, name)
 
 
-def _day_dirs_since(home: Path, thread_id: str) -> list[Path] | None:
-    """Date folders from the day before a UUIDv7 id was created on; None for other ids.
+def _first_day(thread_id: str) -> str | None:
+    """``YYYY/MM/DD`` of the day before a UUIDv7 id was created on; None for other ids.
 
     A thread's first file is in its creation day's folder (+-1 day for time zones); a
     later file (a revert) is in the folder of the day it was made, so every folder since
@@ -172,21 +172,32 @@ def _day_dirs_since(home: Path, thread_id: str) -> list[Path] | None:
         moment = datetime.fromtimestamp(ms / 1000) - timedelta(days=1)
     except (ValueError, OverflowError, OSError):
         return None
-    first = moment.strftime("%Y/%m/%d")
+    return moment.strftime("%Y/%m/%d")
+
+
+def _is_day_since(year: str, month: str, day: str, first: str) -> bool:
+    """Whether folder ``year/month/day`` is one ``_day_dirs_since`` looks in."""
+    return (
+        year >= first[:4] and f"{year}/{month}" >= first[:7] and f"{year}/{month}/{day}" >= first
+    )
+
+
+def _day_dirs_since(home: Path, thread_id: str) -> list[Path] | None:
+    """The date folders a thread's files may be in (see ``_first_day``); None for ids
+    that are not UUIDv7s."""
+    first = _first_day(thread_id)
+    if first is None:
+        return None
     root = home / SESSIONS_DIR
-    found: list[Path] = []
-    for year in _sorted_subdirs(root):
-        if year < first[:4]:
-            continue
-        for month in _sorted_subdirs(root / year):
-            if f"{year}/{month}" < first[:7]:
-                continue
-            found += [
-                root / year / month / day
-                for day in _sorted_subdirs(root / year / month)
-                if f"{year}/{month}/{day}" >= first
-            ]
-    return found
+    return [
+        root / year / month / day
+        for year in _sorted_subdirs(root)
+        if year >= first[:4]
+        for month in _sorted_subdirs(root / year)
+        if f"{year}/{month}" >= first[:7]
+        for day in _sorted_subdirs(root / year / month)
+        if _is_day_since(year, month, day, first)
+    ]
 
 
 def _sorted_subdirs(directory: Path) -> list[str]:
@@ -214,7 +225,9 @@ def rollout_paths_of(home: Path, thread_id: str, *, archived: bool | None = None
     """
     tid = parse_thread_id(thread_id)
     found: list[Path] = []
-    if archived is not True:
+    if archived is not True and _walks.get() is not None:
+        found = _live_files_from_the_walk(home, tid)
+    elif archived is not True:
         days = _day_dirs_since(home, tid)
         for day in days or ():
             try:
@@ -283,6 +296,22 @@ def _files_of(home: Path, thread_id: str, *, archived: bool) -> list[Path]:
         for path in _files_by_thread(home, archived=archived).get(thread_id, ())
         if parse_rollout_file_name(os.path.basename(path)) is not None
     ]
+
+
+def _live_files_from_the_walk(home: Path, tid: str) -> list[Path]:
+    """What the date folders' scan and its fallback find, read off the one walk of the
+    home (a backfill's fork lookups scanned every folder since the parent's day, each)."""
+    everything = _files_of(home, tid, archived=False)
+    first = _first_day(tid)
+    if first is None:
+        return everything
+    root = str(home / SESSIONS_DIR)
+    dated = []
+    for path in everything:
+        parts = os.path.relpath(path, root).split(os.sep)
+        if len(parts) == 4 and _is_day_since(parts[0], parts[1], parts[2], first):
+            dated.append(path)
+    return dated or everything
 
 
 def find_rollout_path(home: Path, thread_id: str, *, archived: bool | None = None) -> Path | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import msgspec
@@ -402,3 +402,45 @@ def test_whole_home_lookups_walk_afresh_outside_a_backfill(tmp_path: Path) -> No
         # inside, the first walk serves every lookup: a snapshot, as the backfill reads
         assert rollout_paths_of(home, tid) == [odd]
     assert rollout_paths_of(home, tid) == [odd, later]
+
+
+def test_inside_one_walk_a_thread_s_files_are_the_ones_its_folders_hold(tmp_path: Path) -> None:
+    """The walk answers a lookup as the date folders' scan does: the files in the folders
+    since the day before the id's creation, else those anywhere, else the archived ones."""
+    from threadlog.events.ids import Uuid7Generator
+    from threadlog.store.layout import one_walk_per_home, rollout_paths_of
+
+    home = tmp_path / "home"
+    made = datetime(2026, 3, 10, 12)
+    ids = Uuid7Generator(clock_ms=lambda: int(made.timestamp() * 1000))
+    sessions = home / "sessions"
+    placed: dict[str, list[Path]] = {
+        "dated": [sessions / "2026/03/10", sessions / "2026/04/01"],
+        "older folder too": [sessions / "2026/03/01", sessions / "2026/03/10"],
+        "only outside the dates": [sessions / "2025/01/01", sessions / "misc"],
+        "deeper than a day": [sessions / "2026/03/10/x", sessions / "2026/03/11"],
+        "archived only": [home / "archived_sessions"],
+        "nowhere": [],
+    }
+    tids = {case: ids() for case in placed}
+    tids["not a uuid7"] = "3f2504e0-4f89-41d3-9a0c-0305e82c3301"
+    placed["not a uuid7"] = [sessions / "2026/03/10"]
+    for case, folders in placed.items():
+        for n, folder in enumerate(folders):
+            folder.mkdir(parents=True, exist_ok=True)
+            name = rollout_file_name(made + timedelta(hours=n), tids[case])
+            (folder / name).write_bytes(b"{}\n")
+    fresh = {
+        c: [rollout_paths_of(home, t, archived=a) for a in (None, False)] for c, t in tids.items()
+    }
+    with one_walk_per_home():
+        walked = {
+            c: [rollout_paths_of(home, t, archived=a) for a in (None, False)]
+            for c, t in tids.items()
+        }
+    assert walked == fresh
+    assert [p.parent for p in fresh["dated"][0]] == placed["dated"]
+    assert [p.parent for p in fresh["older folder too"][0]] == [sessions / "2026/03/10"]
+    assert len(fresh["only outside the dates"][0]) == 2 and fresh["nowhere"][0] == []
+    assert [p.parent for p in fresh["deeper than a day"][0]] == [sessions / "2026/03/11"]
+    assert [p.parent for p in fresh["archived only"][0]] == placed["archived only"]
