@@ -154,7 +154,7 @@ class FileLogStore:
         return self._ref(path, parsed, key, path.parent.name == ARCHIVED_DIR)
 
     @staticmethod
-    def _ref(path: Path, parsed: RolloutName, key: str, archived: bool) -> LogRef:
+    def _ref(path: Path | str, parsed: RolloutName, key: str, archived: bool) -> LogRef:
         return LogRef(
             thread_id=parsed.thread_id,
             location=str(path),
@@ -178,7 +178,10 @@ class FileLogStore:
     def logs(self, *, archived: bool, after: str | None = None) -> Iterator[LogRef]:
         """Each thread's newest rollout file, live or archived (one per thread), in key
         order; only those after ``after``. Memory does not grow with the home."""
-        several = threads_with_several_files(self.home, archived=archived)
+        several = {
+            tid: str(path)
+            for tid, path in threads_with_several_files(self.home, archived=archived).items()
+        }
         for key, path, parsed in rollout_files_in_order(self.home, archived=archived, after=after):
             newest = several.get(parsed.thread_id)
             if newest is None or newest == path:

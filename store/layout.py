@@ -75,11 +75,18 @@ def parse_rollout_file_name(name: str) -> RolloutName | None:
     match = _NAME.fullmatch(name)
     if match is None:
         return None
-    y, mo, d, h, mi, sec = (int(p) for p in match.groups()[:6])
     try:
-        stamp = datetime(y, mo, d, h, mi, sec, tzinfo=UTC)
+        # One C call for the usual name (a walk parses every file's, a fifth of its time);
+        # the groups' own integers for what it refuses: digits other than ASCII, or no date.
+        stamp = datetime.fromisoformat(
+            f"{name[8:18]}T{name[19:21]}:{name[22:24]}:{name[25:27]}+00:00"
+        )
     except ValueError:
-        return None
+        y, mo, d, h, mi, sec = (int(p) for p in match.groups()[:6])
+        try:
+            stamp = datetime(y, mo, d, h, mi, sec, tzinfo=UTC)
+        except ValueError:
+            return None
     segment = match.group(8)
     return RolloutName(
         timestamp=stamp,

@@ -40,25 +40,29 @@ _CHUNK: Final = 8192
 
 def rollout_files_in_order(
     home: Path, *, archived: bool, after: str | None = None
-) -> Iterator[tuple[str, Path, RolloutName]]:
+) -> Iterator[tuple[str, str, RolloutName]]:
     """``(watermark, path, parsed name)`` of each well-formed rollout file, live
-    (recursive) or archived (flat), in watermark order; those after ``after`` only."""
+    (recursive) or archived (flat), in watermark order; those after ``after`` only.
+
+    Paths are strings: a ``Path`` a file was a tenth of a walk, and a log's location is
+    its path's text anyway."""
     top = ARCHIVED_DIR if archived else SESSIONS_DIR
-    yield from _walk_in_order(home / top, top + "/", after, recurse=not archived)
+    yield from _walk_in_order(os.path.join(home, top), top + "/", after, recurse=not archived)
 
 
 def _walk_in_order(
-    directory: Path, prefix: str, after: str | None, *, recurse: bool
-) -> Iterator[tuple[str, Path, RolloutName]]:
+    directory: str, prefix: str, after: str | None, *, recurse: bool
+) -> Iterator[tuple[str, str, RolloutName]]:
     for name in _ordered_names(directory, prefix, after, recurse=recurse):
         if name.endswith("/"):
-            yield from _walk_in_order(directory / name[:-1], prefix + name, after, recurse=True)
+            inner = directory + os.sep + name[:-1]
+            yield from _walk_in_order(inner, prefix + name, after, recurse=True)
         elif (parsed := parse_rollout_file_name(name)) is not None:
-            yield prefix + name, directory / name, parsed
+            yield prefix + name, directory + os.sep + name, parsed
 
 
 def _ordered_names(
-    directory: Path, prefix: str, after: str | None, *, recurse: bool
+    directory: str, prefix: str, after: str | None, *, recurse: bool
 ) -> Iterator[str]:
     """The directory's entries in path order, ``name/`` for a folder (so that they sort
     as the full paths they lead to: str order is UTF-8 byte order), a rollout file's name
@@ -74,7 +78,7 @@ def _ordered_names(
 
 
 def _chunk_after(
-    directory: Path, prefix: str, after: str | None, low: str | None, recurse: bool
+    directory: str, prefix: str, after: str | None, low: str | None, recurse: bool
 ) -> tuple[list[str], bool]:
     """One read of the directory: the ``_CHUNK`` smallest sort names after ``low``, sorted,
     and whether any follow. At most twice that many are held: when the list fills, it is

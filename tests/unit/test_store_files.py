@@ -10,6 +10,8 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.support.crash_child import line
 from threadlog.events.event_msgs import UserMessage
@@ -444,3 +446,37 @@ def test_inside_one_walk_a_thread_s_files_are_the_ones_its_folders_hold(tmp_path
     assert len(fresh["only outside the dates"][0]) == 2 and fresh["nowhere"][0] == []
     assert [p.parent for p in fresh["deeper than a day"][0]] == [sessions / "2026/03/11"]
     assert [p.parent for p in fresh["archived only"][0]] == placed["archived only"]
+
+
+_ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+@st.composite
+def _name_times(draw: st.DrawFn) -> str:
+    """Fourteen digits of a name's time: mostly near the valid ranges, some past them."""
+    fields = [
+        draw(st.integers(1, 9999)),
+        draw(st.integers(0, 13)),
+        draw(st.integers(0, 32)),
+        draw(st.integers(0, 25)),
+        draw(st.integers(0, 61)),
+        draw(st.integers(0, 61)),
+    ]
+    digits = f"{fields[0]:04d}" + "".join(f"{v:02d}" for v in fields[1:])
+    return digits.translate(_ARABIC_INDIC) if draw(st.integers(0, 9)) == 0 else digits
+
+
+@settings(max_examples=300)
+@given(_name_times())
+def test_a_name_s_time_is_read_as_its_digits_say(digits: str) -> None:
+    """The fast read of a name's time agrees with the groups' integers for any digits:
+    valid or not as a date, ASCII or other Unicode digits (which the name pattern takes)."""
+    d = digits
+    name = f"rollout-{d[:4]}-{d[4:6]}-{d[6:8]}T{d[8:10]}-{d[10:12]}-{d[12:]}-{TID}.jsonl"
+    parts = [int(d[a:b]) for a, b in ((0, 4), (4, 6), (6, 8), (8, 10), (10, 12), (12, 14))]
+    try:
+        expected: datetime | None = datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+    except ValueError:
+        expected = None
+    parsed = parse_rollout_file_name(name)
+    assert (parsed.timestamp if parsed else None) == expected
