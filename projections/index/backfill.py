@@ -160,9 +160,6 @@ def _backfill_pass(
         return BackfillStats(claimed=False, seconds=time.perf_counter() - started)
     stats = BackfillStats(claimed=True)
     state = index.backfill_state()
-    # The count is for the progress shown; without anyone to show it to (serve's own
-    # backfill, an embedding host) it would be a whole walk of the home for nothing.
-    total = sum(1 for _ in pending_logs(logs, state.last_watermark)) if progress else 0
     last_mark = state.last_watermark
     refs = pending_logs(logs, state.last_watermark)
     batches = iter(lambda: list(itertools.islice(refs, batch_size)), [])
@@ -177,8 +174,12 @@ def _backfill_pass(
             yield batch
 
     extracted = extract(feed()) if extract is not None else None
-    # After the extractor is under way: a pool starts folding at once, and this first log
-    # line of a command is where it imports structlog.
+    # After the extractor is under way (a pool starts folding at once): the count, a
+    # whole walk of the home, and this first log line of a command, where it imports
+    # structlog, cost nothing while the workers fold. The count is for the progress
+    # shown; without anyone to show it to (serve's own backfill, an embedding host) it
+    # would be a walk for nothing.
+    total = sum(1 for _ in pending_logs(logs, state.last_watermark)) if progress else 0
     log.info("backfill_started", files=total or None, resume_after=state.last_watermark)
     done = 0
     while True:
