@@ -184,9 +184,7 @@ def _first_day(thread_id: str) -> str | None:
 
 def _is_day_since(year: str, month: str, day: str, first: str) -> bool:
     """Whether folder ``year/month/day`` is one ``_day_dirs_since`` looks in."""
-    return (
-        year >= first[:4] and f"{year}/{month}" >= first[:7] and f"{year}/{month}/{day}" >= first
-    )
+    return year >= first[:4] and f"{year}/{month}" >= first[:7] and f"{year}/{month}/{day}" >= first
 
 
 def _day_dirs_since(home: Path, thread_id: str) -> list[Path] | None:

@@ -92,14 +92,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments == ["--version"]:  # nothing to parse, nothing else to import
         print(f"threadlog {__version__}")
         return 0
-    import argcomplete
-
     from threadlog.actors.cli.common import EXIT_USAGE, UsageError, configure_logging, fail
 
     completing = "_ARGCOMPLETE" in os.environ
     parser = build_parser(None if completing else chosen_command(arguments))
-    # When the shell asks for completions (``_ARGCOMPLETE`` set), answer and exit here.
-    argcomplete.autocomplete(parser)
+    if completing:  # the shell asks for completions: answer and exit here
+        import argcomplete  # only then: its import was a tenth of a command's start-up
+
+        argcomplete.autocomplete(parser)
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is None:
