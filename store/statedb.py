@@ -121,14 +121,21 @@ class StateDb:
     """One open state DB. Thread-safe: calls are serialised on one connection."""
 
     def __init__(
-        self, path: Path, *, clock_ms: Callable[[], int] = wall_clock_ms, scratch: bool = False
+        self,
+        path: Path,
+        *,
+        clock_ms: Callable[[], int] = wall_clock_ms,
+        scratch: bool = False,
+        verify: bool = True,
     ) -> None:
         """Open ``path``; ``scratch``: a database no one else opens until it is swapped in
         whole (replay's), written without a WAL or a sync per commit, synced once by
-        ``close``: a crash leaves only a scratch file the next replay starts over."""
+        ``close``: a crash leaves only a scratch file the next replay starts over.
+        ``verify=False`` skips the page check (``overwrite_with``'s target)."""
         self.path = path
         self.clock_ms = clock_ms
         self.scratch = scratch
+        self.verify = verify
         if path.name.startswith("state_") or path.name == "state.sqlite":
             raise ValueError(f"refusing to open Codex's own database {path}")
         make_private_dirs(path.parent)
@@ -161,7 +168,7 @@ class StateDb:
             self.path.chmod(0o600)
             self._migrate()
             # A damaged page can hide behind a valid header: look before trusting it.
-            check = scalar(conn, "PRAGMA quick_check")
+            check = scalar(conn, "PRAGMA quick_check") if self.verify else "ok"
             if check != "ok":
                 raise apsw.CorruptError(f"quick_check: {check}")
         except BaseException:
@@ -468,6 +475,26 @@ class StateDb:
     def get_dynamic_tools(self, thread_id: str) -> list[DynamicToolSpec] | None:
         """A thread's dynamic tools in position order, or None when it has none."""
         return read_dynamic_tools(self.query, thread_id)
+
+    @classmethod
+    def overwrite_with(cls, path: Path, source: Path) -> None:
+        """Make the database at ``path`` an exact copy of ``source`` (replay's swap).
+
+        Every page is overwritten, so it is not checked first (its check read the whole
+        file, a fifth of a replay's tail); one too damaged to take the copy is opened as
+        any damaged index is, moved aside for a fresh one, which then takes it."""
+        try:
+            target = cls(path, verify=False)
+            try:
+                target.replace_contents_from(source)
+            finally:
+                target.close()
+        except (apsw.CorruptError, apsw.NotADBError):
+            target = cls(path)
+            try:
+                target.replace_contents_from(source)
+            finally:
+                target.close()
 
     def replace_contents_from(self, source: Path) -> None:
         """Make this database an exact copy of ``source`` in one transaction.

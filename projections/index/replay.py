@@ -56,11 +56,7 @@ def replay(
         finally:
             fresh.close()  # synced to disk: the file swapped in below is whole
         if db_path.exists():
-            live = StateDb(db_path)
-            try:
-                live.replace_contents_from(scratch)
-            finally:
-                live.close()
+            StateDb.overwrite_with(db_path, scratch)
         else:
             for suffix in ("-wal", "-shm"):
                 Path(f"{db_path}{suffix}").unlink(missing_ok=True)

@@ -442,3 +442,34 @@ def test_a_scratch_database_keeps_no_wal_and_opens_as_any_other(
         assert sorted(r.id for r in reopened.all_rows()) == sorted(r.id for r in rows)
     finally:
         reopened.close()
+
+
+@pytest.mark.parametrize("damage", ["none", "garbage", "truncated", "zeroed_page"])
+def test_overwriting_a_database_gives_its_source_whatever_state_it_was_in(
+    tmp_path: Path, ids: Uuid7Generator, damage: str
+) -> None:
+    """Replay's swap skips the target's check (it overwrites every page): a damaged
+    target still ends up an exact, sound copy of the source."""
+    source = StateDb(tmp_path / "source.sqlite", clock_ms=Clock())
+    rows = [make_row(ids(), n) for n in range(300)]
+    source.upsert_records([IndexEntry(r) for r in rows])
+    source.close()
+    target_path = tmp_path / "index.sqlite"
+    target = StateDb(target_path, clock_ms=Clock())
+    target.upsert_records([IndexEntry(make_row(ids(), n)) for n in range(600)])
+    target.close()
+    data = target_path.read_bytes()
+    if damage == "garbage":
+        target_path.write_bytes(b"this is not a database" * 100)
+    elif damage == "truncated":
+        target_path.write_bytes(data[:100])
+    elif damage == "zeroed_page":
+        target_path.write_bytes(data[:4096] + b"\x00" * 4096 + data[8192:])
+    StateDb.overwrite_with(target_path, tmp_path / "source.sqlite")
+    # opened with its check: a damaged copy would be moved aside, and its rows gone
+    copied = StateDb(target_path, clock_ms=Clock())
+    try:
+        assert copied.query("PRAGMA quick_check") == [("ok",)]
+        assert sorted(r.id for r in copied.all_rows()) == sorted(r.id for r in rows)
+    finally:
+        copied.close()
