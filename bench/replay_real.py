@@ -8,6 +8,10 @@ one run, best of three each:
 * in process: ``msgspec.json.decode`` of every line of every file, then ``replay`` (the
   index rebuilt into a scratch DB and swapped in) as ``threadlog replay`` runs it, its logs
   folded by one worker process per core, and folded in its own process alone;
+* processes: the same two, each in a fresh process timed after its imports, with its
+  peak memory (and the workers');
+* commands: ``threadlog replay`` as a user runs it beside a decode script, each a
+  whole process with its start-up and imports, best of five run in turn;
 * small files: the same on a home of ``SMALL`` copies of the corpus's smallest rollouts,
   with each run's peak memory (a child process's own ``VmHWM``) at a tenth and at all
   of the files, to show whether memory grows with the file count.
@@ -138,6 +142,31 @@ def child(body: str, home: Path) -> tuple[float, int, int]:
     return float(seconds), int(peak), int(workers)
 
 
+# Whole commands, interpreter start and imports included: ``threadlog replay`` as a user
+# runs it, beside a script that imports msgspec and decodes every line.
+_DECODE_SCRIPT = (
+    "import sys; sys.path.insert(0, {repo!r}); from pathlib import Path; import msgspec; "
+    "from threadlog.store.layout import iter_rollout_files\n"
+    "for p in iter_rollout_files(Path({home!r}), archived=False):\n"
+    "    for line in p.read_bytes().splitlines():\n"
+    "        try:\n            msgspec.json.decode(line)\n"
+    "        except msgspec.DecodeError:\n            pass\n"
+)
+
+
+def commands(home: Path, runs: int = 5) -> tuple[float, float]:
+    """Best wall seconds of (the decode script, ``threadlog replay``), run in turn."""
+    decode = [sys.executable, "-c", _DECODE_SCRIPT.format(repo=str(REPO), home=str(home))]
+    replay_cmd = [sys.executable, "-m", "threadlog", "replay", "--home", str(home)]
+    best = [float("inf"), float("inf")]
+    for _ in range(runs):
+        for n, argv in enumerate((decode, replay_cmd)):
+            start = time.perf_counter()
+            subprocess.run(argv, capture_output=True, check=True)
+            best[n] = min(best[n], time.perf_counter() - start)
+    return best[0], best[1]
+
+
 def timed_replays(home: Path, pooled: bool) -> float:
     """Best of three in-process replays, folded by worker processes or in this one."""
     from threadlog.actors.cli.extract_pool import extraction_pool
@@ -163,6 +192,7 @@ def compare(label: str, home: Path) -> None:
     rep = timed_replays(home, pooled=True)
     d_child = min(child(_DECODE, home) for _ in range(3))
     r_child = min(child(_REPLAY, home) for _ in range(3))
+    d_command, r_command = commands(home)
     print(f"{label}: {files:,} files, {size / 1e6:,.0f} MB")
     print(
         f"  in process:   decode {size / decode / 1e6:7.1f} MB/s   "
@@ -173,6 +203,10 @@ def compare(label: str, home: Path) -> None:
         f"  processes:    decode {d_child[0]:7.2f} s ({d_child[1] / 1024:5.0f} MiB)   "
         f"replay {r_child[0]:7.2f} s ({r_child[1] / 1024:5.0f} MiB, "
         f"workers {r_child[2] / 1024:4.0f} MiB each)   speed {d_child[0] / r_child[0]:5.2f}x"
+    )
+    print(
+        f"  commands:     decode {d_command:7.2f} s   threadlog replay {r_command:7.2f} s"
+        f"   speed {d_command / r_command:5.2f}x   (start-up and imports included)"
     )
 
 
