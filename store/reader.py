@@ -12,7 +12,7 @@ raises for bad content. Unknown kinds decode to ``Unknown*`` values and pass thr
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO, Final
 
@@ -89,26 +89,39 @@ def iter_raw_lines_from(
         if not chunk:
             break
         buf = pending + chunk if pending else chunk
-        start = 0
-        while True:
-            newline = buf.find(b"\n", start)
-            if newline < 0:
-                break
-            data = buf[start:newline]
-            line_offset = pending_offset + start
-            line_end = pending_offset + newline + 1
-            if data.endswith(b"\r"):
-                data = data[:-1]
-            if data.strip():
-                report.lines += 1
-                yield RawLine(offset=line_offset, end=line_end, line_no=line_no, data=data)
-            report.end_offset = line_end
-            line_no += 1
-            start = newline + 1
+        start, line_no = yield from _complete_lines(buf, pending_offset, line_no, report)
         pending = buf[start:]
         pending_offset += start
     if pending.strip(b" \t\r\x00"):
         report.torn_tail = LineIssue(path, line_no, pending_offset, "torn last line (no newline)")
+
+
+def raw_lines_in(data: bytes, *, report: ReadReport | None = None) -> Iterator[RawLine]:
+    """Complete lines of a log's bytes in hand, read from its start (a torn tail is not
+    one), as ``iter_raw_lines_from`` gives them, without copying the bytes to a stream."""
+    yield from _complete_lines(data, 0, 1, report if report is not None else ReadReport())
+
+
+def _complete_lines(
+    buf: bytes, base: int, line_no: int, report: ReadReport
+) -> Generator[RawLine, None, tuple[int, int]]:
+    """The complete lines of ``buf`` (at ``base`` in the file); returns where the
+    incomplete rest starts in ``buf`` and the next line's number."""
+    start = 0
+    while True:
+        newline = buf.find(b"\n", start)
+        if newline < 0:
+            return start, line_no
+        data = buf[start:newline]
+        line_end = base + newline + 1
+        if data.endswith(b"\r"):
+            data = data[:-1]
+        if data.strip():
+            report.lines += 1
+            yield RawLine(offset=base + start, end=line_end, line_no=line_no, data=data)
+        report.end_offset = line_end
+        line_no += 1
+        start = newline + 1
 
 
 def iter_raw_lines(

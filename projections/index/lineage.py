@@ -15,7 +15,6 @@ copied. A base that cannot be found, a bad base id, or a cycle is reported in
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from typing import Final
 
@@ -24,7 +23,7 @@ import msgspec
 from threadlog.events.ids import parse_thread_id
 from threadlog.events.rollout import SessionMeta
 from threadlog.store.ports import LogRef, LogStore
-from threadlog.store.reader import ReadLine, ReadReport, decode_raw, iter_raw_lines_from
+from threadlog.store.reader import ReadLine, ReadReport, decode_raw, raw_lines_in
 
 MAX_DEPTH: Final = 256
 """Bases followed at most (a longer chain is reported, never followed forever)."""
@@ -66,7 +65,7 @@ def first_meta(logs: LogStore, ref: LogRef) -> SessionMeta | None:
 def first_line_in(data: bytes) -> ReadLine | None:
     """The first line ``read_lines`` would give of a log whose bytes are in hand."""
     report = ReadReport()
-    for raw in iter_raw_lines_from(io.BytesIO(data), path="", report=report):
+    for raw in raw_lines_in(data, report=report):
         read = decode_raw(raw, path="", report=report)
         if read is not None:
             return read
