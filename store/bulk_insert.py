@@ -27,25 +27,20 @@ from threadlog.store.row_sql import (
     turn_values,
 )
 
-# Every table a thread's rows are in, by its thread id column (constants, never input).
-_TABLES: Final = (
-    ("threads", "id"),
-    ("thread_dynamic_tools", "thread_id"),
-    ("thread_turns", "thread_id"),
-    ("thread_turns_state", "thread_id"),
-)
 _CHUNK: Final = 500  # ids bound per lookup, well under SQLite's limit on parameters
 
 
 def absent_ids(conn: apsw.Connection, ids: Sequence[str]) -> set[str]:
-    """Those of ``ids`` (checked thread ids) with nothing stored under them in any table."""
+    """Those of ``ids`` (checked thread ids) with nothing stored under them in any table.
+
+    The ``threads`` table alone answers: every other table's rows reference a thread's row
+    (foreign keys, which every connection enforces), so none outlives it."""
     present: set[str] = set()
     for start in range(0, len(ids), _CHUNK):
         chunk = list(ids[start : start + _CHUNK])
         marks = ", ".join("?" * len(chunk))
-        for table, column in _TABLES:
-            sql = f"SELECT DISTINCT {column} FROM {table} WHERE {column} IN ({marks})"
-            present.update(row[0] for row in conn.execute(sql, chunk))
+        rows = conn.execute(f"SELECT id FROM threads WHERE id IN ({marks})", chunk)
+        present.update(row[0] for row in rows)
     return set(ids) - present
 
 

@@ -116,3 +116,23 @@ def test_new_threads_of_a_batch_are_inserted_a_table_at_a_time(
     )
     assert written == POOL[1:3]  # the thread already there went through the upsert
     db.close()
+
+
+def test_no_thread_s_rows_outlive_or_precede_its_row(tmp_path: Path) -> None:
+    """What ``absent_ids`` relies on: the other tables' rows need the thread's row."""
+    db = StateDb(tmp_path / "index.sqlite", clock_ms=Clock())
+    try:
+        with pytest.raises(apsw.ConstraintError), db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO thread_turns_state (thread_id, turn_count, unordered, log_offset, "
+                "log_identity) VALUES (?, 0, 0, 0, '')",
+                (POOL[0],),
+            )
+        span = TurnSpan("t1", "own", 0, 10)
+        db.upsert_records([IndexEntry(make_row(POOL[1], 1), [_TOOL], [span])])
+        with db.transaction() as conn:
+            conn.execute("DELETE FROM threads WHERE id = ?", (POOL[1],))
+        left = [db.query(f"SELECT COUNT(*) FROM {t}")[0][0] for t in TABLES]
+        assert left == [0, 0, 0, 0]
+    finally:
+        db.close()
