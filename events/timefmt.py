@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Final
 
 _RFC3339 = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:?\d{2})?$"
@@ -64,7 +65,23 @@ def parse_timestamp(text: str) -> datetime:
     return moment
 
 
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MS: Final = timedelta(milliseconds=1)
+
+
 def timestamp_to_ms(text: str) -> int:
     """Unix milliseconds of a timestamp string (see ``parse_timestamp``)."""
-    moment = parse_timestamp(text)
-    return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
+    if (
+        len(text) == 24
+        and text.isascii()
+        and text[4] + text[7] + text[10] + text[13] + text[16] + text[19] + text[23]
+        in ("--T::.Z", "--t::.Z", "-- ::.Z")
+    ):
+        # What Codex writes (``2025-08-25T17:44:03.123Z``), read by one C call: the index
+        # reads one a thread, and the regex and six int() calls were 5% of a small one's
+        # fold. Anything else, or what fromisoformat refuses, goes the general way.
+        try:
+            return (datetime.fromisoformat(text) - _EPOCH) // _MS
+        except ValueError:
+            pass
+    return (parse_timestamp(text) - _EPOCH) // _MS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -239,3 +239,31 @@ def test_bad_timestamp_is_value_error() -> None:
 @given(st.integers(min_value=0, max_value=4_102_444_800_000))
 def test_timestamp_round_trip(ms: int) -> None:
     assert timestamp_to_ms(format_timestamp_ms(ms)) == ms
+
+
+@given(
+    st.integers(0, 9999),
+    st.integers(0, 13),
+    st.integers(0, 32),
+    st.integers(0, 25),
+    st.integers(0, 61),
+    st.integers(0, 61),
+    st.integers(0, 999),
+    st.sampled_from("Tt x"),
+)
+def test_codex_s_own_timestamp_shape_reads_as_the_general_parse_reads_it(
+    year: int, month: int, day: int, hour: int, minute: int, second: int, ms: int, sep: str
+) -> None:
+    """``timestamp_to_ms`` reads Codex's usual shape by a shortcut: same answer, same errors."""
+    text = f"{year:04d}-{month:02d}-{day:02d}{sep}{hour:02d}:{minute:02d}:{second:02d}.{ms:03d}Z"
+    try:
+        expected: int | None = (parse_timestamp(text) - datetime(1970, 1, 1, tzinfo=UTC)) // (
+            timedelta(milliseconds=1)
+        )
+    except ValueError:
+        expected = None
+    try:
+        got: int | None = timestamp_to_ms(text)
+    except ValueError:
+        got = None
+    assert got == expected
