@@ -31,6 +31,7 @@ from threadlog.store.layout import (
     parse_rollout_file_name,
     rollout_paths_of,
     watermark,
+    within_one_walk,
 )
 from threadlog.store.ordered_walk import rollout_files_in_order, threads_with_several_files
 from threadlog.store.ports import (
@@ -178,10 +179,15 @@ class FileLogStore:
     def logs(self, *, archived: bool, after: str | None = None) -> Iterator[LogRef]:
         """Each thread's newest rollout file, live or archived (one per thread), in key
         order; only those after ``after``. Memory does not grow with the home."""
-        several = {
-            tid: str(path)
-            for tid, path in threads_with_several_files(self.home, archived=archived).items()
-        }
+        # A backfill lists the logs twice (once to count them for its progress) inside one
+        # walk of the home: the threads with several files are found once.
+        several = within_one_walk(
+            ("several files", str(self.home), str(archived)),
+            lambda: {
+                tid: str(path)
+                for tid, path in threads_with_several_files(self.home, archived=archived).items()
+            },
+        )
         for key, path, parsed in rollout_files_in_order(self.home, archived=archived, after=after):
             newest = several.get(parsed.thread_id)
             if newest is None or newest == path:

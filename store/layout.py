@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Final
+from typing import Any, Final, TypeVar
 
 import msgspec
 
@@ -256,6 +256,23 @@ _walks: ContextVar[dict[tuple[str, bool], dict[str, list[str]]] | None] = Contex
 )
 
 
+_T = TypeVar("_T")
+_memos: ContextVar[dict[tuple[str, ...], Any] | None] = ContextVar(
+    "threadlog_walk_memos", default=None
+)
+
+
+def within_one_walk(key: tuple[str, ...], compute: Callable[[], _T]) -> _T:
+    """``compute()``, once per ``key`` inside ``one_walk_per_home`` (its answer is part of
+    the snapshot), afresh outside."""
+    memos = _memos.get()
+    if memos is None:
+        return compute()
+    if key not in memos:
+        memos[key] = compute()
+    return memos[key]  # type: ignore[no-any-return]
+
+
 @contextmanager
 def one_walk_per_home() -> Iterator[None]:
     """Within this block a whole-home lookup walks the home once and reuses that walk.
@@ -266,9 +283,11 @@ def one_walk_per_home() -> Iterator[None]:
     else walks afresh and sees the files as they are now.
     """
     token = _walks.set({})
+    memo_token = _memos.set({})
     try:
         yield
     finally:
+        _memos.reset(memo_token)
         _walks.reset(token)
 
 

@@ -480,3 +480,27 @@ def test_a_name_s_time_is_read_as_its_digits_say(digits: str) -> None:
         expected = None
     parsed = parse_rollout_file_name(name)
     assert (parsed.timestamp if parsed else None) == expected
+
+
+def test_inside_one_walk_a_thread_s_newest_file_is_the_one_first_seen(tmp_path: Path) -> None:
+    """A backfill lists the logs twice in one walk (to count, then to index): the threads
+    with several files are found once, so both listings give the same log."""
+    from threadlog.store.files import FileLogStore
+    from threadlog.store.layout import one_walk_per_home
+
+    home = tmp_path / "home"
+    day = home / "sessions" / "2026" / "01" / "02"
+    day.mkdir(parents=True)
+    first = day / rollout_file_name(datetime(2026, 1, 2, 1), TID)
+    second = day / rollout_file_name(datetime(2026, 1, 2, 2), TID, TID2)
+    for path in (first, second):
+        path.write_bytes(b"{}\n")
+    logs = FileLogStore(home)
+    with one_walk_per_home():
+        assert [r.location for r in logs.logs(archived=False)] == [str(second)]
+        third = day / rollout_file_name(
+            datetime(2026, 1, 2, 3), TID, "01a20ab1-1016-7a22-b0af-000000000003"
+        )
+        third.write_bytes(b"{}\n")
+        assert [r.location for r in logs.logs(archived=False)] == [str(second)]
+    assert [r.location for r in logs.logs(archived=False)] == [str(third)]
