@@ -78,6 +78,15 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def fsync_file(path: Path) -> None:
+    """Make a whole file's contents durable (one written without syncs, then kept)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
     written = os.write(fd, data)
     if written == len(data):

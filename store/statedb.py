@@ -12,7 +12,6 @@ The clock is injectable (``clock_ms``) so tests can pin time.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -129,8 +128,8 @@ class StateDb:
         verify: bool = True,
     ) -> None:
         """Open ``path``; ``scratch``: a database no one else opens until it is swapped in
-        whole (replay's), written without a WAL or a sync per commit, synced once by
-        ``close``: a crash leaves only a scratch file the next replay starts over.
+        whole (replay's), written without a WAL or any sync (its owner syncs it if it keeps
+        the file itself): a crash leaves only a scratch file the next replay starts over.
         ``verify=False`` skips the page check (``overwrite_with``'s target)."""
         self.path = path
         self.clock_ms = clock_ms
@@ -192,15 +191,9 @@ class StateDb:
         return cls(home / STATE_DB_FILE, **kwargs)
 
     def close(self) -> None:
-        """Close the connection (a scratch database is synced to disk first)."""
+        """Close the connection."""
         with self._lock:
             self._conn.close()
-            if self.scratch:
-                fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
-                try:
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
 
     def __enter__(self) -> StateDb:
         return self

@@ -19,7 +19,7 @@ from threadlog.projections.index.backfill import (
     BatchExtractor,
     run_backfill,
 )
-from threadlog.store.appender import fsync_dir
+from threadlog.store.appender import fsync_dir, fsync_file
 from threadlog.store.files import FileLogStore
 from threadlog.store.ports import LogStore
 from threadlog.store.sqlite_index import SqliteIndex
@@ -54,12 +54,14 @@ def replay(
                     extract=extract,
                 )
         finally:
-            fresh.close()  # synced to disk: the file swapped in below is whole
+            fresh.close()
         if db_path.exists():
+            # copied into the live database: its commit, checkpointed as it closes, is durable
             StateDb.overwrite_with(db_path, scratch)
         else:
             for suffix in ("-wal", "-shm"):
                 Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+            fsync_file(scratch)  # written without syncs: whole on disk before it is named
             os.replace(scratch, db_path)
             fsync_dir(db_path.parent)  # the rename itself survives a crash
     finally:
