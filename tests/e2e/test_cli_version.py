@@ -30,8 +30,7 @@ def test_version_loads_no_subcommand_or_heavy_library() -> None:
         "print(sorted(m for m in sys.modules if m.split('.')[0] in "
         "('trio', 'structlog', 'rich', 'apsw', 'argcomplete') or '.cli.cmd_' in m))"
     )
-    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
+    proc = _probe(probe)
     version, loaded = proc.stdout.splitlines()
     assert version == f"threadlog {__version__}"
     assert loaded == "[]"
@@ -53,8 +52,7 @@ def test_commands_that_talk_to_no_model_do_not_load_httpx(tmp_path: object) -> N
         f"code = main(['list', '--json', '--home', {str(tmp_path)!r}]); "
         "print('httpx' in sys.modules)"
     )
-    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
+    proc = _probe(probe)
     assert proc.stdout.splitlines()[-1] == "False"
 
 
@@ -82,8 +80,7 @@ def test_a_listing_loads_neither_the_runtime_nor_the_log_renderer(tmp_path: obje
         "print(sorted({m.split('.')[0] for m in sys.modules} & "
         "{'trio', 'structlog', 'rich', 'httpx', 'trio_websocket'}))"
     )
-    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
+    proc = _probe(probe)
     assert proc.stdout.splitlines()[-1] == "[]"
 
 
@@ -107,8 +104,14 @@ def test_a_replay_off_a_terminal_loads_neither_rich_nor_argcomplete(tmp_path: Pa
         "loaded = sorted({'rich', 'argcomplete'} & set(sys.modules)); import rich.console; "
         "print(code, loaded)"
     )
-    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
+    proc = _probe(probe)
     # argcomplete is for the shell's completions, asked for in _ARGCOMPLETE only
     assert proc.stdout.splitlines()[-1] == "0 []"
     assert "[info     ] backfill_complete" in proc.stderr  # the console renderer's lines
+
+
+def _probe(code: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter, which must succeed."""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return proc

@@ -7,12 +7,11 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-import apsw
 import pytest
 
 from tests.support.homes import make_home
+from tests.support.sqlite_files import dump_tables
 from threadlog.actors.cli import extract_pool
 from threadlog.actors.cli.extract_pool import WorkerLostError, extraction_pool
 from threadlog.projections.index.backfill import extract_batch, pending_logs, run_backfill
@@ -22,16 +21,6 @@ from threadlog.store.files import FileLogStore
 from threadlog.store.memory import MemoryLogStore
 from threadlog.store.ports import LogRef, LogStore
 from threadlog.store.sqlite_index import SqliteIndex
-
-TABLES = ("threads", "thread_turns", "thread_turns_state", "thread_dynamic_tools")
-
-
-def _dump(path: Path) -> dict[str, list[Any]]:
-    conn = apsw.Connection(str(path))
-    try:
-        return {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in TABLES}
-    finally:
-        conn.close()
 
 
 def _damaged_home(root: Path, count: int) -> None:
@@ -54,7 +43,7 @@ def test_replay_by_worker_processes_builds_the_index_one_process_builds(tmp_path
     with extraction_pool(logs, workers=2) as extract:
         assert extract is not None
         pooled = replay(home, tmp_path / "pooled.sqlite", logs=logs, extract=extract)
-    assert _dump(tmp_path / "pooled.sqlite") == _dump(tmp_path / "alone.sqlite")
+    assert dump_tables(tmp_path / "pooled.sqlite") == dump_tables(tmp_path / "alone.sqlite")
     assert pooled.threads == alone.threads == 449
     assert pooled.errors == alone.errors == 1 and pooled.bad_lines == alone.bad_lines == 1
     assert pooled.error_files == alone.error_files and pooled.bytes == alone.bytes

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.cli import threadlog_on
+from tests.support.sqlite_files import DAMAGES, damage_file
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -66,21 +67,12 @@ def _indexed_home(tmp_path: Path) -> tuple[Path, list[str]]:
     return home, [t["id"] for t in listed]
 
 
-@pytest.mark.parametrize("damage", ["garbage", "truncated", "torn_wal", "zeroed_page"])
+@pytest.mark.parametrize("damage", DAMAGES)
 def test_a_broken_index_is_moved_aside_and_rebuilt(tmp_path: Path, damage: str) -> None:
     import json
 
     home, expected = _indexed_home(tmp_path)
-    db = home / "threadlog.sqlite"
-    data = db.read_bytes()
-    if damage == "garbage":
-        db.write_bytes(b"this is not a database" * 100)
-    elif damage == "truncated":
-        db.write_bytes(data[:100])
-    elif damage == "torn_wal":
-        db.with_name(db.name + "-wal").write_bytes(b"\x37\x7f\x06\x82" + os.urandom(3000))
-    else:
-        db.write_bytes(data[:4096] + b"\x00" * 4096 + data[8192:])
+    damage_file(home / "threadlog.sqlite", damage)
     listing = threadlog_on(home, "list", "--json", "--all-sources")
     assert listing.returncode == 0, listing.stderr
     assert [t["id"] for t in json.loads(listing.stdout)["data"]] == expected

@@ -7,29 +7,20 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import apsw
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from tests.support.sqlite_files import INDEX_TABLES, dump_tables
 from tests.unit.test_statedb import NOW, Clock, make_row
 from threadlog.events.rollout import DynamicToolSpec
 from threadlog.events.rows import IndexEntry, LogPosition, TurnSpan
 from threadlog.store import statedb
 from threadlog.store.statedb import StateDb
 
-TABLES = ("threads", "thread_dynamic_tools", "thread_turns", "thread_turns_state")
 POOL = [f"019ca945-0a00-7{n:03x}-8000-00000000{n:04x}" for n in range(6)]
-
-
-def _dump(path: Path) -> dict[str, list[Any]]:
-    conn = apsw.Connection(str(path))
-    try:
-        return {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in TABLES}
-    finally:
-        conn.close()
 
 
 spans = st.lists(
@@ -98,7 +89,7 @@ def test_a_batch_stores_what_one_row_at_a_time_stores(
                 db.upsert_records(batch)
             finally:
                 db.close()
-        assert _dump(root / "bulk.sqlite") == _dump(root / "rows.sqlite")
+        assert dump_tables(root / "bulk.sqlite") == dump_tables(root / "rows.sqlite")
 
 
 def test_new_threads_of_a_batch_are_inserted_a_table_at_a_time(
@@ -132,7 +123,7 @@ def test_no_thread_s_rows_outlive_or_precede_its_row(tmp_path: Path) -> None:
         db.upsert_records([IndexEntry(make_row(POOL[1], 1), [_TOOL], [span])])
         with db.transaction() as conn:
             conn.execute("DELETE FROM threads WHERE id = ?", (POOL[1],))
-        left = [db.query(f"SELECT COUNT(*) FROM {t}")[0][0] for t in TABLES]
+        left = [db.query(f"SELECT COUNT(*) FROM {t}")[0][0] for t in INDEX_TABLES]
         assert left == [0, 0, 0, 0]
     finally:
         db.close()

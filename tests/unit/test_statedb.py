@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.support.sqlite_files import DAMAGES, damage_file
 from threadlog.events.ids import Uuid7Generator
 from threadlog.events.rollout import DynamicToolSpec
 from threadlog.events.rows import (
@@ -444,7 +445,7 @@ def test_a_scratch_database_keeps_no_wal_and_opens_as_any_other(
         reopened.close()
 
 
-@pytest.mark.parametrize("damage", ["none", "garbage", "truncated", "zeroed_page"])
+@pytest.mark.parametrize("damage", ["none", *DAMAGES])
 def test_overwriting_a_database_gives_its_source_whatever_state_it_was_in(
     tmp_path: Path, ids: Uuid7Generator, damage: str
 ) -> None:
@@ -458,13 +459,8 @@ def test_overwriting_a_database_gives_its_source_whatever_state_it_was_in(
     target = StateDb(target_path, clock_ms=Clock())
     target.upsert_records([IndexEntry(make_row(ids(), n)) for n in range(600)])
     target.close()
-    data = target_path.read_bytes()
-    if damage == "garbage":
-        target_path.write_bytes(b"this is not a database" * 100)
-    elif damage == "truncated":
-        target_path.write_bytes(data[:100])
-    elif damage == "zeroed_page":
-        target_path.write_bytes(data[:4096] + b"\x00" * 4096 + data[8192:])
+    if damage != "none":
+        damage_file(target_path, damage)
     StateDb.overwrite_with(target_path, tmp_path / "source.sqlite")
     # opened with its check: a damaged copy would be moved aside, and its rows gone
     copied = StateDb(target_path, clock_ms=Clock())
