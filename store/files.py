@@ -33,7 +33,11 @@ from threadlog.store.layout import (
     watermark,
     within_one_walk,
 )
-from threadlog.store.ordered_walk import rollout_files_in_order, threads_with_several_files
+from threadlog.store.ordered_walk import (
+    count_rollout_files,
+    rollout_files_in_order,
+    threads_with_several_files,
+)
 from threadlog.store.ports import (
     Durability,
     LogChunk,
@@ -179,19 +183,27 @@ class FileLogStore:
     def logs(self, *, archived: bool, after: str | None = None) -> Iterator[LogRef]:
         """Each thread's newest rollout file, live or archived (one per thread), in key
         order; only those after ``after``. Memory does not grow with the home."""
-        # A backfill lists the logs twice (once to count them for its progress) inside one
-        # walk of the home: the threads with several files are found once.
-        several = within_one_walk(
+        several = self._several(archived)
+        for key, path, parsed in rollout_files_in_order(self.home, archived=archived, after=after):
+            newest = several.get(parsed.thread_id)
+            if newest is None or newest == path:
+                yield self._ref(path, parsed, key, archived)
+
+    def count_logs(self, *, archived: bool, after: str | None = None) -> int:
+        """How many logs ``logs`` gives, counted in one walk of the files in no order."""
+        several = self._several(archived)
+        return count_rollout_files(self.home, archived=archived, after=after, newest=several)
+
+    def _several(self, archived: bool) -> dict[str, str]:
+        """The newest file of each thread with several. A backfill counts its logs and then
+        lists them inside one walk of the home: they are found once for both."""
+        return within_one_walk(
             ("several files", str(self.home), str(archived)),
             lambda: {
                 tid: str(path)
                 for tid, path in threads_with_several_files(self.home, archived=archived).items()
             },
         )
-        for key, path, parsed in rollout_files_in_order(self.home, archived=archived, after=after):
-            newest = several.get(parsed.thread_id)
-            if newest is None or newest == path:
-                yield self._ref(path, parsed, key, archived)
 
     def segments(self, thread_id: str) -> list[LogRef]:
         """All rollout files of a thread, oldest first, where its newest one is."""

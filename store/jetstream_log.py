@@ -61,6 +61,7 @@ from threadlog.store.ports import (
     LogStat,
     SegmentsUnsupportedError,
     WriterLockedError,
+    count_listed,
     in_key_order,
 )
 from threadlog.store.reader import ReadLine, ReadReport, decode_raw, iter_raw_lines_from
@@ -182,6 +183,10 @@ class JetStreamLogStore:
             if (record := _decode_record(msg.data)).archived == archived
         ]
         yield from in_key_order(refs, after)
+
+    def count_logs(self, *, archived: bool, after: str | None = None) -> int:
+        """How many logs ``logs`` gives (one scan of the catalog)."""
+        return count_listed(self, archived=archived, after=after)
 
     def segments(self, thread_id: str) -> list[LogRef]:
         """A thread's logs: here always one."""

@@ -41,6 +41,7 @@ from threadlog.store.ports import (
     ThreadOwnedError,
     WriterLockedError,
     checked_append,
+    count_listed,
     in_key_order,
 )
 from threadlog.store.reader import ReadLine, ReadReport, decode_raw, iter_raw_lines_from
@@ -153,6 +154,10 @@ class MemoryLogStore:
         """Every live or archived log, in key order (after ``after``)."""
         table = self._archived if archived else self._live
         yield from in_key_order((self._ref(log, archived) for log in table.values()), after)
+
+    def count_logs(self, *, archived: bool, after: str | None = None) -> int:
+        """How many logs ``logs`` gives."""
+        return count_listed(self, archived=archived, after=after)
 
     def segments(self, thread_id: str) -> list[LogRef]:
         """A thread's logs: here always one."""

@@ -9,6 +9,8 @@ the files in watermark order. Listing every file and sorting cost about 1 KB per
   names of each directory on the current path: a bigger one is read once per chunk of
   8,192. A folder whose every path is at or before the watermark is not read at all, so
   a resumed backfill starts where it left off.
+* ``count_rollout_files`` counts what that walk gives in one walk in no order (a
+  progress's total).
 * ``threads_with_several_files`` finds the threads with more than one file (a revert's
   later files, or a copy), whose older files the listing must skip. It walks once with a
   fixed 2 MiB bitmap of hashed thread ids, then once more for the ids whose bits collided
@@ -92,12 +94,14 @@ def _chunk_after(
         return names, more
     with scan:
         for entry in scan:
-            if low is not None:
-                raw = entry.name
+            raw = entry.name
+            if low is not None and raw < low and not low.startswith(raw):
                 # Below ``low`` and not a prefix of it: so is "raw/" (a cheap test first,
                 # as each later chunk's read meets every earlier chunk's names again).
-                if raw < low and not low.startswith(raw):
-                    continue
+                continue
+            if high is not None and raw >= high:
+                more = True  # so is "raw/": past this chunk, whatever it is
+                continue
             name = _sort_name(entry, prefix, after, recurse=recurse)
             if name is None or (low is not None and name <= low):
                 continue
@@ -133,6 +137,42 @@ def _sort_name(
     if not entry.is_file(follow_symlinks=False):
         return None
     return name if after is None or prefix + name > after else None
+
+
+def count_rollout_files(
+    home: Path, *, archived: bool, after: str | None = None, newest: dict[str, str]
+) -> int:
+    """How many files ``rollout_files_in_order`` gives, less the older files of threads
+    with several (``newest``: each such thread's newest path, which alone counts).
+
+    One walk in no order: ordering a folder bigger than a chunk reads it once per chunk
+    (13 times for a day folder of 99,000 files), and a count needs no order."""
+    top = ARCHIVED_DIR if archived else SESSIONS_DIR
+    return _count_in(os.path.join(home, top), top + "/", after, not archived, newest)
+
+
+def _count_in(
+    directory: str, prefix: str, after: str | None, recurse: bool, newest: dict[str, str]
+) -> int:
+    count = 0
+    folders: list[str] = []
+    try:
+        scan = os.scandir(directory)
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
+        return 0
+    with scan:
+        for entry in scan:
+            name = _sort_name(entry, prefix, after, recurse=recurse)
+            if name is None:
+                continue
+            if name.endswith("/"):
+                folders.append(name)  # walked once this folder is closed
+            elif (parsed := parse_rollout_file_name(name)) is not None:
+                kept = newest.get(parsed.thread_id)
+                count += kept is None or kept == directory + os.sep + name
+    for folder in folders:
+        count += _count_in(directory + os.sep + folder[:-1], prefix + folder, after, True, newest)
+    return count
 
 
 def _is_text(name: str) -> bool:

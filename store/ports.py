@@ -41,7 +41,8 @@ Requirements of the log (``LogStore`` and ``LogWriter``):
 * L12 Logs in key order. ``logs`` gives the logs in the order of their ``key`` (a
   resumable scan's watermark), only those after ``after`` when it is given, and without
   holding every log at once where the backend can: a backfill of 100,000 files must not
-  cost memory per file.
+  cost memory per file. ``count_logs`` says how many ``logs`` would give, with the same
+  arguments, without listing them in order where the backend can (a progress's total).
 
 Requirements of the index (``IndexStore``):
 
@@ -160,6 +161,11 @@ def in_key_order(refs: Iterable[LogRef], after: str | None = None) -> list[LogRe
     """``refs`` in key order, those after ``after`` only (L12), for a backend that has its
     logs as one list anyway."""
     return sorted((ref for ref in refs if after is None or ref.key > after), key=log_key)
+
+
+def count_listed(store: LogStore, *, archived: bool, after: str | None = None) -> int:
+    """``count_logs`` for a backend whose listing is one list anyway: the listing's length."""
+    return sum(1 for _ in store.logs(archived=archived, after=after))
 
 
 def checked_append(
@@ -284,6 +290,10 @@ class LogStore(Protocol):
     def logs(self, *, archived: bool, after: str | None = None) -> Iterator[LogRef]:
         """Every live (or archived) thread's log (its newest, L9), in key order; those with
         a key after ``after`` only (L12)."""
+        ...
+
+    def count_logs(self, *, archived: bool, after: str | None = None) -> int:
+        """How many logs ``logs`` gives with the same arguments (L12)."""
         ...
 
     def segments(self, thread_id: str) -> list[LogRef]:

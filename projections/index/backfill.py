@@ -71,6 +71,11 @@ def pending_logs(logs: LogStore, after: str | None) -> Iterator[LogRef]:
     )
 
 
+def pending_count(logs: LogStore, after: str | None) -> int:
+    """How many logs ``pending_logs`` gives, without listing them in order."""
+    return sum(logs.count_logs(archived=archived, after=after) for archived in (True, False))
+
+
 def extract_batch(logs: LogStore, batch: Sequence[LogRef]) -> list[IndexOutcome]:
     """Fold each log of one batch (what a worker does: nothing here writes)."""
     return [extract_log(logs, ref) for ref in batch]
@@ -175,11 +180,11 @@ def _backfill_pass(
 
     extracted = extract(feed()) if extract is not None else None
     # After the extractor is under way (a pool starts folding at once): the count, a
-    # whole walk of the home, and this first log line of a command, where it imports
+    # walk of the home, and this first log line of a command, where it imports
     # structlog, cost nothing while the workers fold. The count is for the progress
     # shown; without anyone to show it to (serve's own backfill, an embedding host) it
     # would be a walk for nothing.
-    total = sum(1 for _ in pending_logs(logs, state.last_watermark)) if progress else 0
+    total = pending_count(logs, state.last_watermark) if progress else 0
     log.info("backfill_started", files=total or None, resume_after=state.last_watermark)
     done = 0
     while True:

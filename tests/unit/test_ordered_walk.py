@@ -12,7 +12,11 @@ from hypothesis import strategies as st
 
 from threadlog.store import ordered_walk
 from threadlog.store.layout import iter_rollout_files, watermark
-from threadlog.store.ordered_walk import rollout_files_in_order, threads_with_several_files
+from threadlog.store.ordered_walk import (
+    count_rollout_files,
+    rollout_files_in_order,
+    threads_with_several_files,
+)
 
 FOLDERS = ("2026/03/01", "2026/03/01-x", "2026/03", "2026/03/1", "2026-old/03/01", "2026/11/23")
 
@@ -48,11 +52,13 @@ def test_files_come_in_the_order_of_their_watermarks(placement: list[tuple[int, 
 def _check_order(home: Path) -> None:
     expected = _by_sort(home)
     assert [key for key, _, _ in rollout_files_in_order(home, archived=False)] == expected
+    assert count_rollout_files(home, archived=False, newest={}) == len(expected)
     # A folder name that another one starts with ("03/01" and "03/01-x") sorts as its paths
     # do: "03/01-x/..." before "03/01/...".
     for cut in expected[:: max(1, len(expected) // 5)]:
         after = [key for key, _, _ in rollout_files_in_order(home, archived=False, after=cut)]
         assert after == [k for k in expected if k > cut]
+        assert count_rollout_files(home, archived=False, after=cut, newest={}) == len(after)
 
 
 def test_a_directory_bigger_than_a_chunk_is_read_in_chunks_in_order(
@@ -107,3 +113,6 @@ def test_threads_with_several_files_are_found_exactly(
     newest.write_bytes(b"{}\n")
     assert threads_with_several_files(home, archived=False) == {reverted: newest}
     assert threads_with_several_files(home, archived=True) == {}
+    # the count keeps the newest file of such a thread only, as the listing does
+    assert count_rollout_files(home, archived=False, newest={reverted: str(newest)}) == 40
+    assert count_rollout_files(home, archived=False, newest={}) == 41

@@ -394,8 +394,10 @@ class LogStoreContract:
             keys = [r.key for r in listed]
             assert keys == sorted(keys) and len(keys) == (2 if archived else 4)
             assert len({r.thread_id for r in listed}) == len(listed)
+            assert store.count_logs(archived=archived) == len(keys)
             for i, key in enumerate(keys):
                 assert [r.key for r in store.logs(archived=archived, after=key)] == keys[i + 1 :]
+                assert store.count_logs(archived=archived, after=key) == len(keys) - i - 1
         live = {r.thread_id: r for r in store.logs(archived=False)}
         if newer is not None:
             assert live[refs[1].thread_id] == newer  # the newest log only (L9)
