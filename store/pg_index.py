@@ -34,14 +34,10 @@ from threadlog.events.rows import (
 from threadlog.store.clock import wall_clock_ms
 from threadlog.store.lease import BACKFILL_LEASE_SECONDS, lease_holder
 from threadlog.store.pg_leases import PostgresLeases
-from threadlog.store.pg_schema import MIGRATIONS, UPSERT, row_values
+from threadlog.store.pg_schema import MIGRATIONS, UPSERT
 from threadlog.store.ports import BackfillState
-from threadlog.store.row_sql import SELECT_COLUMNS
-from threadlog.store.statedb import (
-    read_dynamic_tools,
-    read_row,
-    row_from_sql,
-)
+from threadlog.store.row_reads import read_dynamic_tools, read_row, row_from_sql
+from threadlog.store.row_sql import SELECT_COLUMNS, row_values
 from threadlog.store.thread_listing import keyset_page, listing_filters, page_sql
 from threadlog.store.turn_reads import read_turn_page, read_turn_spans, read_turn_state
 

@@ -7,9 +7,8 @@ batch of rows in one statement, ``unnest`` of one array per column.
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Final
 
-from threadlog.events.rows import ThreadRow
 from threadlog.store.row_sql import COLUMNS, SELECT_COLUMNS
 
 _V1: Final = """
@@ -123,9 +122,3 @@ UPSERT: Final = (
     + ") ON CONFLICT (id) DO UPDATE SET "
     + ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c != "id")
 )
-
-
-def row_values(row: ThreadRow) -> list[Any]:
-    """A row's values in ``COLUMNS`` order (booleans as booleans, for PostgreSQL)."""
-    fields = [getattr(row, c) for c in COLUMNS[:-2]]
-    return [*fields, row.log_position.offset, row.log_position.identity]

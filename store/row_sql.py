@@ -42,9 +42,10 @@ UPSERT_TURN_STATE: Final = (
 
 
 def row_values(row: ThreadRow) -> tuple[Any, ...]:
-    """``INSERT_THREAD``'s values for ``row``: its fields in order, the position as two."""
-    # astuple, not a getattr per field: this runs for every row a backfill writes (SQLite
-    # binds a bool as the integer it is)
+    """``INSERT_THREAD``'s values for ``row``: its fields in order, the position as two.
+    Booleans stay booleans: SQLite binds them as the integers they are, and PostgreSQL
+    wants them so."""
+    # astuple, not a getattr per field: this runs for every row a backfill writes
     *values, position = msgspec.structs.astuple(row)
     return (*values, position.offset, position.identity)
 

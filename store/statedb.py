@@ -23,13 +23,13 @@ import msgspec
 
 from threadlog.events.ids import parse_thread_id
 from threadlog.events.rollout import DynamicToolSpec
-from threadlog.events.rows import IndexEntry, LogPosition, ThreadRow, TurnIndexState, TurnSpan
+from threadlog.events.rows import IndexEntry, ThreadRow, TurnIndexState, TurnSpan
 from threadlog.store.bulk_insert import absent_ids, insert_absent
 from threadlog.store.clock import wall_clock_ms
 from threadlog.store.layout import STATE_DB_FILE, make_private_dirs
 from threadlog.store.lazylog import get_logger
+from threadlog.store.row_reads import read_dynamic_tools, read_row, row_from_sql
 from threadlog.store.row_sql import (
-    COLUMNS,
     INSERT_THREAD,
     INSERT_TOOL,
     INSERT_TURN,
@@ -41,7 +41,6 @@ from threadlog.store.row_sql import (
 )
 from threadlog.store.schema import LATEST_VERSION, MIGRATIONS
 from threadlog.store.turn_reads import (
-    Query,
     read_turn_page,
     read_turn_spans,
     read_turn_state,
@@ -55,59 +54,6 @@ _LIVE_WINDOW_MS: Final = 1000
 
 class SchemaTooNewError(RuntimeError):
     """The database was written by a newer threadlog than this one."""
-
-
-# The columns are the row's fields in order, its position last as two columns (a test
-# holds them so): a row is built positionally (keywords were a tenth of a listing page).
-_ARCHIVED: Final = COLUMNS.index("archived")
-
-
-def row_from_sql(values: Sequence[Any]) -> ThreadRow:
-    """A ``ThreadRow`` from a ``SELECT {SELECT_COLUMNS}`` result row."""
-    if len(values) != len(COLUMNS):
-        raise ValueError(f"a threads row has {len(COLUMNS)} columns, not {len(values)}")
-    return ThreadRow(  # type: ignore[call-arg]  # mypy cannot count the spread columns
-        *values[:_ARCHIVED],
-        bool(values[_ARCHIVED]),
-        *values[_ARCHIVED + 1 : -2],
-        LogPosition(values[-2], values[-1]),
-    )
-
-
-def tools_from_sql(rows: Sequence[Sequence[Any]]) -> list[DynamicToolSpec] | None:
-    """Dynamic tools from ``SELECT name, description, input_schema, defer_loading`` rows
-    (None when there are none); shared by every SQL backend."""
-    if not rows:
-        return None
-    return [
-        DynamicToolSpec(
-            name=name,
-            description=description,
-            input_schema=msgspec.json.decode(schema),
-            defer_loading=bool(defer),
-        )
-        for name, description, schema, defer in rows
-    ]
-
-
-def read_row(query: Query, thread_id: str, param: str = "?") -> ThreadRow | None:
-    """One thread's row through a backend's ``query`` (``param``: its placeholder)."""
-    tid = parse_thread_id(thread_id)
-    rows = query(f"SELECT {SELECT_COLUMNS} FROM threads WHERE id = {param}", (tid,))
-    return row_from_sql(rows[0]) if rows else None
-
-
-def read_dynamic_tools(
-    query: Query, thread_id: str, param: str = "?"
-) -> list[DynamicToolSpec] | None:
-    """A thread's dynamic tools in declaration order (None when it declared none)."""
-    return tools_from_sql(
-        query(
-            "SELECT name, description, input_schema, defer_loading FROM thread_dynamic_tools "
-            f"WHERE thread_id = {param} ORDER BY position",
-            (parse_thread_id(thread_id),),
-        )
-    )
 
 
 def scalar(conn: apsw.Connection, sql: str, bindings: Sequence[Any] = ()) -> Any:

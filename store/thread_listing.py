@@ -15,8 +15,9 @@ from typing import Any, Final
 
 from threadlog.events.ids import parse_thread_id
 from threadlog.events.rows import Anchor, ThreadPage, ThreadQuery
+from threadlog.store.row_reads import row_from_sql
 from threadlog.store.row_sql import SELECT_COLUMNS
-from threadlog.store.statedb import StateDb, row_from_sql
+from threadlog.store.statedb import StateDb
 
 _COLUMN: Final = {
     "created_at": "created_at_ms",
