@@ -97,7 +97,7 @@ def _serve(conn: Connection, home: str, parent: int, inherited: list[Connection]
         while True:
             try:
                 payload = conn.recv_bytes()
-            except EOFError:
+            except (EOFError, OSError):  # closed, or reset with our answer unread: done
                 return
             try:
                 answer = _OK + _encode(extract_batch(logs, _decode_refs(payload)))

@@ -84,3 +84,45 @@ def test_stores_other_than_files_and_one_core_fold_in_process() -> None:
         assert extract is None
     with extraction_pool(FileLogStore(Path("/nonexistent")), workers=0) as extract:
         assert extract is None
+
+
+def test_a_fold_that_raises_in_a_worker_is_reported_with_its_trace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_home(tmp_path, 120)
+
+    def failing(logs: LogStore, batch: Sequence[LogRef]) -> list[IndexOutcome]:
+        if any(ref.location.endswith("5.jsonl") for ref in batch):
+            raise RuntimeError("a bug in a fold")
+        return extract_batch(logs, batch)
+
+    monkeypatch.setattr(extract_pool, "extract_batch", failing)
+    logs = FileLogStore(tmp_path)
+    index = SqliteIndex.for_home(tmp_path)
+    with (
+        pytest.raises(WorkerLostError, match=r"(?s)failed folding.*RuntimeError: a bug in a fold"),
+        extraction_pool(logs, workers=2) as extract,
+    ):
+        run_backfill(logs, index, extract=extract)
+    assert index.backfill_state().status == "running"  # resumable, as after any crash
+
+
+def test_a_backfill_paused_with_parts_in_flight_ends_its_workers_quietly(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    make_home(tmp_path, 900)
+    logs = FileLogStore(tmp_path)
+    index = SqliteIndex.for_home(tmp_path)
+    asked = []
+
+    def stop_after_the_first_batch() -> bool:
+        asked.append(1)
+        return len(asked) > 1
+
+    with extraction_pool(logs, workers=2) as extract:
+        assert extract is not None
+        stats = run_backfill(logs, index, extract=extract, should_stop=stop_after_the_first_batch)
+    assert stats.files == 200 and index.backfill_state().status == "pending"
+    assert "Traceback" not in capfd.readouterr().err  # no worker died loudly on its pipe
+    again = run_backfill(logs, index)
+    assert again.claimed and len(index.rows()) == 900
