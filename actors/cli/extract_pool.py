@@ -87,6 +87,9 @@ def _die_with(parent: int) -> None:
 def _serve(conn: Connection, home: str, parent: int, inherited: list[Connection]) -> None:
     """A worker's life: fold each part it is sent until its pipe closes."""
     _die_with(parent)
+    # Ctrl-C reaches the whole foreground group: the command handles it and closes the
+    # pipes, which ends the workers; each would otherwise die printing a trace of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # the parent's ends of every pipe: they must close when the parent closes (or dies)
     for other in inherited:
         other.close()

@@ -413,3 +413,33 @@ def test_backfill_progress_counts_every_log_first_and_ends_at_the_total(tmp_path
     )
     assert stats.threads == 450
     assert seen == [(200, 450), (400, 450), (450, 450)]
+
+
+def test_ctrl_c_mid_backfill_ends_its_workers_without_a_trace(tmp_path: Path) -> None:
+    # A terminal sends SIGINT to the whole foreground group: the command and its workers.
+    make_home(tmp_path, 600)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.backfill_child", str(tmp_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**ENV, "BACKFILL_CHILD_WAIT": "1"},
+        cwd=REPO,
+        text=True,
+        start_new_session=True,
+    )
+    assert child.stdout is not None and child.stderr is not None
+    for line in child.stdout:  # log lines come first (unconfigured structlog: stdout)
+        if line.startswith("checkpoint"):
+            break
+    assert _session_members(child.pid) - {child.pid}  # the workers are there
+    os.killpg(child.pid, signal.SIGINT)
+    _, err = child.communicate(timeout=30)
+    _wait_for_empty_session(child.pid)
+    assert "KeyboardInterrupt" in err  # the command itself was interrupted
+    assert "Process ForkProcess" not in err  # and no worker died with a trace of its own
+    db = SqliteIndex.for_home(tmp_path)
+    assert db.backfill_state().status == "running"  # resumable from its checkpoint
+    resumed = run_backfill(tmp_path, db, lease_seconds=0)
+    assert resumed.claimed and len(db.rows()) == 600
+    db.close()

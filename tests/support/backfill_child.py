@@ -1,8 +1,10 @@
-"""Child process for the backfill crash test: run the backfill (its logs folded by two
-worker processes, as the CLI does), print each checkpoint."""
+"""Child process for the backfill crash tests: run the backfill (its logs folded by two
+worker processes, as the CLI does), print each checkpoint; with BACKFILL_CHILD_WAIT=1,
+wait for a line on stdin after each one."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -17,8 +19,12 @@ def main() -> None:
     home = Path(sys.argv[1])
     db = SqliteIndex.for_home(home)
 
+    wait = os.environ.get("BACKFILL_CHILD_WAIT") == "1"
+
     def checkpoint(progress: BackfillProgress) -> None:
         print(f"checkpoint {progress.done}", flush=True)
+        if wait:  # the test signals us here, mid-backfill, its workers folding
+            sys.stdin.readline()
 
     logs = FileLogStore(home)
     with extraction_pool(logs, workers=2) as extract:
