@@ -21,14 +21,13 @@ from threadlog.projections.index.backfill import (
 )
 from threadlog.store.appender import fsync_dir, fsync_file
 from threadlog.store.files import FileLogStore
+from threadlog.store.lazylog import get_logger
 from threadlog.store.ports import LogStore
+from threadlog.store.scratch_db import remove_db_files, remove_stale_scratches, scratch_path
 from threadlog.store.sqlite_index import SqliteIndex
 from threadlog.store.statedb import StateDb
 
-
-def _remove_db_files(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
+log = get_logger("threadlog.replay")
 
 
 def replay(
@@ -41,8 +40,10 @@ def replay(
 ) -> BackfillStats:
     """Rebuild ``db_path`` from the rollouts under ``home`` (or the logs of ``logs``);
     ``extract`` folds the logs elsewhere (see ``run_backfill``)."""
-    scratch = db_path.with_name(f"{db_path.name}.replay-{os.getpid()}")
-    _remove_db_files(scratch)
+    for stale in remove_stale_scratches(db_path):
+        log.warning("replay_stale_scratch_removed", path=str(stale))
+    scratch = scratch_path(db_path)
+    remove_db_files(scratch)
     try:
         fresh = StateDb(scratch, scratch=True)
         try:
@@ -65,5 +66,5 @@ def replay(
             os.replace(scratch, db_path)
             fsync_dir(db_path.parent)  # the rename itself survives a crash
     finally:
-        _remove_db_files(scratch)
+        remove_db_files(scratch)
     return stats

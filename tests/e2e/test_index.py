@@ -443,3 +443,25 @@ def test_ctrl_c_mid_backfill_ends_its_workers_without_a_trace(tmp_path: Path) ->
     resumed = run_backfill(tmp_path, db, lease_seconds=0)
     assert resumed.claimed and len(db.rows()) == 600
     db.close()
+
+
+def test_replay_removes_the_scratch_files_of_replays_that_died(tmp_path: Path) -> None:
+    make_home(tmp_path, 5)
+    db_path = tmp_path / "threadlog.sqlite"
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # its pid names no process now
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        dead_files = [tmp_path / f"threadlog.sqlite.replay-{gone.pid}{s}" for s in ("", "-wal")]
+        live_file = tmp_path / f"threadlog.sqlite.replay-{alive.pid}"
+        for path in (*dead_files, live_file):
+            path.write_bytes(b"half a database")
+        orphan_journal = tmp_path / "threadlog.sqlite.replay-99999999-journal"
+        orphan_journal.write_bytes(b"x")  # past any pid_max: no process has it
+        replay(tmp_path, db_path)
+        assert not any(p.exists() for p in dead_files) and not orphan_journal.exists()
+        assert live_file.exists()  # another replay, still running: its file is its own
+        assert len(SqliteIndex.open(db_path).rows()) == 5
+    finally:
+        alive.kill()
+        alive.wait()
