@@ -71,16 +71,16 @@ _sync = getattr(os, "fdatasync", os.fsync)
 
 def fsync_dir(path: Path) -> None:
     """Make a directory entry change (create, rename) durable."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    _fsync_path(path, os.O_DIRECTORY)
 
 
 def fsync_file(path: Path) -> None:
     """Make a whole file's contents durable (one written without syncs, then kept)."""
-    fd = os.open(path, os.O_RDONLY)
+    _fsync_path(path, 0)
+
+
+def _fsync_path(path: Path, flags: int) -> None:
+    fd = os.open(path, os.O_RDONLY | flags)
     try:
         os.fsync(fd)
     finally:

@@ -24,7 +24,9 @@ from threadlog.store.row_sql import (
     UPSERT_TURN_STATE,
     row_values,
     tool_values,
+    turn_state_values,
     turn_values,
+    unordered_in,
 )
 
 _CHUNK: Final = 500  # ids bound per lookup, well under SQLite's limit on parameters
@@ -60,13 +62,7 @@ def insert_absent(conn: apsw.Connection, records: Sequence[IndexEntry]) -> None:
     if turns:
         conn.executemany(INSERT_TURN, turns)
     states = [
-        (
-            r.row.id,
-            len(r.turns),
-            sum(1 for span in r.turns if span.ordinal is None),
-            r.row.log_position.offset,
-            r.row.log_position.identity,
-        )
+        turn_state_values(r.row.id, len(r.turns), unordered_in(r.turns), r.row.log_position)
         for r in records
         if r.turns is not None
     ]

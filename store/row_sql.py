@@ -7,12 +7,13 @@ and ``bulk_insert`` (a batch of threads that are not), so the two cannot drift a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Final
 
 import msgspec
 
 from threadlog.events.rollout import DynamicToolSpec
-from threadlog.events.rows import ThreadRow, TurnSpan
+from threadlog.events.rows import LogPosition, ThreadRow, TurnSpan
 
 # The row's fields but its position, which is its last (a test holds it so: row_values
 # and row_from_sql rely on it)
@@ -73,3 +74,16 @@ def turn_values(thread_id: str, position: int, span: TurnSpan) -> tuple[Any, ...
         span.end_offset,
         span.ordinal,
     )
+
+
+def unordered_in(spans: Sequence[TurnSpan]) -> int:
+    """How many of ``spans`` have no ordinal (the turn state counts them)."""
+    return sum(1 for span in spans if span.ordinal is None)
+
+
+def turn_state_values(
+    thread_id: str, turn_count: int, unordered: int, position: LogPosition
+) -> tuple[Any, ...]:
+    """``UPSERT_TURN_STATE``'s values: a thread's turn count and unordered spans, and
+    where its log was read to."""
+    return (thread_id, turn_count, unordered, position.offset, position.identity)

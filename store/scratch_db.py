@@ -18,9 +18,9 @@ from typing import Final
 _SUFFIXES: Final = ("", "-wal", "-shm", "-journal")
 
 
-def scratch_path(db_path: Path) -> Path:
-    """This process's scratch file for ``db_path``."""
-    return db_path.with_name(f"{db_path.name}.replay-{os.getpid()}")
+def scratch_path(db_path: Path, pid: int | None = None) -> Path:
+    """The scratch file for ``db_path`` of process ``pid`` (this one's by default)."""
+    return db_path.with_name(f"{db_path.name}.replay-{os.getpid() if pid is None else pid}")
 
 
 def remove_db_files(path: Path) -> None:
@@ -31,7 +31,8 @@ def remove_db_files(path: Path) -> None:
 
 def remove_stale_scratches(db_path: Path) -> list[Path]:
     """Remove the scratch files of replays whose process is gone; returns them."""
-    pattern = re.compile(re.escape(db_path.name) + r"\.replay-([0-9]{1,10})(?:-wal|-shm|-journal)?")
+    files = "|".join(re.escape(suffix) for suffix in _SUFFIXES)
+    pattern = re.compile(re.escape(db_path.name) + rf"\.replay-([0-9]{{1,10}})(?:{files})")
     try:
         names = os.listdir(db_path.parent)
     except FileNotFoundError:
@@ -42,7 +43,7 @@ def remove_stale_scratches(db_path: Path) -> list[Path]:
     removed = []
     for pid in sorted(stale):
         if not _alive(pid):
-            path = db_path.with_name(f"{db_path.name}.replay-{pid}")
+            path = scratch_path(db_path, pid)
             remove_db_files(path)
             removed.append(path)
     return removed

@@ -37,7 +37,9 @@ from threadlog.store.row_sql import (
     UPSERT_TURN_STATE,
     row_values,
     tool_values,
+    turn_state_values,
     turn_values,
+    unordered_in,
 )
 from threadlog.store.schema import LATEST_VERSION, MIGRATIONS
 from threadlog.store.turn_reads import (
@@ -324,16 +326,13 @@ class StateDb:
         conn.executemany(
             INSERT_TURN, [turn_values(thread_id, n, t) for n, t in enumerate(record.turns, start)]
         )
-        added = sum(1 for t in record.turns if t.ordinal is None)
-        position = record.row.log_position
         conn.execute(
             UPSERT_TURN_STATE,
-            (
+            turn_state_values(
                 thread_id,
                 start + len(record.turns),
-                unordered - int(dropped or 0) + added,
-                position.offset,
-                position.identity,
+                unordered - int(dropped or 0) + unordered_in(record.turns),
+                record.row.log_position,
             ),
         )
 
@@ -423,17 +422,15 @@ class StateDb:
         file, a fifth of a replay's tail); one too damaged to take the copy is opened as
         any damaged index is, moved aside for a fresh one, which then takes it."""
         try:
-            target = cls(path, verify=False)
-            try:
-                target.replace_contents_from(source)
-            finally:
-                target.close()
+            cls(path, verify=False)._take_contents_and_close(source)
         except (apsw.CorruptError, apsw.NotADBError):
-            target = cls(path)
-            try:
-                target.replace_contents_from(source)
-            finally:
-                target.close()
+            cls(path)._take_contents_and_close(source)
+
+    def _take_contents_and_close(self, source: Path) -> None:
+        try:
+            self.replace_contents_from(source)
+        finally:
+            self.close()
 
     def replace_contents_from(self, source: Path) -> None:
         """Make this database an exact copy of ``source`` in one transaction.
