@@ -196,8 +196,8 @@ class _Run:
         self.pool = pool
         self.batches = enumerate(batches)
         self.limit = AHEAD * len(pool.conns)
-        self.parts_of: dict[int, int] = {}  # batch number -> its parts
-        self.done: dict[int, dict[int, list[IndexOutcome]]] = {}
+        # batch number -> each part's outcomes, None until it is back
+        self.done: dict[int, list[list[IndexOutcome] | None]] = {}
         self.waiting: deque[tuple[list[LogRef], tuple[int, int]]] = deque()  # parts unsent
         self.next_out = 0
 
@@ -209,8 +209,7 @@ class _Run:
                 if number < 0:
                     return
                 parts = [batch[i : i + PART] for i in range(0, len(batch), PART)]
-                self.parts_of[number] = len(parts)
-                self.done[number] = {}
+                self.done[number] = [None] * len(parts)
                 self.waiting.extend((part, (number, n)) for n, part in enumerate(parts))
                 continue
             part, tag = self.waiting.popleft()
@@ -218,20 +217,16 @@ class _Run:
 
     def outcomes(self) -> Iterator[list[IndexOutcome]]:
         """Each batch's outcomes once all its parts are back, keeping the workers busy."""
-        while self.next_out in self.parts_of:
-            number = self.next_out
-            while len(self.done[number]) < self.parts_of[number]:
+        while self.next_out in self.done:
+            parts = self.done[self.next_out]
+            while None in parts:
                 for (b, p), outcomes in self.pool.receive():
                     self.done[b][p] = outcomes
                 self.fill()
-            del self.parts_of[number]
+            del self.done[self.next_out]
             self.next_out += 1
-            yield _joined(self.done.pop(number))
+            yield [outcome for part in parts if part is not None for outcome in part]
             self.fill()  # batches pulled only now, after the caller took this one
-
-
-def _joined(parts: dict[int, list[IndexOutcome]]) -> list[IndexOutcome]:
-    return [outcome for index in sorted(parts) for outcome in parts[index]]
 
 
 @contextmanager
