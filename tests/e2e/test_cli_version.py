@@ -47,13 +47,8 @@ def test_version_among_other_arguments_still_goes_through_the_parser() -> None:
 
 def test_commands_that_talk_to_no_model_do_not_load_httpx(tmp_path: object) -> None:
     # the HTTP client is the model driver's: list, read and serve --driver scripted skip it
-    probe = (
-        "import sys; from threadlog.actors.cli.main import main; "
-        f"code = main(['list', '--json', '--home', {str(tmp_path)!r}]); "
-        "print('httpx' in sys.modules)"
-    )
-    proc = _probe(probe)
-    assert proc.stdout.splitlines()[-1] == "False"
+    _, loaded, _ = _libraries_loaded(["list", "--json", "--home", str(tmp_path)], {"httpx"})
+    assert loaded == "[]"
 
 
 def test_every_subcommand_is_mapped_to_the_module_that_registers_it() -> None:
@@ -74,14 +69,9 @@ def test_every_subcommand_is_mapped_to_the_module_that_registers_it() -> None:
 
 
 def test_a_listing_loads_neither_the_runtime_nor_the_log_renderer(tmp_path: object) -> None:
-    probe = (
-        "import sys; from threadlog.actors.cli.main import main; "
-        f"code = main(['list', '--json', '--home', {str(tmp_path)!r}]); "
-        "print(sorted({m.split('.')[0] for m in sys.modules} & "
-        "{'trio', 'structlog', 'rich', 'httpx', 'trio_websocket'}))"
-    )
-    proc = _probe(probe)
-    assert proc.stdout.splitlines()[-1] == "[]"
+    libraries = {"trio", "structlog", "rich", "httpx", "trio_websocket"}
+    _, loaded, _ = _libraries_loaded(["list", "--json", "--home", str(tmp_path)], libraries)
+    assert loaded == "[]"
 
 
 def test_chosen_command_skips_global_options_and_their_values() -> None:
@@ -98,15 +88,11 @@ def test_a_replay_off_a_terminal_loads_neither_rich_nor_argcomplete(tmp_path: Pa
     # rich draws bars and tables; a command's log lines (structlog's console renderer)
     # and a replay's progress off a terminal need none of it, and a later import still works
     make_home(tmp_path, 3)
-    probe = (
-        "import sys; from threadlog.actors.cli.main import main; "
-        f"code = main(['replay', '--home', {str(tmp_path)!r}]); "
-        "loaded = sorted({'rich', 'argcomplete'} & set(sys.modules)); import rich.console; "
-        "print(code, loaded)"
+    code, loaded, proc = _libraries_loaded(
+        ["replay", "--home", str(tmp_path)], {"rich", "argcomplete"}, then="import rich.console"
     )
-    proc = _probe(probe)
     # argcomplete is for the shell's completions, asked for in _ARGCOMPLETE only
-    assert proc.stdout.splitlines()[-1] == "0 []"
+    assert (code, loaded) == ("0", "[]")
     assert "[info     ] backfill_complete" in proc.stderr  # the console renderer's lines
 
 
@@ -115,3 +101,19 @@ def _probe(code: str) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     return proc
+
+
+def _libraries_loaded(
+    argv: list[str], libraries: set[str], then: str = "pass"
+) -> tuple[str, str, subprocess.CompletedProcess[str]]:
+    """Run the command line ``argv`` in a fresh interpreter, then ``then``: its exit code,
+    and which of ``libraries`` it had imported, as printed there."""
+    probe = (
+        "import sys; from threadlog.actors.cli.main import main; "
+        f"code = main({argv!r}); "
+        f"loaded = sorted({{m.split('.')[0] for m in sys.modules}} & set({sorted(libraries)!r})); "
+        f"{then}; print(code, loaded)"
+    )
+    proc = _probe(probe)
+    code, _, loaded = proc.stdout.splitlines()[-1].partition(" ")
+    return code, loaded, proc
